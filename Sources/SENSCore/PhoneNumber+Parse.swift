@@ -1,0 +1,151 @@
+extension PhoneNumber {
+    /// The longest input, in characters, that is looked at.
+    public static let maxInputCharacters = 64
+
+    /// Validates and normalizes a Korean phone number as people type it.
+    ///
+    /// Accepted: ASCII and full-width digits; spaces (any Unicode space separator), `-` and Unicode dashes,
+    /// `.`, `/`, `(`, `)` and their full-width forms as separators; one `+` (or `＋`) before the digits.
+    /// Country forms: domestic (`010…`, `02…`, `1588…`), or `+82`, `82`, `0082` followed by the national number
+    /// with or without its leading 0. Anything else is rejected with a reason; nothing is guessed.
+    public static func parse(_ input: String) throws(PhoneNumberError) -> PhoneNumber {
+        let scanned = try scan(input)
+        let national = try nationalNumber(scanned)
+        let kind: Kind
+        do {
+            kind = try KoreanNumberingPlan.classify(national.digits, hadLeadingZero: national.hadLeadingZero)
+        } catch {
+            // A domestic number without its 0 that is not a 15XX/16XX/18XX one: say what is missing.
+            if national.leadingZeroRequired && !national.hadLeadingZero && !national.digits.isNationwideShape {
+                throw .missingLeadingZero
+            }
+            throw error
+        }
+        if kind != .uan && national.leadingZeroRequired && !national.hadLeadingZero {
+            throw .missingLeadingZero
+        }
+        let normalized = kind == .uan ? national.digits : [0] + national.digits
+        return PhoneNumber(digits: digitString(normalized[...]), kind: kind)
+    }
+
+    private struct Scanned {
+        var digits: [UInt8]
+        var hasPlus: Bool
+    }
+
+    /// The national significant number (without trunk 0) and how it was written.
+    private struct NationalNumber {
+        var digits: [UInt8]
+        var hadLeadingZero: Bool
+        /// False after a country code, where the leading 0 is optional.
+        var leadingZeroRequired: Bool
+    }
+
+    private static func scan(_ input: String) throws(PhoneNumberError) -> Scanned {
+        if input.isEmpty { throw .empty }
+        // A cheap bound first, so hostile megabyte strings are not walked character by character.
+        if input.utf8.count > maxInputCharacters * 4 { throw .inputTooLong(maxCharacters: maxInputCharacters) }
+        var scanned = Scanned(digits: [], hasPlus: false)
+        var position = 0
+        for character in input {
+            position += 1
+            if position > maxInputCharacters { throw .inputTooLong(maxCharacters: maxInputCharacters) }
+            switch InputCharacter(character) {
+            case .digit(let value):
+                scanned.digits.append(value)
+            case .separator:
+                continue
+            case .plus:
+                guard !scanned.hasPlus, scanned.digits.isEmpty else { throw .misplacedPlus(position: position) }
+                scanned.hasPlus = true
+            case .other:
+                throw .unexpectedCharacter(character, position: position)
+            }
+        }
+        if scanned.digits.isEmpty { throw .noDigits }
+        return scanned
+    }
+
+    private static func nationalNumber(_ scanned: Scanned) throws(PhoneNumberError) -> NationalNumber {
+        let digits = scanned.digits[...]
+        if scanned.hasPlus {
+            return try afterCountryCode(digits)
+        }
+        if digits.starts(with: [0, 0]) {
+            return try afterCountryCode(digits.dropFirst(2))
+        }
+        if digits.starts(with: [8, 2]) {
+            return try afterCountryCode(digits)
+        }
+        if digits.first == 0 {
+            return NationalNumber(digits: Array(digits.dropFirst()), hadLeadingZero: true, leadingZeroRequired: true)
+        }
+        return NationalNumber(digits: Array(digits), hadLeadingZero: false, leadingZeroRequired: true)
+    }
+
+    /// `digits` start with a country calling code: only 82 is accepted, then an optional leading 0.
+    private static func afterCountryCode(_ digits: ArraySlice<UInt8>) throws(PhoneNumberError) -> NationalNumber {
+        guard let first = digits.first, first != 0 else { throw .missingCountryCode }
+        guard digits.starts(with: [8, 2]) else { throw .notKorean(countryCode: countryCallingCode(digits)) }
+        let rest = digits.dropFirst(2)
+        let hadLeadingZero = rest.first == 0
+        return NationalNumber(
+            digits: Array(hadLeadingZero ? rest.dropFirst() : rest),
+            hadLeadingZero: hadLeadingZero,
+            leadingZeroRequired: false
+        )
+    }
+
+    /// The country calling code at the start of `digits` (ITU E.164 zones: 1 and 7 are one digit, the
+    /// two-digit codes are listed, all others have three).
+    private static func countryCallingCode(_ digits: ArraySlice<UInt8>) -> String {
+        let twoDigitCodes: Set<Int> = [
+            20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58,
+            60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+        ]
+        let first = Int(digits[digits.startIndex])
+        if first == 1 || first == 7 || digits.count < 2 { return String(first) }
+        let two = first * 10 + Int(digits[digits.startIndex + 1])
+        if twoDigitCodes.contains(two) || digits.count < 3 { return String(two) }
+        return String(two * 10 + Int(digits[digits.startIndex + 2]))
+    }
+
+    static func digitString(_ digits: ArraySlice<UInt8>) -> String {
+        String(decoding: digits.map { $0 + UInt8(ascii: "0") }, as: UTF8.self)
+    }
+}
+
+extension [UInt8] {
+    /// Starts like a 15XX/16XX/18XX nationwide number.
+    fileprivate var isNationwideShape: Bool {
+        count >= 2 && self[0] == 1 && [5, 6, 8].contains(self[1])
+    }
+}
+
+/// What one input character means to the parser.
+enum InputCharacter: Equatable {
+    case digit(UInt8)
+    case separator
+    case plus
+    case other
+
+    init(_ character: Character) {
+        let scalars = character.unicodeScalars
+        guard scalars.count == 1, let scalar = scalars.first else {
+            self = .other
+            return
+        }
+        switch scalar.value {
+        case 0x30...0x39: self = .digit(UInt8(scalar.value - 0x30))
+        case 0xFF10...0xFF19: self = .digit(UInt8(scalar.value - 0xFF10))  // full-width digits
+        case 0x2B, 0xFF0B: self = .plus
+        case 0x2E, 0x2F, 0x28, 0x29, 0xFF0E, 0xFF0F, 0xFF08, 0xFF09: self = .separator  // . / ( ) and full-width
+        case 0x2212: self = .separator  // minus sign, typed for a dash
+        default:
+            switch scalar.properties.generalCategory {
+            case .spaceSeparator, .dashPunctuation: self = .separator  // incl. NBSP, U+3000, '-', U+2010–2015
+            default: self = .other
+            }
+        }
+    }
+}

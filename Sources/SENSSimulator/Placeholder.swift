@@ -1,0 +1,2 @@
+import SENSCore
+enum Placeholder {}

@@ -1,0 +1,5 @@
+import Hummingbird
+import Configuration
+import Logging
+import SENSSimulator
+print("x")
