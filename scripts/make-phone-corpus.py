@@ -5,7 +5,9 @@ each with the verdict of Google libphonenumber (`pip install phonenumbers`) and 
 The expectation is libphonenumber's verdict except where the gateway's policy (DESIGN.md, "Korean phone
 numbers") deliberately departs from it; such lines carry a `departure` saying which rule and why.
 
-    python3 scripts/make-phone-corpus.py            # rewrites the fixture (deterministic: fixed seed)
+    pip install phonenumbers==9.0.43
+    python3 scripts/make-phone-corpus.py                 # rewrites the fixture (deterministic: fixed seed)
+    python3 scripts/make-phone-corpus.py --output FILE   # writes elsewhere (CI compares it with the fixture)
 """
 import json
 import os
@@ -237,6 +239,7 @@ def expectation(text, lib):
 
 
 def main():
+    output = sys.argv[sys.argv.index("--output") + 1] if "--output" in sys.argv else OUT
     seen = set()
     rows = []
     for text, note in raw_cases():
@@ -249,13 +252,13 @@ def main():
         if departure:
             row["departure"] = departure
         rows.append(row)
-    with open(OUT, "w", encoding="utf-8") as out:
+    with open(output, "w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     accepted = sum(r["expect"]["accept"] for r in rows)
     departures = sum("departure" in r for r in rows)
     print("%d inputs (%d accepted, %d rejected), %d departures from libphonenumber %s -> %s"
-          % (len(rows), accepted, len(rows) - accepted, departures, phonenumbers.__version__, os.path.relpath(OUT)),
+          % (len(rows), accepted, len(rows) - accepted, departures, phonenumbers.__version__, os.path.relpath(output)),
           file=sys.stderr)
 
 

@@ -1,2 +1,0 @@
-import SENSCore
-enum Placeholder {}

@@ -1,5 +1,0 @@
-import Hummingbird
-import Configuration
-import Logging
-import SENSSimulator
-print("x")
