@@ -19,7 +19,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType as T
 
 SEED = 20261122
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "SENSCoreTests", "Fixtures", "phone-corpus.jsonl")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "SENSTestSupport", "Fixtures", "phone-corpus.jsonl")
 rng = random.Random(SEED)
 
 KIND = {T.MOBILE: "mobile", T.FIXED_LINE: "fixed_line", T.VOIP: "voip", T.PERSONAL_NUMBER: "personal",

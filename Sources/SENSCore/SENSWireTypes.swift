@@ -31,6 +31,36 @@ public struct SENSUnsubscribeRecord: Codable, Sendable, Hashable {
     }
 }
 
+/// The list call's parameters, as SENS takes them. `startTime` and `endTime` are inclusive epoch milliseconds.
+public struct SENSListQuery: Sendable, Equatable, Hashable {
+    public var clientTelNo: String?
+    public var pageSize: Int
+    public var pageIndex: Int
+    public var startTime: Int64?
+    public var endTime: Int64?
+
+    public init(clientTelNo: String? = nil, pageSize: Int = SENSLimits.defaultPageSize, pageIndex: Int = 0,
+                startTime: Int64? = nil, endTime: Int64? = nil) {
+        self.clientTelNo = clientTelNo
+        self.pageSize = pageSize
+        self.pageIndex = pageIndex
+        self.startTime = startTime
+        self.endTime = endTime
+    }
+
+    /// `?clientTelNo=…&pageSize=…&pageIndex=…&startTime=…&endTime=…`: every value is digits, so nothing needs
+    /// percent-encoding, and this exact text is what gets signed.
+    public var queryString: String {
+        var items: [String] = []
+        if let clientTelNo { items.append("clientTelNo=\(clientTelNo)") }
+        items.append("pageSize=\(pageSize)")
+        items.append("pageIndex=\(pageIndex)")
+        if let startTime { items.append("startTime=\(startTime)") }
+        if let endTime { items.append("endTime=\(endTime)") }
+        return "?" + items.joined(separator: "&")
+    }
+}
+
 /// SENS limits the gateway and the simulator both honour.
 public enum SENSLimits {
     /// Items in one register or delete call.

@@ -70,8 +70,8 @@ struct UnsubscribeRoutes<Context: RequestContext> {
         return targets.map(\.clientTelNo)
     }
 
-    private func listQuery(_ parameters: Parameters) throws -> UnsubscribeQuery {
-        var query = UnsubscribeQuery()
+    private func listQuery(_ parameters: Parameters) throws -> SENSListQuery {
+        var query = SENSListQuery()
         if let number = parameters.get("clientTelNo") {
             guard Self.isTelephoneDigits(number) else { throw SimulatorError.badRequest("clientTelNo must be 1 to 20 digits.") }
             query.clientTelNo = number

@@ -14,25 +14,6 @@ public struct StoredUnsubscribe: Sendable, Equatable {
     }
 }
 
-/// The filters of a list call, already validated.
-public struct UnsubscribeQuery: Sendable, Equatable {
-    public var clientTelNo: String?
-    public var pageSize: Int = SENSLimits.defaultPageSize
-    public var pageIndex: Int = 0
-    /// Inclusive bounds on the registration time, in epoch milliseconds.
-    public var startTime: Int64?
-    public var endTime: Int64?
-
-    public init(clientTelNo: String? = nil, pageSize: Int = SENSLimits.defaultPageSize, pageIndex: Int = 0,
-                startTime: Int64? = nil, endTime: Int64? = nil) {
-        self.clientTelNo = clientTelNo
-        self.pageSize = pageSize
-        self.pageIndex = pageIndex
-        self.startTime = startTime
-        self.endTime = endTime
-    }
-}
-
 /// The opt-out list of one SMS service, in memory and safe to use from any thread.
 public final class UnsubscribeStore: Sendable {
     private let records = Mutex<[String: StoredUnsubscribe]>([:])
@@ -56,7 +37,7 @@ public final class UnsubscribeStore: Sendable {
     }
 
     /// One page of the list, newest registration first (ties by number), filtered as asked.
-    public func list(_ query: UnsubscribeQuery) -> [StoredUnsubscribe] {
+    public func list(_ query: SENSListQuery) -> [StoredUnsubscribe] {
         let matching = records.withLock { records in
             if let number = query.clientTelNo { return records[number].map { [$0] } ?? [] }
             return Array(records.values)

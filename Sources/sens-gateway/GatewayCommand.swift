@@ -1,8 +1,42 @@
-/// `sens-gateway`: the internal opt-out gateway. The HTTP service itself is not built yet; until it is, this
-/// entry point only explains that and exits cleanly, so that packaging and CI can already build it.
+import Configuration
+import Glibc
+import Logging
+import SENSGateway
+
+/// `sens-gateway`: the internal opt-out gateway in front of NCP SENS.
 @main
 struct GatewayCommand {
-    static func main() {
-        print("sens-gateway: the gateway service is not implemented yet; run `swift run sens-simulator` for the SENS simulator.")
+    static func main() async {
+        let arguments = CommandLine.arguments
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(GatewayStartup.usage)
+            return
+        }
+        let configuration: GatewayConfiguration
+        switch GatewayStartup.configuration(arguments: arguments) {
+        case .success(let value): configuration = value
+        case .failure(let failure):
+            StandardError.write(failure.line)
+            exit(2)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+            return handler
+        }
+        do {
+            try await GatewayRunner.run(configuration, logger: Logger(label: "sens-gateway"))
+        } catch {
+            StandardError.write("sens-gateway: stopped: \(error)")
+            exit(1)
+        }
+    }
+}
+
+/// One line to standard error, unbuffered.
+enum StandardError {
+    static func write(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }

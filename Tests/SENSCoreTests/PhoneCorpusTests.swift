@@ -1,34 +1,6 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SENSCore
+import SENSTestSupport
 import Testing
-
-/// One line of `Fixtures/phone-corpus.jsonl`, made by `scripts/make-phone-corpus.py` from libphonenumber.
-struct PhoneCorpusCase: Decodable, CustomTestStringConvertible {
-    struct Expectation: Decodable {
-        var accept: Bool
-        var digits: String?
-        var kind: String?
-        var code: String?
-    }
-
-    var input: String
-    var note: String
-    var expect: Expectation
-    var departure: String?
-
-    var testDescription: String { "\(input.debugDescription) (\(note))" }
-
-    static func load() throws -> [PhoneCorpusCase] {
-        let url = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "Fixtures/phone-corpus.jsonl")
-        let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
-        let decoder = JSONDecoder()
-        return try text.split(separator: "\n").map { try decoder.decode(PhoneCorpusCase.self, from: Data($0.utf8)) }
-    }
-}
 
 @Suite("Phone corpus cross-checked against libphonenumber")
 struct PhoneCorpusTests {
@@ -46,15 +18,15 @@ struct PhoneCorpusTests {
             do {
                 let number = try PhoneNumber.parse(item.input)
                 if !item.expect.accept {
-                    disagreements.append("\(item.testDescription): accepted as \(number.digits), expected a rejection")
+                    disagreements.append("\(item.description): accepted as \(number.digits), expected a rejection")
                 } else if number.digits != item.expect.digits || number.kind.rawValue != item.expect.kind {
-                    disagreements.append("\(item.testDescription): \(number.digits) \(number.kind), expected \(item.expect.digits ?? "") \(item.expect.kind ?? "")")
+                    disagreements.append("\(item.description): \(number.digits) \(number.kind), expected \(item.expect.digits ?? "") \(item.expect.kind ?? "")")
                 }
             } catch {
                 if item.expect.accept {
-                    disagreements.append("\(item.testDescription): rejected (\(error.reason)), expected \(item.expect.digits ?? "")")
+                    disagreements.append("\(item.description): rejected (\(error.reason)), expected \(item.expect.digits ?? "")")
                 } else if let code = item.expect.code, code != error.code {
-                    disagreements.append("\(item.testDescription): rejected as \(error.code), expected \(code)")
+                    disagreements.append("\(item.description): rejected as \(error.code), expected \(code)")
                 }
             }
         }

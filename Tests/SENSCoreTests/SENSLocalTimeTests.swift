@@ -29,3 +29,28 @@ struct SENSLocalTimeTests {
         #expect(SENSLocalTime.korea.parse(text) == nil)
     }
 }
+
+@Suite("RFC 3339")
+struct RFC3339Tests {
+    @Test func formatsWithExplicitOffset() {
+        #expect(RFC3339.format(epochMilliseconds: 1_700_000_000_271, utcOffsetSeconds: 9 * 3600) == "2023-11-15T07:13:20.271+09:00")
+        #expect(RFC3339.format(epochMilliseconds: 0, utcOffsetSeconds: 0) == "1970-01-01T00:00:00.000+00:00")
+        #expect(RFC3339.format(epochMilliseconds: 0, utcOffsetSeconds: -(5 * 3600 + 1800)) == "1969-12-31T18:30:00.000-05:30")
+    }
+
+    @Test(arguments: [
+        ("2023-11-15T07:13:20.271+09:00", 1_700_000_000_271), ("2023-11-14T22:13:20.271Z", 1_700_000_000_271),
+        ("2023-11-14T22:13:20Z", 1_700_000_000_000), ("2023-11-14t22:13:20z", 1_700_000_000_000),
+        ("2023-11-14 22:13:20+00:00", 1_700_000_000_000), ("2023-11-14T17:13:20-05:00", 1_700_000_000_000),
+        ("2023-11-14T22:13:20.123456789Z", 1_700_000_000_123),
+    ] as [(String, Int64)])
+    func parses(text: String, milliseconds: Int64) {
+        #expect(RFC3339.parse(text) == milliseconds)
+    }
+
+    @Test(arguments: ["2023-11-14T22:13:20", "2023-11-14", "2023-11-14T22:13:20+9:00", "2023-11-14T22:13:20+24:00",
+                      "2023-11-14X22:13:20Z", "yesterday", "2023-02-30T00:00:00Z", ""])
+    func rejects(text: String) {
+        #expect(RFC3339.parse(text) == nil)
+    }
+}

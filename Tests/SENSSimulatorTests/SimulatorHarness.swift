@@ -10,20 +10,7 @@ import Logging
 import NIOCore
 import SENSCore
 import SENSSimulator
-import Synchronization
-
-/// A clock the test sets.
-final class TestClock: EpochClock {
-    private let milliseconds: Mutex<Int64>
-
-    init(_ milliseconds: Int64) {
-        self.milliseconds = Mutex(milliseconds)
-    }
-
-    func nowMilliseconds() -> Int64 { milliseconds.withLock { $0 } }
-
-    func set(_ value: Int64) { milliseconds.withLock { $0 = value } }
-}
+import SENSTestSupport
 
 /// Starts a simulator on a loopback port and gives the test a client that signs like a SENS caller.
 struct SimulatorHarness {
@@ -99,9 +86,4 @@ struct TestResponse: Sendable {
 
     var gatewayError: APIGatewayErrorBody.Detail? { try? decode(APIGatewayErrorBody.self).error }
     var serviceError: SENSServiceErrorBody? { try? decode(SENSServiceErrorBody.self) }
-}
-
-/// `count` distinct mobile numbers starting at 010-5000-0000.
-func mobileNumbers(_ count: Int, from start: Int = 0) -> [String] {
-    (start..<(start + count)).map { "0105" + String(1_000_000 + $0).dropFirst() }
 }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import SENSCore
 import SENSSimulator
+import SENSTestSupport
 import Testing
 
 @Suite("SENS simulator over loopback HTTP")

@@ -1,0 +1,74 @@
+import AsyncHTTPClient
+import GatewayAPI
+import Hummingbird
+import Logging
+import NIOCore
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import SENSCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Builds the gateway: the router generated from `openapi.yaml`, the SENS client and its one `HTTPClient`.
+public enum GatewayApplication {
+    /// The router, with its dependencies passed in (tests pass a stub SENS client here).
+    public static func buildRouter(sens: any SENSClient, registerTimeOffsetSeconds: Int, maxBodyBytes: Int) throws -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ProblemMiddleware(
+            maxBodyBytes: maxBodyBytes,
+            routes: RouteTable(openAPIDocument: EmbeddedOpenAPIDocument.text),
+            parameterProblems: GatewayAPIImplementation.parameterProblems
+        ))
+        let api = GatewayAPIImplementation(
+            optOuts: OptOutService(sens: sens),
+            sensLocalTime: SENSLocalTime(utcOffsetSeconds: registerTimeOffsetSeconds)
+        )
+        try api.registerHandlers(
+            on: router,
+            configuration: Configuration(dateTranscoder: RFC3339DateTranscoder(utcOffsetSeconds: registerTimeOffsetSeconds))
+        )
+        return router
+    }
+
+    /// The whole gateway as a Hummingbird application talking to SENS at `sens.baseURL`. `onServerRunning`
+    /// receives the bound port.
+    public static func build(
+        http: GatewayConfiguration.HTTPSettings,
+        sens: GatewayConfiguration.SENSSettings,
+        clock: any EpochClock = SystemEpochClock(),
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let httpClient = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: HTTPClient.Configuration(
+                redirectConfiguration: .disallow,
+                timeout: .init(
+                    connect: .milliseconds(Int64(sens.connectTimeoutMilliseconds)),
+                    read: .milliseconds(Int64(sens.requestTimeoutMilliseconds))
+                )
+            )
+        )
+        let client = HTTPSENSClient(httpClient: httpClient, settings: sens, clock: clock, logger: logger)
+        let router: Router<BasicRequestContext>
+        do {
+            router = try buildRouter(sens: client, registerTimeOffsetSeconds: sens.registerTimeOffsetSeconds, maxBodyBytes: http.maxBodyBytes)
+        } catch {
+            try? httpClient.syncShutdown()
+            throw error
+        }
+        var app = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "sens-gateway"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        // Services start before the server and stop after it has drained: the client outlives every request.
+        app.addServices(HTTPClientService(client: httpClient))
+        return app
+    }
+}

@@ -1,0 +1,184 @@
+import Configuration
+import SENSCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Everything the gateway needs to start, read and validated once. A problem is one clear line.
+public struct GatewayConfiguration: Sendable {
+    public var http: HTTPSettings
+    /// Where SENS is and how to authenticate. `nil` in simulator mode, where keys are generated at start.
+    public var sens: SENSSettings?
+    /// Whether to run the SENS simulator in-process on loopback and use it as SENS.
+    public var simulator: Bool
+    public var logLevel: String
+
+    public struct HTTPSettings: Sendable {
+        public var host: String
+        public var port: Int
+        /// Larger request bodies are refused with 413.
+        public var maxBodyBytes: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+        }
+    }
+
+    public struct SENSSettings: Sendable {
+        public var credentials: NCPCredentials
+        public var serviceID: String
+        public var baseURL: SENSBaseURL
+        /// The zone SENS's zone-less `registerTime` values are in.
+        public var registerTimeOffsetSeconds: Int
+        public var connectTimeoutMilliseconds: Int
+        /// The longest one SENS call may take, body included.
+        public var requestTimeoutMilliseconds: Int
+
+        public init(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL = .ncp,
+                    registerTimeOffsetSeconds: Int = 9 * 3600, connectTimeoutMilliseconds: Int = 1_000,
+                    requestTimeoutMilliseconds: Int = 5_000) {
+            self.credentials = credentials
+            self.serviceID = serviceID
+            self.baseURL = baseURL
+            self.registerTimeOffsetSeconds = registerTimeOffsetSeconds
+            self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+            self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        }
+    }
+
+    public init(http: HTTPSettings = HTTPSettings(), sens: SENSSettings?, simulator: Bool = false, logLevel: String = "info") {
+        self.http = http
+        self.sens = sens
+        self.simulator = simulator
+        self.logLevel = logLevel
+    }
+
+    /// Reads the configuration keys listed in the README (`sens.accessKey` is `SENS_ACCESS_KEY` and
+    /// `--sens-access-key`, and so on).
+    public init(reader: ConfigReader) throws(ConfigurationError) {
+        let port = reader.int(forKey: "http.port", default: 8080)
+        guard (0...65_535).contains(port) else { throw ConfigurationError("http.port must be 0–65535, not \(port)") }
+        let maxBodyBytes = reader.int(forKey: "http.maxBodyBytes", default: 1 << 20)
+        guard (1_024...(64 << 20)).contains(maxBodyBytes) else {
+            throw ConfigurationError("http.maxBodyBytes must be 1024 to 67108864")
+        }
+        let http = HTTPSettings(host: reader.string(forKey: "http.host", default: "127.0.0.1"), port: port, maxBodyBytes: maxBodyBytes)
+        let logLevel = reader.string(forKey: "log.level", default: "info")
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        let simulator = reader.bool(forKey: "simulator", default: false)
+        self.init(http: http, sens: simulator ? nil : try Self.sensSettings(reader), simulator: simulator, logLevel: logLevel)
+    }
+
+    private static func sensSettings(_ reader: ConfigReader) throws(ConfigurationError) -> SENSSettings {
+        let accessKey = try required(reader, "sens.accessKey", "SENS_ACCESS_KEY")
+        guard !accessKey.contains(where: \.isWhitespace) else { throw ConfigurationError("sens.accessKey contains whitespace") }
+        let secretKey = try secret(reader)
+        let serviceID = try required(reader, "sens.serviceId", "SENS_SERVICE_ID")
+        guard serviceID.hasPrefix("ncp:sms:"), serviceID.split(separator: ":").count == 5,
+            !serviceID.contains(where: { $0.isWhitespace || "/?#%".contains($0) })
+        else { throw ConfigurationError("sens.serviceId must look like ncp:sms:kr:123456789012:name") }
+        let urlText = reader.string(forKey: "sens.baseUrl", default: SENSBaseURL.ncp.text)
+        guard let baseURL = SENSBaseURL(urlText) else {
+            throw ConfigurationError("sens.baseUrl must be an http(s) URL without query, like https://sens.apigw.ntruss.com")
+        }
+        let offsetText = reader.string(forKey: "sens.registerTimeOffset", default: "+09:00")
+        guard let offset = parseOffset(offsetText) else {
+            throw ConfigurationError("sens.registerTimeOffset must be an offset like +09:00")
+        }
+        let connect = reader.int(forKey: "sens.connectTimeoutMilliseconds", default: 1_000)
+        let request = reader.int(forKey: "sens.requestTimeoutMilliseconds", default: 5_000)
+        guard (1...60_000).contains(connect), (1...120_000).contains(request) else {
+            throw ConfigurationError("sens.connectTimeoutMilliseconds must be 1–60000 and sens.requestTimeoutMilliseconds 1–120000")
+        }
+        return SENSSettings(
+            credentials: NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey(secretKey)),
+            serviceID: serviceID, baseURL: baseURL, registerTimeOffsetSeconds: offset,
+            connectTimeoutMilliseconds: connect, requestTimeoutMilliseconds: request
+        )
+    }
+
+    private static func required(_ reader: ConfigReader, _ key: String, _ variable: String) throws(ConfigurationError) -> String {
+        guard let value = reader.string(forKey: ConfigKey(key)), !value.isEmpty else {
+            throw ConfigurationError("\(key) is required (environment \(variable), or --\(flag(key))); or run with --simulator")
+        }
+        return value
+    }
+
+    /// The secret key from `sens.secretKey` or from the file named by `sens.secretKeyFile` (trailing newline
+    /// trimmed), never both.
+    private static func secret(_ reader: ConfigReader) throws(ConfigurationError) -> String {
+        let inline = reader.string(forKey: "sens.secretKey", isSecret: true)
+        let path = reader.string(forKey: "sens.secretKeyFile")
+        switch (inline, path) {
+        case (.some, .some):
+            throw ConfigurationError("set sens.secretKey or sens.secretKeyFile, not both")
+        case (.some(let value), nil) where !value.isEmpty:
+            return value
+        case (nil, .some(let path)):
+            guard let data = try? Data(contentsOf: URL(filePath: path)) else {
+                throw ConfigurationError("sens.secretKeyFile \(path) cannot be read")
+            }
+            let value = String(decoding: data, as: UTF8.self).trimmingTrailingNewlines()
+            guard !value.isEmpty else { throw ConfigurationError("sens.secretKeyFile \(path) is empty") }
+            return value
+        default:
+            throw ConfigurationError("sens.secretKey or sens.secretKeyFile is required (environment SENS_SECRET_KEY or SENS_SECRET_KEY_FILE); or run with --simulator")
+        }
+    }
+
+    private static func parseOffset(_ text: String) -> Int? {
+        RFC3339.parse("2000-01-01T00:00:00" + text).map { Int((946_684_800_000 - $0) / 1000) }
+    }
+
+    private static func flag(_ key: String) -> String {
+        key.split(separator: ".").map { part in
+            part.reduce(into: "") { result, character in
+                result += character.isUppercase ? "-" + character.lowercased() : String(character)
+            }
+        }.joined(separator: "-")
+    }
+}
+
+/// Scheme, host, optional port and optional path prefix of the SENS API, without a trailing slash.
+public struct SENSBaseURL: Sendable, Equatable {
+    public let text: String
+
+    public static let ncp = SENSBaseURL("https://sens.apigw.ntruss.com")!
+
+    public init?(_ text: String) {
+        var text = text
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let schemeEnd = text.firstRange(of: "://"), ["http", "https"].contains(text[..<schemeEnd.lowerBound].lowercased()),
+            let host = text[schemeEnd.upperBound...].split(separator: "/", omittingEmptySubsequences: false).first,
+            !host.isEmpty, !text.contains("?"), !text.contains("#"), !text.contains(where: \.isWhitespace)
+        else { return nil }
+        self.text = text
+    }
+
+    /// The path prefix (`""` for the NCP host), which is signed along with the resource path.
+    public var pathPrefix: String {
+        let afterScheme = text[text.firstRange(of: "://")!.upperBound...]
+        guard let slash = afterScheme.firstIndex(of: "/") else { return "" }
+        return String(afterScheme[slash...])
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension String {
+    fileprivate func trimmingTrailingNewlines() -> String {
+        var text = self
+        while let last = text.last, last.isNewline || last == " " { text.removeLast() }
+        return text
+    }
+}

@@ -1,0 +1,44 @@
+import Configuration
+
+/// Reading the command line and environment into a configuration, or into the one line that says why not.
+public enum GatewayStartup {
+    /// Command-line flags first, then environment variables.
+    public static func configuration(
+        arguments: [String],
+        environment: [String: String]? = nil
+    ) -> Result<GatewayConfiguration, StartupFailure> {
+        let environmentProvider = environment.map {
+            EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: .specific(["SENS_SECRET_KEY"]))
+        } ?? EnvironmentVariablesProvider(secretsSpecifier: .specific(["SENS_SECRET_KEY"]))
+        let reader = ConfigReader(providers: [
+            CommandLineArgumentsProvider(arguments: arguments, secretsSpecifier: .specific(["--sens-secret-key"])),
+            environmentProvider,
+        ])
+        do {
+            return .success(try GatewayConfiguration(reader: reader))
+        } catch {
+            return .failure(StartupFailure(line: "sens-gateway: configuration error: \(error)"))
+        }
+    }
+
+    public struct StartupFailure: Error, Equatable {
+        public let line: String
+    }
+
+    public static let usage = """
+        Usage: sens-gateway [options]   (each option can also be set as the environment variable in brackets)
+          --simulator                         run against an in-process SENS simulator (no NCP account) [SIMULATOR=true]
+          --sens-access-key KEY               NCP access key [SENS_ACCESS_KEY]
+          --sens-secret-key KEY               NCP secret key [SENS_SECRET_KEY]
+          --sens-secret-key-file PATH         file holding the secret key, e.g. a mounted Secret [SENS_SECRET_KEY_FILE]
+          --sens-service-id ID                SMS service id, ncp:sms:kr:123456789012:name [SENS_SERVICE_ID]
+          --sens-base-url URL                 SENS API (default https://sens.apigw.ntruss.com) [SENS_BASE_URL]
+          --sens-register-time-offset +HH:MM  zone of SENS registerTime values (default +09:00) [SENS_REGISTER_TIME_OFFSET]
+          --sens-connect-timeout-milliseconds N   (default 1000) [SENS_CONNECT_TIMEOUT_MILLISECONDS]
+          --sens-request-timeout-milliseconds N   one SENS call, body included (default 5000) [SENS_REQUEST_TIMEOUT_MILLISECONDS]
+          --http-host HOST                    address to listen on (default 127.0.0.1; 0.0.0.0 in the container) [HTTP_HOST]
+          --http-port PORT                    (default 8080) [HTTP_PORT]
+          --http-max-body-bytes N             larger request bodies get 413 (default 1048576) [HTTP_MAX_BODY_BYTES]
+          --log-level LEVEL                   trace, debug, info, notice, warning, error (default info) [LOG_LEVEL]
+        """
+}

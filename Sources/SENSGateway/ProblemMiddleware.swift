@@ -1,0 +1,135 @@
+import GatewayAPI
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import OpenAPIRuntime
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Outermost middleware: bounds request bodies, and turns every error that escapes the generated handlers
+/// (unknown routes, wrong methods, malformed JSON, wrong types, unknown fields, bad parameters, oversized bodies)
+/// into an RFC 9457 problem saying what is wrong and where. Nothing escapes as a bare 500.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    let maxBodyBytes: Int
+    let routes: RouteTable
+    /// Names the operation's malformed query parameters, when the runtime could not read them.
+    let parameterProblems: @Sendable (_ operationID: String, _ query: [(name: String, value: String)]) -> [(name: String, reason: String)]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var request = request
+        do {
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
+                return problem(413, "the body is larger than \(maxBodyBytes) bytes", request)
+            }
+            if request.method != .get && request.method != .head {
+                _ = try await request.collectBody(upTo: maxBodyBytes)
+            }
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound:
+                let allowed = routes.allowedMethods(for: request.uri.path)
+                guard !allowed.isEmpty else { return problem(404, "no such route: \(request.method) \(request.uri.path)", request) }
+                var response = problem(405, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))", request)
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            case .methodNotAllowed: return problem(405, "\(request.method) is not allowed on \(request.uri.path)", request)
+            case .contentTooLarge: return problem(413, "the body is larger than \(maxBodyBytes) bytes", request)
+            default: return problem(error.status.code, error.body ?? Problems.reasonPhrase(error.status.code), request)
+            }
+        } catch let error as ServerError where error.operationInput == nil {
+            // The runtime could not turn the request into the operation's input: the caller's mistake.
+            if let decoding = Self.decodingError(in: error), request.method != .get {
+                return problem(400, Self.describe(decoding), request)
+            }
+            if error.httpStatus.code < 500, error.httpStatus.code != 400 {
+                return problem(error.httpStatus.code, error.causeDescription, request)
+            }
+            let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
+            let invalid = parameterProblems(error.operationID, query)
+            guard !invalid.isEmpty else { return problem(400, "a parameter could not be read: \(error.causeDescription)", request) }
+            var problem = Problems.make(status: 400, detail: invalid.map { "\($0.name): \($0.reason)" }.joined(separator: "; "),
+                                        invalidParams: invalid)
+            problem.instance = request.uri.path
+            return .problem(problem)
+        } catch let error as ServerError {
+            context.logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error": "\(error.underlyingError)"])
+            return problem(500, "the gateway failed to handle the request", request)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            return problem(500, "the gateway failed to handle the request", request)
+        }
+    }
+
+    private func problem(_ status: Int, _ detail: String, _ request: Request) -> Response {
+        var problem = Problems.make(status: status, detail: detail)
+        problem.instance = request.uri.path
+        return .problem(problem)
+    }
+
+    /// The `DecodingError` behind a request the runtime could not read. The runtime wraps it in its own error
+    /// type, which is not public, so the wrapping is looked through by reflection.
+    static func decodingError(in error: ServerError) -> DecodingError? {
+        func search(_ value: Any, depth: Int) -> DecodingError? {
+            if let decoding = value as? DecodingError { return decoding }
+            guard depth > 0 else { return nil }
+            for child in Mirror(reflecting: value).children {
+                if let found = search(child.value, depth: depth - 1) { return found }
+            }
+            return nil
+        }
+        return search(error.underlyingError, depth: 4)
+    }
+
+    /// Where in the body, and what: `phoneNumbers[2]: expected a string`.
+    static func describe(_ error: DecodingError) -> String {
+        func location(_ path: [any CodingKey]) -> String {
+            let text = path.reduce("") { text, key in
+                if let index = key.intValue { return text + "[\(index)]" }
+                return text.isEmpty ? key.stringValue : text + "." + key.stringValue
+            }
+            return text.isEmpty ? "the body" : text
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return "\(location(context.codingPath)): expected \(jsonTypeName(type))"
+        case .valueNotFound(let type, let context):
+            return "\(location(context.codingPath)): expected \(jsonTypeName(type)), found null"
+        case .keyNotFound(let key, let context):
+            return "\(location(context.codingPath + [key])): is required"
+        case .dataCorrupted(let context):
+            if context.debugDescription.hasPrefix("Additional properties are disabled") {
+                return "\(location(context.codingPath)): unknown field"
+            }
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(location(context.codingPath)): invalid value"
+        @unknown default:
+            return "the body does not match the schema"
+        }
+    }
+
+    private static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        case is [Any].Type: "an array"
+        default: type == [String].self ? "an array" : "an object"
+        }
+    }
+}
+
+extension Response {
+    /// An `application/problem+json` response.
+    static func problem(_ problem: Components.Schemas.Problem) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = (try? encoder.encode(problem)) ?? Data()
+        return Response(status: .init(code: problem.status), headers: [.contentType: "application/problem+json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,103 @@
+import GatewayAPI
+import SENSCore
+
+/// RFC 9457 problem documents, in the generated schema types.
+enum Problems {
+    static let invalidPhoneNumbersType = "urn:sens-gateway:problem:invalid-phone-numbers"
+    static let upstreamType = "urn:sens-gateway:problem:sens-failure"
+
+    static func make(status: Int, detail: String, type: String = "about:blank", title: String? = nil,
+                     invalidParams: [(name: String, reason: String)] = []) -> Components.Schemas.Problem {
+        Components.Schemas.Problem(
+            _type: type,
+            title: title ?? reasonPhrase(status),
+            status: status,
+            detail: detail,
+            invalidParams: invalidParams.isEmpty ? nil : invalidParams.map { .init(name: $0.name, reason: $0.reason) }
+        )
+    }
+
+    /// 400 for one bad query or path parameter.
+    static func badParameter(_ name: String, _ reason: String) -> Components.Responses.BadRequest {
+        .init(body: .applicationProblemJson(make(status: 400, detail: "\(name): \(reason)", invalidParams: [(name, reason)])))
+    }
+
+    static func badRequest(_ detail: String) -> Components.Responses.BadRequest {
+        .init(body: .applicationProblemJson(make(status: 400, detail: detail)))
+    }
+
+    static func invalidPhoneNumbers(_ errors: [Components.Schemas.PhoneNumberError], total: Int) -> Components.Responses.InvalidPhoneNumbers {
+        let detail = errors.count == 1
+            ? "1 of \(total) phone numbers is not acceptable; nothing was sent."
+            : "\(errors.count) of \(total) phone numbers are not acceptable; nothing was sent."
+        return .init(body: .applicationProblemJson(.init(
+            value1: make(status: 422, detail: detail, type: invalidPhoneNumbersType, title: "Invalid phone numbers"),
+            value2: .init(errors: errors)
+        )))
+    }
+
+    static func upstream(_ error: SENSError) -> Components.Schemas.Problem {
+        make(status: error.httpStatus, detail: error.detail, type: upstreamType)
+    }
+
+    /// A write's failure, saying how many numbers were and were not written.
+    static func partialWrite(_ outcome: WriteOutcome, verb: String) -> Components.Schemas.PartialWriteProblem {
+        let error = outcome.failure!
+        let total = outcome.done.count + outcome.notDone.count
+        let detail = "\(error.detail). \(outcome.done.count) of \(total) numbers were \(verb) and \(outcome.notDone.count) were not; "
+            + "retry those in notDone (the operation is idempotent)."
+        return .init(value1: make(status: error.httpStatus, detail: detail, type: upstreamType),
+                     value2: .init(done: outcome.done, notDone: outcome.notDone))
+    }
+
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 406: "Not Acceptable"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: "HTTP \(status)"
+        }
+    }
+}
+
+extension SENSError {
+    /// The gateway's status for this upstream failure (see DESIGN.md).
+    var httpStatus: Int {
+        switch self {
+        case .refused, .failed, .invalidResponse: 502
+        case .unavailable: 503
+        case .timedOut: 504
+        case .throttled: 429
+        }
+    }
+
+    /// The gateway's own words for the failure; nothing from the upstream body.
+    var detail: String {
+        switch self {
+        case .refused(401): "SENS refused the gateway's credentials (401): its NCP keys or clock need attention"
+        case .refused(403): "SENS denied the gateway access (403)"
+        case .refused(404): "SENS does not know the gateway's configured service id (404)"
+        case .refused(let status): "SENS refused the call (\(status))"
+        case .throttled(let seconds): "SENS is throttling the gateway; retry after \(seconds ?? 1) s"
+        case .unavailable(let reason): "SENS is unavailable (\(reason))"
+        case .failed(let status): "SENS failed (\(status))"
+        case .invalidResponse(let reason): "SENS answered something unreadable (\(reason))"
+        case .timedOut(let milliseconds?): "SENS did not answer within \(milliseconds) ms"
+        case .timedOut(nil): "SENS reported a timeout (504)"
+        }
+    }
+
+    var retryAfterSeconds: Int {
+        if case .throttled(let seconds) = self { return seconds ?? 1 }
+        return 1
+    }
+}

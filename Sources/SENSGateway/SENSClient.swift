@@ -1,0 +1,27 @@
+import SENSCore
+
+/// The three SENS unsubscribe operations, with every failure already classified.
+public protocol SENSClient: Sendable {
+    /// Registers at most 1,000 normalized numbers; returns SENS's records.
+    func register(_ numbers: [String]) async throws(SENSError) -> [SENSUnsubscribeRecord]
+    /// One page of the list.
+    func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSUnsubscribeRecord]
+    /// Removes at most 1,000 normalized numbers.
+    func delete(_ numbers: [String]) async throws(SENSError)
+}
+
+/// Why a SENS call did not succeed. Carries no upstream body: callers never see one.
+public enum SENSError: Error, Sendable, Equatable {
+    /// SENS (or its API Gateway) refused the call with this 4xx status (not 429).
+    case refused(status: Int)
+    /// SENS throttled the gateway (429); seconds from `Retry-After`, when it sent one.
+    case throttled(retryAfterSeconds: Int?)
+    /// SENS could not be reached, or said it is unavailable.
+    case unavailable(String)
+    /// SENS failed with this 5xx status.
+    case failed(status: Int)
+    /// SENS answered, but not with anything the gateway can read.
+    case invalidResponse(String)
+    /// SENS did not answer within the time allowed (`milliseconds`), or itself reported a timeout (nil).
+    case timedOut(milliseconds: Int?)
+}

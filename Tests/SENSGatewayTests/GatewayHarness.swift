@@ -1,0 +1,153 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import SENSCore
+import SENSGateway
+import SENSSimulator
+import Testing
+
+/// Runs a SENS simulator and the gateway in front of it, both on loopback ports, and hands the test an HTTP
+/// client for the gateway.
+struct GatewayHarness {
+    let simulator: SENSSimulator
+    let clock: any EpochClock
+
+    init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock()) {
+        self.simulator = SENSSimulator(configuration: simulator, clock: clock)
+        self.clock = clock
+    }
+
+    func run(
+        maxBodyBytes: Int = 1 << 20,
+        adjust: @escaping @Sendable (inout GatewayConfiguration.SENSSettings) -> Void = { _ in },
+        _ test: @escaping @Sendable (GatewayClient) async throws -> Void
+    ) async throws {
+        let simulatorApp = simulator.buildApplication(
+            server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
+        let simulator = self.simulator, clock = self.clock
+        try await simulatorApp.test(.live) { simulatorClient in
+            let port = try #require(simulatorClient.port)
+            var sens = GatewayConfiguration.SENSSettings(
+                credentials: simulator.configuration.credentials,
+                serviceID: simulator.configuration.serviceID,
+                baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!,
+                requestTimeoutMilliseconds: 2_000
+            )
+            adjust(&sens)
+            try await Self.runGateway(sens: sens, clock: clock, maxBodyBytes: maxBodyBytes, test)
+        }
+    }
+
+    /// The gateway alone, pointed at whatever `sens` says.
+    static func runGateway(
+        sens: GatewayConfiguration.SENSSettings,
+        clock: any EpochClock = SystemEpochClock(),
+        maxBodyBytes: Int = 1 << 20,
+        _ test: @escaping @Sendable (GatewayClient) async throws -> Void
+    ) async throws {
+        let app = try GatewayApplication.build(
+            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes), sens: sens, clock: clock, logger: Logger(label: "gateway"))
+        try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
+    }
+}
+
+struct GatewayClient: Sendable {
+    let client: any TestClientProtocol
+
+    func get(_ uri: String) async throws -> HTTPAnswer {
+        try await send(.get, uri)
+    }
+
+    func post(_ uri: String, phoneNumbers: [String]) async throws -> HTTPAnswer {
+        try await send(.post, uri, json: try String(decoding: JSONEncoder().encode(["phoneNumbers": phoneNumbers]), as: UTF8.self))
+    }
+
+    func delete(_ uri: String, phoneNumbers: [String]) async throws -> HTTPAnswer {
+        try await send(.delete, uri, json: try String(decoding: JSONEncoder().encode(["phoneNumbers": phoneNumbers]), as: UTF8.self))
+    }
+
+    func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, contentType: String = "application/json",
+              headers: HTTPFields = [:]) async throws -> HTTPAnswer {
+        var headers = headers
+        if json != nil { headers[.contentType] = contentType }
+        let response = try await client.execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        return HTTPAnswer(status: response.status.code, headers: response.headers, body: String(buffer: response.body))
+    }
+}
+
+struct HTTPAnswer: Sendable {
+    let status: Int
+    let headers: HTTPFields
+    let body: String
+
+    func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
+        try JSONDecoder().decode(type, from: Data(body.utf8))
+    }
+
+    var problem: ProblemJSON? {
+        guard headers[.contentType]?.hasPrefix("application/problem+json") == true else { return nil }
+        return try? decode(ProblemJSON.self)
+    }
+}
+
+// The wire shapes, decoded independently of the generated types.
+
+struct OptOutJSON: Decodable, Equatable {
+    var phoneNumber: String
+    var registeredAt: String
+    var source: String
+}
+
+struct RegisterJSON: Decodable {
+    var registered: [OptOutJSON]
+    var count: Int
+}
+
+struct RemoveJSON: Decodable {
+    var removed: [String]
+    var count: Int
+}
+
+struct PageJSON: Decodable {
+    var items: [OptOutJSON]
+    var page: Int
+    var pageSize: Int
+    var nextPage: Int?
+}
+
+struct StatusJSON: Decodable, Equatable {
+    var phoneNumber: String
+    var optedOut: Bool
+    var registeredAt: String?
+    var source: String?
+}
+
+struct ProblemJSON: Decodable {
+    struct InvalidParam: Decodable, Equatable {
+        var name: String
+        var reason: String
+    }
+
+    struct ItemError: Decodable, Equatable {
+        var index: Int
+        var input: String
+        var code: String
+        var reason: String
+    }
+
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String
+    var invalidParams: [InvalidParam]?
+    var errors: [ItemError]?
+    var done: [String]?
+    var notDone: [String]?
+}

@@ -1,0 +1,54 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import SENSCore
+import SENSGateway
+import SENSSimulator
+import ServiceLifecycle
+import Testing
+
+@Suite("Gateway graceful shutdown")
+struct GatewayShutdownTests {
+    /// Shutdown begins while a request waits on a slow SENS: the request still completes, then the server stops.
+    @Test func finishesInFlightRequestsBeforeStopping() async throws {
+        let simulator = SENSSimulator(configuration: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 600)))
+        let (simulatorPorts, simulatorReady) = AsyncStream.makeStream(of: Int.self)
+        let simulatorApp = simulator.buildApplication(
+            server: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator")) { simulatorReady.yield($0) }
+        let simulatorGroup = ServiceGroup(services: [simulatorApp], logger: Logger(label: "simulator"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await simulatorGroup.run() }
+            let simulatorPort = try #require(await simulatorPorts.first { _ in true })
+            let (gatewayPorts, gatewayReady) = AsyncStream.makeStream(of: Int.self)
+            let gateway = try GatewayApplication.build(
+                http: .init(host: "127.0.0.1", port: 0),
+                sens: .init(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
+                            baseURL: SENSBaseURL("http://127.0.0.1:\(simulatorPort)")!),
+                logger: Logger(label: "gateway")) { gatewayReady.yield($0) }
+            let gatewayGroup = ServiceGroup(services: [gateway], logger: Logger(label: "gateway"))
+            tasks.addTask { try await gatewayGroup.run() }
+            let port = try #require(await gatewayPorts.first { _ in true })
+
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            let inFlight = Task {
+                let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/unsubscribes/01012345678"),
+                                                        timeout: .seconds(5))
+                return (response.status.code, try await response.body.collect(upTo: 1 << 16).readableBytes)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            await gatewayGroup.triggerGracefulShutdown()
+            let (status, bytes) = try await inFlight.value
+            #expect(status == 200)
+            #expect(bytes > 0)
+            // After draining, the gateway refuses new connections.
+            await #expect(throws: (any Error).self) {
+                _ = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(2))
+            }
+            try await client.shutdown()
+            await simulatorGroup.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
