@@ -71,7 +71,9 @@ public struct HTTPSENSClient: SENSClient {
         }
         let timeout = TimeAmount.milliseconds(Int64(settings.requestTimeoutMilliseconds))
         do {
-            let response = try await httpClient.execute(request, timeout: timeout, logger: logger)
+            // AsyncHTTPClient gets no logger: at debug level it would log request URLs, and a list URL holds a
+            // full phone number.
+            let response = try await httpClient.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             return Answer(status: Int(response.status.code), headers: response.headers, body: body)
         } catch {
