@@ -107,13 +107,16 @@ struct GatewayAPIImplementation: APIProtocol {
         let sensQuery = SENSListQuery(clientTelNo: number?.digits, pageSize: pageSize, pageIndex: page,
                                       startTime: from, endTime: to.map { max($0, 0) })
         do {
-            let records = try await optOuts.list(sensQuery)
-            return .ok(.init(body: .json(.init(
-                items: records.compactMap(optOut),
-                page: page,
-                pageSize: pageSize,
-                nextPage: records.count >= pageSize ? page + 1 : nil
-            ))))
+            let answer = try await optOuts.list(sensQuery, refresh: Self.refresh(input.headers.cacheControl))
+            return .ok(.init(
+                headers: .init(xCache: Self.xCache(answer.status), age: answer.ageSeconds),
+                body: .json(.init(
+                    items: answer.value.compactMap(optOut),
+                    page: page,
+                    pageSize: pageSize,
+                    nextPage: answer.value.count >= pageSize ? page + 1 : nil
+                ))
+            ))
         } catch {
             return Self.readFailure(error, throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
                                     unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) })
@@ -126,11 +129,13 @@ struct GatewayAPIImplementation: APIProtocol {
             return .badRequest(Problems.badParameter("phoneNumber", error.reason))
         }
         do {
-            guard let record = try await optOuts.check(number), let optOut = optOut(record) else {
-                return .ok(.init(body: .json(.init(phoneNumber: number.digits, optedOut: false))))
+            let answer = try await optOuts.check(number, refresh: Self.refresh(input.headers.cacheControl))
+            let headers = Operations.CheckOptOut.Output.Ok.Headers(xCache: Self.xCache(answer.status), age: answer.ageSeconds)
+            guard let record = answer.value, let optOut = optOut(record) else {
+                return .ok(.init(headers: headers, body: .json(.init(phoneNumber: number.digits, optedOut: false))))
             }
-            return .ok(.init(body: .json(.init(phoneNumber: number.digits, optedOut: true,
-                                               registeredAt: optOut.registeredAt, source: optOut.source))))
+            return .ok(.init(headers: headers, body: .json(.init(
+                phoneNumber: number.digits, optedOut: true, registeredAt: optOut.registeredAt, source: optOut.source))))
         } catch {
             return Self.readFailure(error, throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
                                     unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) })
@@ -184,6 +189,19 @@ struct GatewayAPIImplementation: APIProtocol {
             default:
                 return nil
             }
+        }
+    }
+
+    /// `Cache-Control: no-cache` (among other directives, any case) asks for a fresh answer.
+    static func refresh(_ cacheControl: String?) -> Bool {
+        cacheControl?.split(separator: ",").contains { $0.filter { $0 != " " && $0 != "\t" }.lowercased() == "no-cache" } ?? false
+    }
+
+    static func xCache(_ status: CacheStatus) -> Components.Headers.XCache {
+        switch status {
+        case .hit: .hit
+        case .miss: .miss
+        case .stale: .stale
         }
     }
 

@@ -16,7 +16,7 @@ import Foundation
 /// Builds the gateway: the router generated from `openapi.yaml`, the SENS client and its one `HTTPClient`.
 public enum GatewayApplication {
     /// The router, with its dependencies passed in (tests pass a stub SENS client here).
-    public static func buildRouter(sens: any SENSClient, registerTimeOffsetSeconds: Int, maxBodyBytes: Int) throws -> Router<BasicRequestContext> {
+    public static func buildRouter(optOuts: OptOutService, registerTimeOffsetSeconds: Int, maxBodyBytes: Int) throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware(
             maxBodyBytes: maxBodyBytes,
@@ -24,7 +24,7 @@ public enum GatewayApplication {
             parameterProblems: GatewayAPIImplementation.parameterProblems
         ))
         let api = GatewayAPIImplementation(
-            optOuts: OptOutService(sens: sens),
+            optOuts: optOuts,
             sensLocalTime: SENSLocalTime(utcOffsetSeconds: registerTimeOffsetSeconds)
         )
         try api.registerHandlers(
@@ -39,7 +39,9 @@ public enum GatewayApplication {
     public static func build(
         http: GatewayConfiguration.HTTPSettings,
         sens: GatewayConfiguration.SENSSettings,
+        cache: CacheSettings = CacheSettings(),
         clock: any EpochClock = SystemEpochClock(),
+        cacheMetrics: any CacheMetrics = CacheStatistics(),
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
@@ -56,7 +58,11 @@ public enum GatewayApplication {
         let client = HTTPSENSClient(httpClient: httpClient, settings: sens, clock: clock, logger: logger)
         let router: Router<BasicRequestContext>
         do {
-            router = try buildRouter(sens: client, registerTimeOffsetSeconds: sens.registerTimeOffsetSeconds, maxBodyBytes: http.maxBodyBytes)
+            router = try buildRouter(
+                optOuts: OptOutService(sens: client, cache: cache, clock: clock, metrics: cacheMetrics),
+                registerTimeOffsetSeconds: sens.registerTimeOffsetSeconds,
+                maxBodyBytes: http.maxBodyBytes
+            )
         } catch {
             try? httpClient.syncShutdown()
             throw error

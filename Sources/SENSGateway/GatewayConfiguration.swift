@@ -14,6 +14,7 @@ public struct GatewayConfiguration: Sendable {
     public var sens: SENSSettings?
     /// Whether to run the SENS simulator in-process on loopback and use it as SENS.
     public var simulator: Bool
+    public var cache: CacheSettings
     public var logLevel: String
 
     public struct HTTPSettings: Sendable {
@@ -51,10 +52,12 @@ public struct GatewayConfiguration: Sendable {
         }
     }
 
-    public init(http: HTTPSettings = HTTPSettings(), sens: SENSSettings?, simulator: Bool = false, logLevel: String = "info") {
+    public init(http: HTTPSettings = HTTPSettings(), sens: SENSSettings?, simulator: Bool = false,
+                cache: CacheSettings = CacheSettings(), logLevel: String = "info") {
         self.http = http
         self.sens = sens
         self.simulator = simulator
+        self.cache = cache
         self.logLevel = logLevel
     }
 
@@ -73,7 +76,22 @@ public struct GatewayConfiguration: Sendable {
             throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical")
         }
         let simulator = reader.bool(forKey: "simulator", default: false)
-        self.init(http: http, sens: simulator ? nil : try Self.sensSettings(reader), simulator: simulator, logLevel: logLevel)
+        self.init(http: http, sens: simulator ? nil : try Self.sensSettings(reader), simulator: simulator,
+                  cache: try Self.cacheSettings(reader), logLevel: logLevel)
+    }
+
+    private static func cacheSettings(_ reader: ConfigReader) throws(ConfigurationError) -> CacheSettings {
+        let ttl = reader.int(forKey: "cache.ttlSeconds", default: 60)
+        let stale = reader.int(forKey: "cache.staleIfErrorSeconds", default: 300)
+        let entries = reader.int(forKey: "cache.maxEntries", default: 100_000)
+        let listEntries = reader.int(forKey: "cache.maxListEntries", default: 1_000)
+        guard (0...86_400).contains(ttl) else { throw ConfigurationError("cache.ttlSeconds must be 0–86400 (0 turns the cache off)") }
+        guard (0...86_400).contains(stale) else { throw ConfigurationError("cache.staleIfErrorSeconds must be 0–86400") }
+        guard (1...10_000_000).contains(entries), (1...1_000_000).contains(listEntries) else {
+            throw ConfigurationError("cache.maxEntries must be 1–10000000 and cache.maxListEntries 1–1000000")
+        }
+        return CacheSettings(ttlMilliseconds: Int64(ttl) * 1000, staleIfErrorMilliseconds: Int64(stale) * 1000,
+                             maxEntries: entries, maxListEntries: listEntries)
     }
 
     private static func sensSettings(_ reader: ConfigReader) throws(ConfigurationError) -> SENSSettings {

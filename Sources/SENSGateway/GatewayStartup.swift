@@ -39,6 +39,10 @@ public enum GatewayStartup {
           --http-host HOST                    address to listen on (default 127.0.0.1; 0.0.0.0 in the container) [HTTP_HOST]
           --http-port PORT                    (default 8080) [HTTP_PORT]
           --http-max-body-bytes N             larger request bodies get 413 (default 1048576) [HTTP_MAX_BODY_BYTES]
+          --cache-ttl-seconds N               how long reads are answered from the cache; 0 turns it off (default 60) [CACHE_TTL_SECONDS]
+          --cache-stale-if-error-seconds N    how old a cached answer may be and still be served when SENS fails (default 300) [CACHE_STALE_IF_ERROR_SECONDS]
+          --cache-max-entries N               cached check answers, least recently used evicted (default 100000) [CACHE_MAX_ENTRIES]
+          --cache-max-list-entries N          cached list pages (default 1000) [CACHE_MAX_LIST_ENTRIES]
           --log-level LEVEL                   trace, debug, info, notice, warning, error (default info) [LOG_LEVEL]
         """
 }

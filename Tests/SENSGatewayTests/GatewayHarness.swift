@@ -3,11 +3,13 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOHTTP1
 import SENSCore
 import SENSGateway
 import SENSSimulator
@@ -18,10 +20,14 @@ import Testing
 struct GatewayHarness {
     let simulator: SENSSimulator
     let clock: any EpochClock
+    let cache: CacheSettings
+    let cacheStatistics = CacheStatistics()
 
-    init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock()) {
+    init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock(),
+         cache: CacheSettings = CacheSettings()) {
         self.simulator = SENSSimulator(configuration: simulator, clock: clock)
         self.clock = clock
+        self.cache = cache
     }
 
     func run(
@@ -31,7 +37,7 @@ struct GatewayHarness {
     ) async throws {
         let simulatorApp = simulator.buildApplication(
             server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
-        let simulator = self.simulator, clock = self.clock
+        let simulator = self.simulator, clock = self.clock, cache = self.cache, statistics = cacheStatistics
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
             var sens = GatewayConfiguration.SENSSettings(
@@ -41,25 +47,30 @@ struct GatewayHarness {
                 requestTimeoutMilliseconds: 2_000
             )
             adjust(&sens)
-            try await Self.runGateway(sens: sens, clock: clock, maxBodyBytes: maxBodyBytes, test)
+            try await Self.runGateway(sens: sens, cache: cache, clock: clock, cacheStatistics: statistics, maxBodyBytes: maxBodyBytes, test)
         }
     }
 
     /// The gateway alone, pointed at whatever `sens` says.
     static func runGateway(
         sens: GatewayConfiguration.SENSSettings,
+        cache: CacheSettings = CacheSettings(),
         clock: any EpochClock = SystemEpochClock(),
+        cacheStatistics: CacheStatistics = CacheStatistics(),
         maxBodyBytes: Int = 1 << 20,
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
         let app = try GatewayApplication.build(
-            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes), sens: sens, clock: clock, logger: Logger(label: "gateway"))
+            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes), sens: sens, cache: cache, clock: clock, cacheMetrics: cacheStatistics,
+            logger: Logger(label: "gateway"))
         try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
     }
 }
 
 struct GatewayClient: Sendable {
     let client: any TestClientProtocol
+
+    var port: Int? { client.port }
 
     func get(_ uri: String) async throws -> HTTPAnswer {
         try await send(.get, uri)
@@ -150,4 +161,42 @@ struct ProblemJSON: Decodable {
     var errors: [ItemError]?
     var done: [String]?
     var notDone: [String]?
+}
+
+/// Requests over a pool of connections, for tests that need requests truly in parallel (the test framework's
+/// client is one HTTP/1.1 connection, which serializes them).
+struct PooledClient: Sendable {
+    let http: HTTPClient
+    let port: Int
+
+    static func with<Value: Sendable>(port: Int, _ body: (PooledClient) async throws -> Value) async throws -> Value {
+        var pool = HTTPClient.Configuration.ConnectionPool()
+        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = 128
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                              configuration: .init(connectionPool: pool))
+        do {
+            let value = try await body(PooledClient(http: http, port: port))
+            try await http.shutdown()
+            return value
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    func send(_ method: NIOHTTP1.HTTPMethod, _ path: String, json: String? = nil) async throws -> HTTPAnswer {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await http.execute(request, timeout: .seconds(10))
+        var headers = HTTPFields()
+        for header in response.headers {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        let body = try await response.body.collect(upTo: 16 << 20)
+        return HTTPAnswer(status: Int(response.status.code), headers: headers, body: String(buffer: body))
+    }
 }

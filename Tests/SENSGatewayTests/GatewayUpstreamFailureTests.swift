@@ -163,8 +163,10 @@ final class ScriptedSENSClient: SENSClient {
 }
 
 /// The gateway's router with `sens` as its SENS client, served on a loopback port.
-func runRouter(sens: any SENSClient, _ test: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
-    let router = try GatewayApplication.buildRouter(sens: sens, registerTimeOffsetSeconds: 9 * 3600, maxBodyBytes: 1 << 20)
+func runRouter(sens: any SENSClient, cache: CacheSettings = .disabled,
+               _ test: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
+    let router = try GatewayApplication.buildRouter(optOuts: OptOutService(sens: sens, cache: cache),
+                                                    registerTimeOffsetSeconds: 9 * 3600, maxBodyBytes: 1 << 20)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "gateway"))
     try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
 }
