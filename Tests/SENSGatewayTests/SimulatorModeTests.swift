@@ -1,6 +1,4 @@
-import AsyncHTTPClient
 import Logging
-import NIOCore
 import NIOHTTP1
 import SENSGateway
 import Testing
@@ -14,26 +12,16 @@ struct SimulatorModeTests {
         let (ports, ready) = AsyncStream.makeStream(of: Int.self)
         let runner = Task { try await GatewayRunner.run(configuration, logger: Logger(label: "gateway")) { ready.yield($0) } }
         let port = try #require(await ports.first { _ in true })
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-        func call(_ method: HTTPMethod, _ path: String, _ json: String? = nil) async throws -> (UInt, String) {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-            request.method = method
-            if let json {
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: json))
-            }
-            let response = try await client.execute(request, timeout: .seconds(5))
-            return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        try await PooledClient.with(port: port) { client in
+            let registered = try await client.send(.POST, "/v1/unsubscribes", json: #"{"phoneNumbers":["+82 10-1234-5678"]}"#)
+            #expect(registered.status == 200)
+            let checked = try await client.send(.GET, "/v1/unsubscribes/010-1234-5678")
+            #expect(checked.status == 200)
+            #expect(try checked.decode(StatusJSON.self).optedOut)
+            let removed = try await client.send(.DELETE, "/v1/unsubscribes", json: #"{"phoneNumbers":["01012345678"]}"#)
+            #expect(removed.status == 200)
+            #expect(try await client.send(.GET, "/v1/unsubscribes/01012345678").decode(StatusJSON.self).optedOut == false)
         }
-        let registered = try await call(.POST, "/v1/unsubscribes", #"{"phoneNumbers":["+82 10-1234-5678"]}"#)
-        #expect(registered.0 == 200)
-        let checked = try await call(.GET, "/v1/unsubscribes/010-1234-5678")
-        #expect(checked.0 == 200)
-        #expect(checked.1.contains(#""optedOut" : true"#))
-        let removed = try await call(.DELETE, "/v1/unsubscribes", #"{"phoneNumbers":["01012345678"]}"#)
-        #expect(removed.0 == 200)
-        #expect(try await call(.GET, "/v1/unsubscribes/01012345678").1.contains(#""optedOut" : false"#))
-        try await client.shutdown()
         runner.cancel()
         _ = await runner.result
     }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Benchmark: cached opt-out checks against the gateway's cheapest route, in the same run, with wrk.
+#
+#   scripts/bench/cached-check.sh [duration-seconds] [connections]
+#
+# Builds release binaries, starts the SENS simulator and the gateway on loopback, warms one check into the cache,
+# then runs wrk (2 threads) for the same duration and connections against /healthz and against the cached check.
+# Prints a table and the ratio of the two, plus how many calls reached the simulator during the cached run (a
+# cached run should add none). Everything listens on 127.0.0.1 only and stops when the script ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+duration=${1:-15}
+connections=${2:-64}
+simulator_port=19090
+gateway_port=18080
+phone=01012345678
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product sens-simulator >/dev/null 2>&1
+swift build -c release --product sens-gateway >/dev/null 2>&1
+bin=$(swift build -c release --show-bin-path 2>/dev/null)
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+"$bin/sens-simulator" --http-port "$simulator_port" --log-level warning &
+pids+=($!)
+SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
+SENS_BASE_URL="http://127.0.0.1:$simulator_port" LOG_LEVEL=warning \
+    "$bin/sens-gateway" --http-port "$gateway_port" &
+pids+=($!)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$gateway_port/healthz" >/dev/null && break; sleep 0.1; done
+
+base="http://127.0.0.1:$gateway_port"
+curl -sf -X POST "$base/v1/unsubscribes" -H 'Content-Type: application/json' -d "{\"phoneNumbers\":[\"$phone\"]}" >/dev/null
+[ "$(curl -s -o /dev/null -D - "$base/v1/unsubscribes/$phone" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache"{print $2}')" = HIT ] \
+    || { echo "the check is not cached; aborting"; exit 1; }
+
+# run NAME URL -> one table row: requests/s, p50, p90, p99, max, non-2xx
+run() {
+    local out rps p50 p90 p99 max errors
+    out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$2")
+    rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+    p50=$(awk '$1=="50%"{print $2}' <<<"$out"); p90=$(awk '$1=="90%"{print $2}' <<<"$out"); p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+    max=$(awk '$1=="Latency"{print $4}' <<<"$out")
+    errors=$(awk '/Non-2xx/{print $NF}' <<<"$out"); errors=${errors:-0}
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p90" "$p99" "$max" "$errors"
+    echo "$rps" > "/tmp/bench-$3.rps"
+}
+
+calls_before=$(curl -s "http://127.0.0.1:$simulator_port/_simulator/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["listCalls"])')
+echo "machine: $(nproc) cores; wrk -t2 -c$connections -d${duration}s; $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "| route | requests/s | p50 | p90 | p99 | max | non-2xx |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+run "GET /healthz (cheapest route)" "$base/healthz" healthz
+run "GET /v1/unsubscribes/{phoneNumber} (cached)" "$base/v1/unsubscribes/$phone" check
+calls_after=$(curl -s "http://127.0.0.1:$simulator_port/_simulator/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["listCalls"])')
+echo
+python3 - "$(cat /tmp/bench-check.rps)" "$(cat /tmp/bench-healthz.rps)" <<'PY'
+import sys
+check, health = float(sys.argv[1]), float(sys.argv[2])
+print(f"cached check / cheapest route: {check / health:.0%} (target 80% or more)")
+PY
+echo "SENS list calls during the runs: $((calls_after - calls_before))"
