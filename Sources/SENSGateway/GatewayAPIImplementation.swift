@@ -68,7 +68,7 @@ struct GatewayAPIImplementation: APIProtocol {
             let problem = Problems.partialWrite(outcome, verb: verb)
             switch error.httpStatus {
             case 429: return failures.throttled(.init(headers: .init(retryAfter: error.retryAfterSeconds), body: .applicationProblemJson(problem)))
-            case 503: return failures.unavailable(.init(body: .applicationProblemJson(problem)))
+            case 503: return failures.unavailable(.init(headers: .init(retryAfter: error.unavailableRetryAfter), body: .applicationProblemJson(problem)))
             case 504: return failures.timeout(.init(body: .applicationProblemJson(problem)))
             default: return failures.badGateway(.init(body: .applicationProblemJson(problem)))
             }
@@ -226,7 +226,7 @@ struct GatewayAPIImplementation: APIProtocol {
         let problem = Problems.upstream(error)
         switch error.httpStatus {
         case 429: return throttled(.init(headers: .init(retryAfter: error.retryAfterSeconds), body: .applicationProblemJson(problem)))
-        case 503: return unavailable(.init(body: .applicationProblemJson(problem)))
+        case 503: return unavailable(.init(headers: .init(retryAfter: error.unavailableRetryAfter), body: .applicationProblemJson(problem)))
         case 504: return timeout(.init(body: .applicationProblemJson(problem)))
         default: return badGateway(.init(body: .applicationProblemJson(problem)))
         }

@@ -16,13 +16,15 @@ import Foundation
 /// Builds the gateway: the router generated from `openapi.yaml`, the SENS client and its one `HTTPClient`.
 public enum GatewayApplication {
     /// The router, with its dependencies passed in (tests pass a stub SENS client here).
-    public static func buildRouter(optOuts: OptOutService, registerTimeOffsetSeconds: Int, maxBodyBytes: Int) throws -> Router<BasicRequestContext> {
+    public static func buildRouter(optOuts: OptOutService, registerTimeOffsetSeconds: Int, maxBodyBytes: Int,
+                                   deadline: Duration = .seconds(10)) throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware(
             maxBodyBytes: maxBodyBytes,
             routes: RouteTable(openAPIDocument: EmbeddedOpenAPIDocument.text),
             parameterProblems: GatewayAPIImplementation.parameterProblems
         ))
+        router.add(middleware: DeadlineMiddleware(budget: deadline))
         let api = GatewayAPIImplementation(
             optOuts: optOuts,
             sensLocalTime: SENSLocalTime(utcOffsetSeconds: registerTimeOffsetSeconds)
@@ -40,8 +42,10 @@ public enum GatewayApplication {
         http: GatewayConfiguration.HTTPSettings,
         sens: GatewayConfiguration.SENSSettings,
         cache: CacheSettings = CacheSettings(),
+        resilience: ResilienceSettings = ResilienceSettings(),
         clock: any EpochClock = SystemEpochClock(),
         cacheMetrics: any CacheMetrics = CacheStatistics(),
+        resilienceMetrics: any ResilienceMetrics = ResilienceStatistics(),
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
@@ -51,17 +55,31 @@ public enum GatewayApplication {
                 redirectConfiguration: .disallow,
                 timeout: .init(
                     connect: .milliseconds(Int64(sens.connectTimeoutMilliseconds)),
-                    read: .milliseconds(Int64(sens.requestTimeoutMilliseconds))
+                    read: .milliseconds(Int64(sens.attemptTimeoutMilliseconds))
                 )
             )
         )
-        let client = HTTPSENSClient(httpClient: httpClient, settings: sens, clock: clock, logger: logger)
+        let client = ResilientSENSClient(
+            upstream: HTTPSENSClient(httpClient: httpClient, settings: sens, clock: clock, logger: logger),
+            policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
+            breaker: CircuitBreaker(
+                failureThreshold: resilience.breakerFailureThreshold,
+                cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
+                onStateChange: { state in
+                    resilienceMetrics.recordBreakerState(state)
+                    logger.warning("SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"])
+                }
+            ),
+            bulkhead: Bulkhead(maxConcurrent: resilience.maxConcurrentCalls, maxQueued: resilience.maxQueuedCalls),
+            metrics: resilienceMetrics
+        )
         let router: Router<BasicRequestContext>
         do {
             router = try buildRouter(
                 optOuts: OptOutService(sens: client, cache: cache, clock: clock, metrics: cacheMetrics),
                 registerTimeOffsetSeconds: sens.registerTimeOffsetSeconds,
-                maxBodyBytes: http.maxBodyBytes
+                maxBodyBytes: http.maxBodyBytes,
+                deadline: .milliseconds(resilience.deadlineMilliseconds)
             )
         } catch {
             try? httpClient.syncShutdown()
@@ -69,6 +87,8 @@ public enum GatewayApplication {
         }
         var app = Application(
             router: router,
+            // Connections that send or read nothing for this long are closed (slow or stalled clients).
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(http.idleTimeoutSeconds)))),
             configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "sens-gateway"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger

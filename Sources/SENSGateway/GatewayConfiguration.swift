@@ -15,6 +15,7 @@ public struct GatewayConfiguration: Sendable {
     /// Whether to run the SENS simulator in-process on loopback and use it as SENS.
     public var simulator: Bool
     public var cache: CacheSettings
+    public var resilience: ResilienceSettings
     public var logLevel: String
 
     public struct HTTPSettings: Sendable {
@@ -22,11 +23,14 @@ public struct GatewayConfiguration: Sendable {
         public var port: Int
         /// Larger request bodies are refused with 413.
         public var maxBodyBytes: Int
+        /// Connections idle (nothing read or written) for this long are closed.
+        public var idleTimeoutSeconds: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, idleTimeoutSeconds: Int = 30) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
+            self.idleTimeoutSeconds = idleTimeoutSeconds
         }
     }
 
@@ -37,27 +41,29 @@ public struct GatewayConfiguration: Sendable {
         /// The zone SENS's zone-less `registerTime` values are in.
         public var registerTimeOffsetSeconds: Int
         public var connectTimeoutMilliseconds: Int
-        /// The longest one SENS call may take, body included.
-        public var requestTimeoutMilliseconds: Int
+        /// The longest one attempt of a SENS call may take, answer included (the request deadline may cut it).
+        public var attemptTimeoutMilliseconds: Int
 
         public init(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL = .ncp,
                     registerTimeOffsetSeconds: Int = 9 * 3600, connectTimeoutMilliseconds: Int = 1_000,
-                    requestTimeoutMilliseconds: Int = 5_000) {
+                    attemptTimeoutMilliseconds: Int = 3_000) {
             self.credentials = credentials
             self.serviceID = serviceID
             self.baseURL = baseURL
             self.registerTimeOffsetSeconds = registerTimeOffsetSeconds
             self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
-            self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+            self.attemptTimeoutMilliseconds = attemptTimeoutMilliseconds
         }
     }
 
     public init(http: HTTPSettings = HTTPSettings(), sens: SENSSettings?, simulator: Bool = false,
-                cache: CacheSettings = CacheSettings(), logLevel: String = "info") {
+                cache: CacheSettings = CacheSettings(), resilience: ResilienceSettings = ResilienceSettings(),
+                logLevel: String = "info") {
         self.http = http
         self.sens = sens
         self.simulator = simulator
         self.cache = cache
+        self.resilience = resilience
         self.logLevel = logLevel
     }
 
@@ -70,14 +76,35 @@ public struct GatewayConfiguration: Sendable {
         guard (1_024...(64 << 20)).contains(maxBodyBytes) else {
             throw ConfigurationError("http.maxBodyBytes must be 1024 to 67108864")
         }
-        let http = HTTPSettings(host: reader.string(forKey: "http.host", default: "127.0.0.1"), port: port, maxBodyBytes: maxBodyBytes)
+        let idle = reader.int(forKey: "http.idleTimeoutSeconds", default: 30)
+        guard (1...3_600).contains(idle) else { throw ConfigurationError("http.idleTimeoutSeconds must be 1–3600") }
+        let http = HTTPSettings(host: reader.string(forKey: "http.host", default: "127.0.0.1"), port: port,
+                                maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idle)
         let logLevel = reader.string(forKey: "log.level", default: "info")
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical")
         }
         let simulator = reader.bool(forKey: "simulator", default: false)
         self.init(http: http, sens: simulator ? nil : try Self.sensSettings(reader), simulator: simulator,
-                  cache: try Self.cacheSettings(reader), logLevel: logLevel)
+                  cache: try Self.cacheSettings(reader), resilience: try Self.resilienceSettings(reader), logLevel: logLevel)
+    }
+
+    private static func resilienceSettings(_ reader: ConfigReader) throws(ConfigurationError) -> ResilienceSettings {
+        func value(_ key: String, _ defaultValue: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            let value = reader.int(forKey: ConfigKey(key), default: defaultValue)
+            guard range.contains(value) else {
+                throw ConfigurationError("\(key) must be \(range.lowerBound)–\(range.upperBound), not \(value)")
+            }
+            return value
+        }
+        return ResilienceSettings(
+            deadlineMilliseconds: try value("sens.deadlineMilliseconds", 10_000, 1...600_000),
+            maxAttempts: try value("sens.maxAttempts", 3, 1...10),
+            breakerFailureThreshold: try value("sens.breakerFailureThreshold", 5, 1...1_000),
+            breakerCooldownMilliseconds: try value("sens.breakerCooldownMilliseconds", 5_000, 1...600_000),
+            maxConcurrentCalls: try value("sens.maxConcurrentCalls", 64, 1...10_000),
+            maxQueuedCalls: try value("sens.maxQueuedCalls", 128, 0...100_000)
+        )
     }
 
     private static func cacheSettings(_ reader: ConfigReader) throws(ConfigurationError) -> CacheSettings {
@@ -111,14 +138,14 @@ public struct GatewayConfiguration: Sendable {
             throw ConfigurationError("sens.registerTimeOffset must be an offset like +09:00")
         }
         let connect = reader.int(forKey: "sens.connectTimeoutMilliseconds", default: 1_000)
-        let request = reader.int(forKey: "sens.requestTimeoutMilliseconds", default: 5_000)
-        guard (1...60_000).contains(connect), (1...120_000).contains(request) else {
-            throw ConfigurationError("sens.connectTimeoutMilliseconds must be 1–60000 and sens.requestTimeoutMilliseconds 1–120000")
+        let attempt = reader.int(forKey: "sens.attemptTimeoutMilliseconds", default: 3_000)
+        guard (1...60_000).contains(connect), (1...120_000).contains(attempt) else {
+            throw ConfigurationError("sens.connectTimeoutMilliseconds must be 1–60000 and sens.attemptTimeoutMilliseconds 1–120000")
         }
         return SENSSettings(
             credentials: NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey(secretKey)),
             serviceID: serviceID, baseURL: baseURL, registerTimeOffsetSeconds: offset,
-            connectTimeoutMilliseconds: connect, requestTimeoutMilliseconds: request
+            connectTimeoutMilliseconds: connect, attemptTimeoutMilliseconds: attempt
         )
     }
 
@@ -185,6 +212,27 @@ public struct SENSBaseURL: Sendable, Equatable {
         let afterScheme = text[text.firstRange(of: "://")!.upperBound...]
         guard let slash = afterScheme.firstIndex(of: "/") else { return "" }
         return String(afterScheme[slash...])
+    }
+}
+
+/// How the gateway defends itself and its callers against a slow or failing SENS.
+public struct ResilienceSettings: Sendable, Equatable {
+    /// Every incoming request is answered within this time; SENS work past it ends in 504.
+    public var deadlineMilliseconds: Int
+    public var maxAttempts: Int
+    public var breakerFailureThreshold: Int
+    public var breakerCooldownMilliseconds: Int
+    public var maxConcurrentCalls: Int
+    public var maxQueuedCalls: Int
+
+    public init(deadlineMilliseconds: Int = 10_000, maxAttempts: Int = 3, breakerFailureThreshold: Int = 5,
+                breakerCooldownMilliseconds: Int = 5_000, maxConcurrentCalls: Int = 64, maxQueuedCalls: Int = 128) {
+        self.deadlineMilliseconds = deadlineMilliseconds
+        self.maxAttempts = maxAttempts
+        self.breakerFailureThreshold = breakerFailureThreshold
+        self.breakerCooldownMilliseconds = breakerCooldownMilliseconds
+        self.maxConcurrentCalls = maxConcurrentCalls
+        self.maxQueuedCalls = maxQueuedCalls
     }
 }
 

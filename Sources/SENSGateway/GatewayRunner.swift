@@ -19,7 +19,8 @@ public enum GatewayRunner {
         if let sens = configuration.sens, !configuration.simulator {
             logger.info("using SENS", metadata: ["baseUrl": "\(sens.baseURL.text)", "serviceId": "\(sens.serviceID)",
                                                  "accessKey": "\(sens.credentials.accessKey)"])
-            let app = try GatewayApplication.build(http: configuration.http, sens: sens, cache: configuration.cache, logger: logger,
+            let app = try GatewayApplication.build(http: configuration.http, sens: sens, cache: configuration.cache,
+                                                 resilience: configuration.resilience, logger: logger,
                                                  onServerRunning: ready)
             try await app.runService()
             return
@@ -44,7 +45,8 @@ public enum GatewayRunner {
                 credentials: credentials, serviceID: simulator.configuration.serviceID,
                 baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!
             )
-            return try GatewayApplication.build(http: configuration.http, sens: sens, cache: configuration.cache, logger: logger,
+            return try GatewayApplication.build(http: configuration.http, sens: sens, cache: configuration.cache,
+                                                 resilience: configuration.resilience, logger: logger,
                                                  onServerRunning: ready)
         }
         // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.

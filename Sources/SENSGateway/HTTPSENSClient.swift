@@ -69,7 +69,12 @@ public struct HTTPSENSClient: SENSClient {
             request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
             request.body = .bytes(ByteBuffer(bytes: Self.targetsJSON(numbers)))
         }
-        let timeout = TimeAmount.milliseconds(Int64(settings.requestTimeoutMilliseconds))
+        // An attempt gets its own timeout, cut short by the incoming request's deadline.
+        let attemptLimit = Duration.milliseconds(settings.attemptTimeoutMilliseconds)
+        let remaining = RequestDeadline.remaining ?? attemptLimit
+        guard remaining > .zero else { throw .timedOut(.deadline) }
+        let deadlineBinds = remaining < attemptLimit
+        let timeout = TimeAmount.nanoseconds(Int64(min(attemptLimit, remaining) / .nanoseconds(1)))
         do {
             // AsyncHTTPClient gets no logger: at debug level it would log request URLs, and a list URL holds a
             // full phone number.
@@ -77,7 +82,7 @@ public struct HTTPSENSClient: SENSClient {
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             return Answer(status: Int(response.status.code), headers: response.headers, body: body)
         } catch {
-            throw classify(error, operation: operation)
+            throw classify(error, operation: operation, deadlineBinds: deadlineBinds)
         }
     }
 
@@ -118,7 +123,7 @@ public struct HTTPSENSClient: SENSClient {
         case 503, 502:
             return .unavailable("SENS answered \(answer.status)")
         case 504:
-            return .timedOut(milliseconds: nil)
+            return .timedOut(.upstream)
         case 500...599:
             return .failed(status: answer.status)
         case 400...499:
@@ -128,11 +133,11 @@ public struct HTTPSENSClient: SENSClient {
         }
     }
 
-    private func classify(_ error: any Error, operation: String) -> SENSError {
+    private func classify(_ error: any Error, operation: String, deadlineBinds: Bool) -> SENSError {
         logger.warning("SENS call did not complete", metadata: ["operation": "\(operation)", "error": "\(String(reflecting: error))"])
         if let error = error as? HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout {
-                return .timedOut(milliseconds: settings.requestTimeoutMilliseconds)
+                return .timedOut(deadlineBinds ? .deadline : .attempt(milliseconds: settings.attemptTimeoutMilliseconds))
             }
             if error == .connectTimeout { return .unavailable("could not connect to SENS in time") }
         }

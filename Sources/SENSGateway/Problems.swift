@@ -74,7 +74,7 @@ extension SENSError {
     var httpStatus: Int {
         switch self {
         case .refused, .failed, .invalidResponse: 502
-        case .unavailable: 503
+        case .unavailable, .circuitOpen, .overloaded: 503
         case .timedOut: 504
         case .throttled: 429
         }
@@ -91,13 +91,27 @@ extension SENSError {
         case .unavailable(let reason): "SENS is unavailable (\(reason))"
         case .failed(let status): "SENS failed (\(status))"
         case .invalidResponse(let reason): "SENS answered something unreadable (\(reason))"
-        case .timedOut(let milliseconds?): "SENS did not answer within \(milliseconds) ms"
-        case .timedOut(nil): "SENS reported a timeout (504)"
+        case .timedOut(.attempt(let milliseconds)): "SENS did not answer within \(milliseconds) ms"
+        case .timedOut(.deadline): "the request's deadline passed before SENS answered"
+        case .timedOut(.upstream): "SENS reported a timeout (504)"
+        case .circuitOpen(let seconds): "SENS has been failing, so the gateway is not calling it for \(seconds) s (circuit open)"
+        case .overloaded: "too many SENS calls are under way; try again shortly"
         }
     }
 
     var retryAfterSeconds: Int {
-        if case .throttled(let seconds) = self { return seconds ?? 1 }
-        return 1
+        switch self {
+        case .throttled(let seconds): seconds ?? 1
+        case .circuitOpen(let seconds): seconds
+        default: 1
+        }
+    }
+
+    /// `Retry-After` for a 503: when the gateway itself knows when to come back.
+    var unavailableRetryAfter: Int? {
+        switch self {
+        case .circuitOpen, .overloaded: retryAfterSeconds
+        default: nil
+        }
     }
 }

@@ -22,6 +22,19 @@ public enum SENSError: Error, Sendable, Equatable {
     case failed(status: Int)
     /// SENS answered, but not with anything the gateway can read.
     case invalidResponse(String)
-    /// SENS did not answer within the time allowed (`milliseconds`), or itself reported a timeout (nil).
-    case timedOut(milliseconds: Int?)
+    /// SENS did not answer in time.
+    case timedOut(Timeout)
+    /// The circuit breaker is open: SENS was not called. Seconds until it lets a probe through.
+    case circuitOpen(retryAfterSeconds: Int)
+    /// Too many SENS calls are already under way or queued: this one was not made.
+    case overloaded
+
+    public enum Timeout: Sendable, Equatable {
+        /// One attempt took longer than the attempt timeout.
+        case attempt(milliseconds: Int)
+        /// The incoming request's deadline passed.
+        case deadline
+        /// SENS itself answered 504.
+        case upstream
+    }
 }

@@ -21,13 +21,20 @@ struct GatewayHarness {
     let simulator: SENSSimulator
     let clock: any EpochClock
     let cache: CacheSettings
+    let resilience: ResilienceSettings
     let cacheStatistics = CacheStatistics()
+    let resilienceStatistics = ResilienceStatistics()
+
+    /// One attempt per call and a breaker that does not trip unless a test asks for them, so that tests of
+    /// other behaviour count SENS calls simply.
+    static let singleAttempt = ResilienceSettings(maxAttempts: 1, breakerFailureThreshold: 1_000)
 
     init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock(),
-         cache: CacheSettings = CacheSettings()) {
+         cache: CacheSettings = CacheSettings(), resilience: ResilienceSettings = singleAttempt) {
         self.simulator = SENSSimulator(configuration: simulator, clock: clock)
         self.clock = clock
         self.cache = cache
+        self.resilience = resilience
     }
 
     func run(
@@ -38,16 +45,18 @@ struct GatewayHarness {
         let simulatorApp = simulator.buildApplication(
             server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
         let simulator = self.simulator, clock = self.clock, cache = self.cache, statistics = cacheStatistics
+        let resilience = self.resilience, resilienceStatistics = self.resilienceStatistics
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
             var sens = GatewayConfiguration.SENSSettings(
                 credentials: simulator.configuration.credentials,
                 serviceID: simulator.configuration.serviceID,
                 baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!,
-                requestTimeoutMilliseconds: 2_000
+                attemptTimeoutMilliseconds: 2_000
             )
             adjust(&sens)
-            try await Self.runGateway(sens: sens, cache: cache, clock: clock, cacheStatistics: statistics, maxBodyBytes: maxBodyBytes, test)
+            try await Self.runGateway(sens: sens, cache: cache, resilience: resilience, clock: clock, cacheStatistics: statistics,
+                                      resilienceStatistics: resilienceStatistics, maxBodyBytes: maxBodyBytes, test)
         }
     }
 
@@ -55,13 +64,16 @@ struct GatewayHarness {
     static func runGateway(
         sens: GatewayConfiguration.SENSSettings,
         cache: CacheSettings = CacheSettings(),
+        resilience: ResilienceSettings = singleAttempt,
         clock: any EpochClock = SystemEpochClock(),
         cacheStatistics: CacheStatistics = CacheStatistics(),
+        resilienceStatistics: ResilienceStatistics = ResilienceStatistics(),
         maxBodyBytes: Int = 1 << 20,
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
         let app = try GatewayApplication.build(
-            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes), sens: sens, cache: cache, clock: clock, cacheMetrics: cacheStatistics,
+            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes), sens: sens, cache: cache, resilience: resilience, clock: clock, cacheMetrics: cacheStatistics,
+            resilienceMetrics: resilienceStatistics,
             logger: Logger(label: "gateway"))
         try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
     }

@@ -60,7 +60,7 @@ struct GatewayUpstreamFailureTests {
 
     @Test func answers504WhenSENSIsSlowerThanTheTimeout() async throws {
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 1_500)))
-        try await harness.run(adjust: { $0.requestTimeoutMilliseconds = 200 }) { gateway in
+        try await harness.run(adjust: { $0.attemptTimeoutMilliseconds = 200 }) { gateway in
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(answer.status == 504)
             #expect(answer.problem?.detail == "SENS did not answer within 200 ms")

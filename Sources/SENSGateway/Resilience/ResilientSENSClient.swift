@@ -1,0 +1,93 @@
+import SENSCore
+
+/// Wraps a SENS client with the gateway's defences: a circuit breaker, a bulkhead, and retries within the
+/// request's deadline (see `RetryPolicy`). Every answer other than an outage counts as SENS being up.
+public struct ResilientSENSClient: SENSClient {
+    let upstream: any SENSClient
+    let policy: RetryPolicy
+    public let breaker: CircuitBreaker
+    let bulkhead: Bulkhead
+    let metrics: any ResilienceMetrics
+
+    public init(upstream: any SENSClient, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
+                bulkhead: Bulkhead = Bulkhead(), metrics: any ResilienceMetrics = ResilienceStatistics()) {
+        self.upstream = upstream
+        self.policy = policy
+        self.breaker = breaker
+        self.bulkhead = bulkhead
+        self.metrics = metrics
+    }
+
+    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+        try await call("register") { () throws(SENSError) in try await upstream.register(numbers) }
+    }
+
+    public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+        try await call("list") { () throws(SENSError) in try await upstream.list(query) }
+    }
+
+    public func delete(_ numbers: [String]) async throws(SENSError) {
+        try await call("delete") { () throws(SENSError) in try await upstream.delete(numbers) }
+    }
+
+    private func call<Value>(_ operation: String, _ attempt: () async throws(SENSError) -> Value) async throws(SENSError) -> Value {
+        var generator = SystemRandomNumberGenerator()
+        var attempts = 0
+        while true {
+            attempts += 1
+            if let remaining = RequestDeadline.remaining, remaining <= .zero {
+                throw .timedOut(.deadline)
+            }
+            do {
+                try breaker.permit()
+            } catch {
+                metrics.recordRejection(operation: operation, reason: "circuit_open")
+                throw error
+            }
+            let started = ContinuousClock.now
+            do {
+                let value = try await bulkhead.run(attempt)
+                metrics.recordAttempt(operation: operation, outcome: "success", duration: started.duration(to: .now))
+                breaker.recordSuccess()
+                return value
+            } catch {
+                if case .overloaded = error {
+                    metrics.recordRejection(operation: operation, reason: "overloaded")
+                    breaker.recordSuccess()  // nothing was sent: neither proof of an outage nor a probe result
+                    throw error
+                }
+                metrics.recordAttempt(operation: operation, outcome: error.outcomeLabel, duration: started.duration(to: .now))
+                if error.isOutage { breaker.recordFailure() } else { breaker.recordSuccess() }
+                guard RetryPolicy.isRetryable(error), attempts < policy.maxAttempts else { throw error }
+                let delay = policy.delay(after: attempts, error: error, using: &generator)
+                if let remaining = RequestDeadline.remaining, delay >= remaining { throw error }
+                metrics.recordRetry(operation: operation)
+                // Cancelled while waiting (the caller went away): the last failure is the answer.
+                do { try await Task.sleep(for: delay) } catch _ { throw error }
+            }
+        }
+    }
+}
+
+extension SENSError {
+    /// Failures that say SENS is down or unhealthy, as the circuit breaker counts them.
+    var isOutage: Bool {
+        switch self {
+        case .unavailable, .failed, .timedOut, .invalidResponse: true
+        case .refused, .throttled, .circuitOpen, .overloaded: false
+        }
+    }
+
+    var outcomeLabel: String {
+        switch self {
+        case .refused: "refused"
+        case .throttled: "throttled"
+        case .unavailable: "unavailable"
+        case .failed: "failed"
+        case .invalidResponse: "invalid_response"
+        case .timedOut: "timed_out"
+        case .circuitOpen: "circuit_open"
+        case .overloaded: "overloaded"
+        }
+    }
+}
