@@ -24,8 +24,8 @@ public struct SENSSimulator: Sendable {
     /// The path of the unsubscribe resource for this simulator's service, as signed and sent.
     public var unsubscribesPath: String { "/sms/v2/services/\(configuration.serviceID)/unsubscribes" }
 
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func buildRouter() -> Router<SimulatorRequestContext> {
+        let router = Router(context: SimulatorRequestContext.self)
         router.add(middleware: SimulatorErrorMiddleware())
         let sens = router.group("sms/v2/services/:serviceId/unsubscribes")
             .add(middleware: SignatureVerificationMiddleware(

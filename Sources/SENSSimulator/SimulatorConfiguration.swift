@@ -33,7 +33,10 @@ public struct SimulatorConfiguration: Sendable {
             failureRate: reader.double(forKey: "simulator.failureRate", default: 0),
             failureStatus: reader.int(forKey: "simulator.failureStatus", default: 500),
             throttleRate: reader.double(forKey: "simulator.throttleRate", default: 0),
-            retryAfterSeconds: reader.int(forKey: "simulator.retryAfterSeconds", default: 1)
+            retryAfterSeconds: reader.int(forKey: "simulator.retryAfterSeconds", default: 1),
+            dropRate: reader.double(forKey: "simulator.dropRate", default: 0),
+            truncateRate: reader.double(forKey: "simulator.truncateRate", default: 0),
+            garbageRate: reader.double(forKey: "simulator.garbageRate", default: 0)
         )
         if let problem = faults.problem { throw SimulatorConfigurationError(message: problem) }
         let accessKey = reader.string(forKey: "sens.accessKey", default: Self.defaultAccessKey)

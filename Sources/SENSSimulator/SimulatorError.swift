@@ -17,6 +17,8 @@ enum SimulatorError: Error {
     /// SENS refusing a malformed call: 400 with a SENS error body.
     case badRequest(String)
     case throttled(retryAfterSeconds: Int)
+    /// The connection was closed on purpose (a fault); there is nothing to answer.
+    case dropped
 
     var response: Response {
         switch self {
@@ -28,6 +30,8 @@ enum SimulatorError: Error {
             var response = Response.json(status: 429, APIGatewayErrorCode.throttleLimited.body())
             response.headers[.retryAfter] = String(retryAfterSeconds)
             return response
+        case .dropped:
+            return Response(status: .internalServerError)
         }
     }
 }

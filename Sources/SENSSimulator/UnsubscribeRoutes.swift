@@ -1,8 +1,11 @@
 import Hummingbird
+import NIOCore
 import SENSCore
 
 /// `/sms/v2/services/{serviceId}/unsubscribes`: register (POST), list (GET) and delete (DELETE), as SENS does.
-struct UnsubscribeRoutes<Context: RequestContext> {
+struct UnsubscribeRoutes {
+    typealias Context = SimulatorRequestContext
+
     let serviceID: String
     let store: UnsubscribeStore
     let faults: FaultInjector
@@ -36,6 +39,22 @@ struct UnsubscribeRoutes<Context: RequestContext> {
         case .throttle(let retryAfterSeconds):
             stats.record { $0.faultedCalls += 1 }
             throw SimulatorError.throttled(retryAfterSeconds: retryAfterSeconds)
+        case .drop:
+            stats.record { $0.faultedCalls += 1 }
+            try? await context.channel.close()
+            throw SimulatorError.dropped
+        case .truncate:
+            stats.record { $0.faultedCalls += 1 }
+            // Promise a longer body than is sent, then fail the write: the connection closes mid-body.
+            return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "4096"],
+                            body: ResponseBody { writer in
+                                try await writer.write(ByteBuffer(string: #"[{"clientTelNo":"0101234"#))
+                                throw SimulatorError.dropped
+                            })
+        case .garbage:
+            stats.record { $0.faultedCalls += 1 }
+            return Response(status: .ok, headers: [.contentType: "text/html"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: "<html><body>Service maintenance</body></html>")))
         }
     }
 

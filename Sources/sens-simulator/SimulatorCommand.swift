@@ -21,6 +21,9 @@ struct SimulatorCommand {
           --simulator-failure-status S      status of those failures (default 500)
           --simulator-throttle-rate R       share of calls, 0-1, answered 429 (default 0)
           --simulator-retry-after-seconds N Retry-After of those 429s (default 1)
+          --simulator-drop-rate R           share of calls whose connection is closed unanswered (default 0)
+          --simulator-truncate-rate R       share of calls answered 200 with a body cut off midway (default 0)
+          --simulator-garbage-rate R        share of calls answered 200 with a non-JSON body (default 0)
           --log-level LEVEL                 trace, debug, info, notice, warning, error [LOG_LEVEL] (default info)
         Faults can also be changed while running: PUT /_simulator/faults; call counts: GET /_simulator/stats.
         """

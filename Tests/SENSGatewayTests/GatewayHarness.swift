@@ -39,6 +39,7 @@ struct GatewayHarness {
 
     func run(
         maxBodyBytes: Int = 1 << 20,
+        idleTimeoutSeconds: Int = 30,
         adjust: @escaping @Sendable (inout GatewayConfiguration.SENSSettings) -> Void = { _ in },
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
@@ -56,7 +57,8 @@ struct GatewayHarness {
             )
             adjust(&sens)
             try await Self.runGateway(sens: sens, cache: cache, resilience: resilience, clock: clock, cacheStatistics: statistics,
-                                      resilienceStatistics: resilienceStatistics, maxBodyBytes: maxBodyBytes, test)
+                                      resilienceStatistics: resilienceStatistics, maxBodyBytes: maxBodyBytes,
+                                      idleTimeoutSeconds: idleTimeoutSeconds, test)
         }
     }
 
@@ -69,10 +71,11 @@ struct GatewayHarness {
         cacheStatistics: CacheStatistics = CacheStatistics(),
         resilienceStatistics: ResilienceStatistics = ResilienceStatistics(),
         maxBodyBytes: Int = 1 << 20,
+        idleTimeoutSeconds: Int = 30,
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
         let app = try GatewayApplication.build(
-            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes), sens: sens, cache: cache, resilience: resilience, clock: clock, cacheMetrics: cacheStatistics,
+            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idleTimeoutSeconds), sens: sens, cache: cache, resilience: resilience, clock: clock, cacheMetrics: cacheStatistics,
             resilienceMetrics: resilienceStatistics,
             logger: Logger(label: "gateway"))
         try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
@@ -98,9 +101,15 @@ struct GatewayClient: Sendable {
 
     func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, contentType: String = "application/json",
               headers: HTTPFields = [:]) async throws -> HTTPAnswer {
+        try await send(method, uri, bytes: json.map { Array($0.utf8) }, contentType: contentType, headers: headers)
+    }
+
+    /// Sends the bytes exactly as given (which may be invalid UTF-8).
+    func send(_ method: HTTPRequest.Method, _ uri: String, bytes: [UInt8]?, contentType: String = "application/json",
+              headers: HTTPFields = [:]) async throws -> HTTPAnswer {
         var headers = headers
-        if json != nil { headers[.contentType] = contentType }
-        let response = try await client.execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        if bytes != nil { headers[.contentType] = contentType }
+        let response = try await client.execute(uri: uri, method: method, headers: headers, body: bytes.map { ByteBuffer(bytes: $0) })
         return HTTPAnswer(status: response.status.code, headers: response.headers, body: String(buffer: response.body))
     }
 }

@@ -126,15 +126,17 @@ func stubSENSSettings(port: Int) -> GatewayConfiguration.SENSSettings {
         baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)
 }
 
-/// A SENS client that succeeds, except on one call.
+/// A SENS client that succeeds, except on the calls it is told to fail (counted from 1).
 final class ScriptedSENSClient: SENSClient {
     private let count = Mutex(0)
-    let failOnCall: Int
-    let error: SENSError
+    let failures: [Int: SENSError]
 
-    init(failOnCall: Int, with error: SENSError) {
-        self.failOnCall = failOnCall
-        self.error = error
+    init(failing failures: [Int: SENSError]) {
+        self.failures = failures
+    }
+
+    convenience init(failOnCall call: Int, with error: SENSError) {
+        self.init(failing: [call: error])
     }
 
     var calls: Int { count.withLock { $0 } }
@@ -144,7 +146,7 @@ final class ScriptedSENSClient: SENSClient {
             value += 1
             return value
         }
-        if call == failOnCall { throw error }
+        if let error = failures[call] { throw error }
     }
 
     func register(_ numbers: [String]) async throws(SENSError) -> [SENSUnsubscribeRecord] {
