@@ -49,6 +49,10 @@ public enum GatewayApplication {
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
+        // As many pooled connections as the bulkhead lets calls run: AsyncHTTPClient's default of 8 per host
+        // would otherwise queue most admitted calls inside the client (found under load).
+        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
+        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = resilience.maxConcurrentCalls
         let httpClient = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
             configuration: HTTPClient.Configuration(
@@ -56,14 +60,17 @@ public enum GatewayApplication {
                 timeout: .init(
                     connect: .milliseconds(Int64(sens.connectTimeoutMilliseconds)),
                     read: .milliseconds(Int64(sens.attemptTimeoutMilliseconds))
-                )
+                ),
+                connectionPool: pool
             )
         )
         let client = ResilientSENSClient(
             upstream: HTTPSENSClient(httpClient: httpClient, settings: sens, clock: clock, logger: logger),
             policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
             breaker: CircuitBreaker(
-                failureThreshold: resilience.breakerFailureThreshold,
+                minimumCalls: resilience.breakerMinimumCalls,
+                failurePercent: resilience.breakerFailurePercent,
+                windowSize: resilience.breakerWindow,
                 cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
                 onStateChange: { state in
                     resilienceMetrics.recordBreakerState(state)

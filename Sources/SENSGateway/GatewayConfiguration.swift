@@ -100,7 +100,9 @@ public struct GatewayConfiguration: Sendable {
         return ResilienceSettings(
             deadlineMilliseconds: try value("sens.deadlineMilliseconds", 10_000, 1...600_000),
             maxAttempts: try value("sens.maxAttempts", 3, 1...10),
-            breakerFailureThreshold: try value("sens.breakerFailureThreshold", 5, 1...1_000),
+            breakerMinimumCalls: try value("sens.breakerMinimumCalls", 20, 1...10_000),
+            breakerFailurePercent: try value("sens.breakerFailurePercent", 50, 1...100),
+            breakerWindow: try value("sens.breakerWindow", 100, 1...10_000),
             breakerCooldownMilliseconds: try value("sens.breakerCooldownMilliseconds", 5_000, 1...600_000),
             maxConcurrentCalls: try value("sens.maxConcurrentCalls", 64, 1...10_000),
             maxQueuedCalls: try value("sens.maxQueuedCalls", 128, 0...100_000)
@@ -220,16 +222,23 @@ public struct ResilienceSettings: Sendable, Equatable {
     /// Every incoming request is answered within this time; SENS work past it ends in 504.
     public var deadlineMilliseconds: Int
     public var maxAttempts: Int
-    public var breakerFailureThreshold: Int
+    /// The breaker opens when `breakerFailurePercent` of the last `breakerWindow` SENS calls failed, once at
+    /// least `breakerMinimumCalls` are in the window.
+    public var breakerMinimumCalls: Int
+    public var breakerFailurePercent: Int
+    public var breakerWindow: Int
     public var breakerCooldownMilliseconds: Int
     public var maxConcurrentCalls: Int
     public var maxQueuedCalls: Int
 
-    public init(deadlineMilliseconds: Int = 10_000, maxAttempts: Int = 3, breakerFailureThreshold: Int = 5,
-                breakerCooldownMilliseconds: Int = 5_000, maxConcurrentCalls: Int = 64, maxQueuedCalls: Int = 128) {
+    public init(deadlineMilliseconds: Int = 10_000, maxAttempts: Int = 3, breakerMinimumCalls: Int = 20,
+                breakerFailurePercent: Int = 50, breakerWindow: Int = 100, breakerCooldownMilliseconds: Int = 5_000,
+                maxConcurrentCalls: Int = 64, maxQueuedCalls: Int = 128) {
         self.deadlineMilliseconds = deadlineMilliseconds
         self.maxAttempts = maxAttempts
-        self.breakerFailureThreshold = breakerFailureThreshold
+        self.breakerMinimumCalls = breakerMinimumCalls
+        self.breakerFailurePercent = breakerFailurePercent
+        self.breakerWindow = max(breakerWindow, breakerMinimumCalls)
         self.breakerCooldownMilliseconds = breakerCooldownMilliseconds
         self.maxConcurrentCalls = maxConcurrentCalls
         self.maxQueuedCalls = maxQueuedCalls

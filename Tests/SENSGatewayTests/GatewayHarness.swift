@@ -27,7 +27,7 @@ struct GatewayHarness {
 
     /// One attempt per call and a breaker that does not trip unless a test asks for them, so that tests of
     /// other behaviour count SENS calls simply.
-    static let singleAttempt = ResilienceSettings(maxAttempts: 1, breakerFailureThreshold: 1_000)
+    static let singleAttempt = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 1_000)
 
     init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock(),
          cache: CacheSettings = CacheSettings(), resilience: ResilienceSettings = singleAttempt) {

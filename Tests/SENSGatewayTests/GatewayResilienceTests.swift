@@ -10,7 +10,7 @@ import Testing
 @Suite("Gateway resilience: faults, retries, deadlines, breaker, bulkhead, hostile input")
 struct GatewayResilienceTests {
     /// Three attempts, a 2 s deadline, a breaker that stays closed: the settings the fault table is read against.
-    static let retrying = ResilienceSettings(deadlineMilliseconds: 2_000, maxAttempts: 3, breakerFailureThreshold: 1_000)
+    static let retrying = ResilienceSettings(deadlineMilliseconds: 2_000, maxAttempts: 3, breakerMinimumCalls: 1_000)
     static let numbers = ["010-1111-2222", "02-123-4567", "070-1234-5678"]
     static let normalized = ["01011112222", "021234567", "07012345678"]
 
@@ -53,6 +53,10 @@ struct GatewayResilienceTests {
             #expect(answer.headers[.retryAfter] == "1")
             #expect(elapsed >= .seconds(1), "waited as Retry-After asked before the second attempt")
             #expect(harness.simulator.stats.snapshot.faultedCalls == 2)
+            let write = try await gateway.post("/v1/unsubscribes", phoneNumbers: Self.numbers)
+            #expect(write.status == 429)
+            #expect(write.headers[.retryAfter] == "1")
+            #expect(write.problem?.notDone == Self.normalized)
         }
     }
 
@@ -71,7 +75,7 @@ struct GatewayResilienceTests {
 
     @Test func answers504AtTheDeadlineWhenSENSIsSlower() async throws {
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 5_000)), cache: .disabled,
-                                     resilience: ResilienceSettings(deadlineMilliseconds: 800, maxAttempts: 3, breakerFailureThreshold: 1_000))
+                                     resilience: ResilienceSettings(deadlineMilliseconds: 800, maxAttempts: 3, breakerMinimumCalls: 1_000))
         try await harness.run { gateway in
             let started = ContinuousClock.now
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -99,6 +103,10 @@ struct GatewayResilienceTests {
             #expect(answer.problem?.detail == "SENS is unavailable (could not reach SENS)")
             #expect(ContinuousClock.now - started < .seconds(4))
             #expect((1...3).contains(statistics.snapshot.attempts["unavailable"] ?? 0))
+            let write = try await gateway.delete("/v1/unsubscribes", phoneNumbers: Self.numbers)
+            #expect(write.status == 503)
+            #expect(write.problem?.done == [])
+            #expect(write.problem?.notDone == Self.normalized)
         }
     }
 
@@ -125,7 +133,7 @@ struct GatewayResilienceTests {
     /// The breaker opens after consecutive failures, answers 503 at once without calling SENS, half-opens after
     /// the cool-down with one probe, and closes when it succeeds.
     @Test func opensAndRecoversTheCircuit() async throws {
-        let resilience = ResilienceSettings(deadlineMilliseconds: 2_000, maxAttempts: 3, breakerFailureThreshold: 3,
+        let resilience = ResilienceSettings(deadlineMilliseconds: 2_000, maxAttempts: 3, breakerMinimumCalls: 3,
                                             breakerCooldownMilliseconds: 400)
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
                                      cache: .disabled, resilience: resilience)
@@ -148,7 +156,7 @@ struct GatewayResilienceTests {
     }
 
     @Test func refusesBeyondTheBulkheadInsteadOfPilingUp() async throws {
-        let resilience = ResilienceSettings(maxAttempts: 1, breakerFailureThreshold: 1_000, maxConcurrentCalls: 1, maxQueuedCalls: 1)
+        let resilience = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 1_000, maxConcurrentCalls: 1, maxQueuedCalls: 1)
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 400)),
                                      cache: .disabled, resilience: resilience)
         try await harness.run { gateway in

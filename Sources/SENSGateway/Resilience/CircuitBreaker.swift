@@ -1,8 +1,12 @@
 import SENSCore
 import Synchronization
 
-/// Stops calling SENS while it is failing: after `failureThreshold` consecutive failures it opens and refuses
-/// calls at once; after `cooldown` it lets one probe through (half-open), and closes again when that succeeds.
+/// Stops calling SENS while it is failing: when at least `failurePercent` of the last `windowSize` calls failed
+/// (counted once `minimumCalls` are in the window) it opens and refuses calls at once; after `cooldown` it lets
+/// one probe through (half-open), and closes again when that succeeds.
+///
+/// A failure rate over a window, rather than consecutive failures, keeps a partly failing SENS (say 20% of
+/// calls, which retries absorb) in use; a run of consecutive failures is almost certain at high traffic.
 public final class CircuitBreaker: Sendable {
     public enum State: String, Sendable {
         case closed
@@ -12,19 +16,32 @@ public final class CircuitBreaker: Sendable {
 
     private struct Inner {
         var state: State = .closed
-        var consecutiveFailures = 0
+        /// The last outcomes, oldest first (true: a failure), at most `windowSize`.
+        var window: [Bool] = []
+        var failures = 0
         var openedAt: ContinuousClock.Instant?
         var probeInFlight = false
+
+        mutating func append(_ failed: Bool, windowSize: Int) {
+            window.append(failed)
+            if failed { failures += 1 }
+            if window.count > windowSize, window.removeFirst() { failures -= 1 }
+        }
     }
 
-    public let failureThreshold: Int
+    public let minimumCalls: Int
+    public let failurePercent: Int
+    public let windowSize: Int
     public let cooldown: Duration
     private let inner = Mutex(Inner())
     private let onStateChange: @Sendable (State) -> Void
 
-    public init(failureThreshold: Int = 5, cooldown: Duration = .seconds(5), onStateChange: @escaping @Sendable (State) -> Void = { _ in }) {
-        precondition(failureThreshold >= 1)
-        self.failureThreshold = failureThreshold
+    public init(minimumCalls: Int = 20, failurePercent: Int = 50, windowSize: Int = 100, cooldown: Duration = .seconds(5),
+                onStateChange: @escaping @Sendable (State) -> Void = { _ in }) {
+        precondition(minimumCalls >= 1 && windowSize >= minimumCalls && (1...100).contains(failurePercent))
+        self.minimumCalls = minimumCalls
+        self.failurePercent = failurePercent
+        self.windowSize = windowSize
         self.cooldown = cooldown
         self.onStateChange = onStateChange
     }
@@ -59,9 +76,12 @@ public final class CircuitBreaker: Sendable {
     /// SENS answered (any answer but an outage): the circuit closes.
     func recordSuccess() {
         let changed: State? = inner.withLock { inner in
-            let was = inner.state
-            inner = Inner()
-            return was == .closed ? nil : .closed
+            guard inner.state == .closed else {
+                inner = Inner()
+                return .closed
+            }
+            inner.append(false, windowSize: windowSize)
+            return nil
         }
         if let changed { onStateChange(changed) }
     }
@@ -77,8 +97,10 @@ public final class CircuitBreaker: Sendable {
                 inner.openedAt = now
                 return .open
             case .closed:
-                inner.consecutiveFailures += 1
-                guard inner.consecutiveFailures >= failureThreshold else { return nil }
+                inner.append(true, windowSize: windowSize)
+                guard inner.window.count >= minimumCalls, inner.failures * 100 >= inner.window.count * failurePercent else {
+                    return nil
+                }
                 inner.state = .open
                 inner.openedAt = now
                 return .open

@@ -1,0 +1,49 @@
+@testable import SENSGateway
+import Testing
+
+@Suite("Circuit breaker")
+struct CircuitBreakerTests {
+    @Test func staysClosedWhileOneCallInFiveFails() {
+        let breaker = CircuitBreaker()
+        for call in 1...10_000 {
+            if call.isMultiple(of: 5) { breaker.recordFailure() } else { breaker.recordSuccess() }
+        }
+        #expect(breaker.state == .closed)
+    }
+
+    @Test func opensWhenHalfTheWindowFailsOnceEnoughCallsWereSeen() throws {
+        let breaker = CircuitBreaker(minimumCalls: 20, failurePercent: 50, windowSize: 100, cooldown: .seconds(60))
+        for _ in 1...19 { breaker.recordFailure() }
+        #expect(breaker.state == .closed, "fewer than the minimum calls")
+        breaker.recordFailure()
+        #expect(breaker.state == .open)
+        #expect(throws: SENSError.circuitOpen(retryAfterSeconds: 60)) { try breaker.permit() }
+    }
+
+    @Test func forgetsFailuresThatLeftTheWindow() {
+        let breaker = CircuitBreaker(minimumCalls: 10, failurePercent: 50, windowSize: 10, cooldown: .seconds(60))
+        for _ in 1...4 { breaker.recordFailure() }
+        for _ in 1...10 { breaker.recordSuccess() }
+        for _ in 1...4 { breaker.recordFailure() }
+        #expect(breaker.state == .closed, "4 of the last 10")
+        breaker.recordFailure()
+        #expect(breaker.state == .open, "5 of the last 10")
+    }
+
+    @Test func letsOneProbeThroughAfterTheCooldown() async throws {
+        let breaker = CircuitBreaker(minimumCalls: 1, failurePercent: 100, windowSize: 1, cooldown: .milliseconds(50))
+        breaker.recordFailure()
+        #expect(breaker.state == .open)
+        try await Task.sleep(for: .milliseconds(80))
+        try breaker.permit()
+        #expect(breaker.state == .halfOpen)
+        #expect(throws: SENSError.self) { try breaker.permit() }  // one probe at a time
+        breaker.recordFailure()
+        #expect(breaker.state == .open, "a failed probe reopens")
+        try await Task.sleep(for: .milliseconds(80))
+        try breaker.permit()
+        breaker.recordSuccess()
+        #expect(breaker.state == .closed)
+        try breaker.permit()
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Load with faults: drives the gateway with many connections while the SENS simulator fails a share of calls,
+# and reports every status returned, whether any was a 5xx other than the documented 502/503/504, whether the
+# gateway survived, and its memory before and after.
+#
+#   scripts/bench/load-with-faults.sh [seconds] [connections]      (defaults: 60 s, 256 connections)
+#
+# SENS faults: 10% answered 500, 5% connections dropped, 5% answers cut off mid-body (20% in all), plus 20 ms
+# latency. Requests: 80% checks of random numbers (cache misses), 10% list pages, 10% registers of three numbers.
+# Everything listens on 127.0.0.1 only and stops when the script ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+duration=${1:-60}
+connections=${2:-256}
+simulator_port=19091
+gateway_port=18081
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product sens-simulator >/dev/null 2>&1
+swift build -c release --product sens-gateway >/dev/null 2>&1
+bin=$(swift build -c release --show-bin-path 2>/dev/null)
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+"$bin/sens-simulator" --http-port "$simulator_port" --log-level error --simulator-latency-milliseconds 20 \
+    --simulator-failure-rate 0.10 --simulator-failure-status 500 --simulator-drop-rate 0.05 --simulator-truncate-rate 0.05 &
+pids+=($!)
+SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
+SENS_BASE_URL="http://127.0.0.1:$simulator_port" LOG_LEVEL=error \
+    "$bin/sens-gateway" --http-port "$gateway_port" &
+gateway=$!
+pids+=($gateway)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$gateway_port/healthz" >/dev/null && break; sleep 0.1; done
+
+rss() { awk '/^VmRSS/{print $2}' "/proc/$gateway/status"; }
+peak() { awk '/^VmHWM/{print $2}' "/proc/$gateway/status"; }
+for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$gateway_port/v1/unsubscribes/01012345678"; done
+before=$(rss)
+
+out=$(wrk -t2 -c"$connections" -d"${duration}s" --timeout 15s -s scripts/bench/load-with-faults.lua "http://127.0.0.1:$gateway_port")
+after=$(rss)
+alive=no
+kill -0 "$gateway" 2>/dev/null && curl -sf "http://127.0.0.1:$gateway_port/healthz" >/dev/null && alive=yes
+sleep 5
+settled=$(rss)
+
+echo "machine: $(nproc) cores; wrk -t2 -c$connections -d${duration}s; SENS failing 20% of calls; $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "| status | answers |"
+echo "| --- | --- |"
+grep '^STATUS' <<<"$out" | sort -k2n | awk '{printf "| %s | %s |\n", $2, $3}'
+echo
+awk '/^Requests\/sec/{print "requests/s: " $2}' <<<"$out"
+grep '^ERRORS' <<<"$out" | sed 's/^ERRORS/socket errors:/'
+undocumented=$(grep '^STATUS 5' <<<"$out" | awk '$2!=502 && $2!=503 && $2!=504 {n+=$3} END {print n+0}')
+echo "5xx other than 502/503/504: $undocumented"
+echo "gateway alive and healthy after the run: $alive"
+echo "resident memory: ${before} kB before, ${after} kB right after, ${settled} kB 5 s later; peak $(peak) kB"
+[ "$undocumented" = 0 ] && [ "$alive" = yes ]
