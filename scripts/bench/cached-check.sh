@@ -16,22 +16,9 @@ simulator_port=19090
 gateway_port=18080
 phone=01012345678
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product sens-simulator >/dev/null 2>&1
-swift build -c release --product sens-gateway >/dev/null 2>&1
-bin=$(swift build -c release --show-bin-path 2>/dev/null)
-
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-"$bin/sens-simulator" --http-port "$simulator_port" --log-level warning &
-pids+=($!)
-SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
-SENS_BASE_URL="http://127.0.0.1:$simulator_port" LOG_LEVEL=warning \
-    "$bin/sens-gateway" --http-port "$gateway_port" &
-pids+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$gateway_port/healthz" >/dev/null && break; sleep 0.1; done
+source scripts/bench/lib.sh
+start_simulator "$simulator_port"
+start_gateway "$gateway_port" "$simulator_port"
 
 base="http://127.0.0.1:$gateway_port"
 curl -sf -X POST "$base/v1/unsubscribes" -H 'Content-Type: application/json' -d "{\"phoneNumbers\":[\"$phone\"]}" >/dev/null

@@ -16,24 +16,10 @@ connections=${2:-256}
 simulator_port=19091
 gateway_port=18081
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product sens-simulator >/dev/null 2>&1
-swift build -c release --product sens-gateway >/dev/null 2>&1
-bin=$(swift build -c release --show-bin-path 2>/dev/null)
-
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-"$bin/sens-simulator" --http-port "$simulator_port" --log-level error --simulator-latency-milliseconds 20 \
-    --simulator-failure-rate 0.10 --simulator-failure-status 500 --simulator-drop-rate 0.05 --simulator-truncate-rate 0.05 &
-pids+=($!)
-SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
-SENS_BASE_URL="http://127.0.0.1:$simulator_port" LOG_LEVEL=error \
-    "$bin/sens-gateway" --http-port "$gateway_port" &
-gateway=$!
-pids+=($gateway)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$gateway_port/healthz" >/dev/null && break; sleep 0.1; done
+source scripts/bench/lib.sh
+start_simulator "$simulator_port" --simulator-latency-milliseconds 20 --simulator-failure-rate 0.10 \
+    --simulator-failure-status 500 --simulator-drop-rate 0.05 --simulator-truncate-rate 0.05
+start_gateway "$gateway_port" "$simulator_port"
 
 rss() { awk '/^VmRSS/{print $2}' "/proc/$gateway/status"; }
 peak() { awk '/^VmHWM/{print $2}' "/proc/$gateway/status"; }
