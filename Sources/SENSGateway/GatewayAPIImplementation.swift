@@ -14,6 +14,8 @@ struct GatewayAPIImplementation: APIProtocol {
     let optOuts: OptOutService
     /// How SENS's zone-less `registerTime` is read.
     let sensLocalTime: SENSLocalTime
+    let readiness: any ReadinessProbe
+    let metrics: GatewayMetrics
 
     static let maxPhoneNumbers = 10_000
 
@@ -24,7 +26,7 @@ struct GatewayAPIImplementation: APIProtocol {
         switch input.body {
         case .json(let request):
             await write(
-                request, perform: optOuts.register, verb: "registered",
+                request, perform: optOuts.register, operation: "register", verb: "registered",
                 ok: { outcome in .ok(.init(body: .json(.init(registered: outcome.records.compactMap(optOut), count: outcome.done.count)))) },
                 refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
                 failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
@@ -38,7 +40,7 @@ struct GatewayAPIImplementation: APIProtocol {
         switch input.body {
         case .json(let request):
             await write(
-                request, perform: optOuts.remove, verb: "removed",
+                request, perform: optOuts.remove, operation: "remove", verb: "removed",
                 ok: { outcome in .ok(.init(body: .json(.init(removed: outcome.done, count: outcome.done.count)))) },
                 refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
                 failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
@@ -52,6 +54,7 @@ struct GatewayAPIImplementation: APIProtocol {
     private func write<Output>(
         _ request: Components.Schemas.PhoneNumbersRequest,
         perform: ([PhoneNumber]) async -> WriteOutcome,
+        operation: String,
         verb: String,
         ok: (WriteOutcome) -> Output,
         refusals: WriteRefusals<Output>,
@@ -64,6 +67,7 @@ struct GatewayAPIImplementation: APIProtocol {
             return refusals.invalid(Problems.invalidPhoneNumbers(errors, total: request.phoneNumbers.count))
         case .success(let numbers):
             let outcome = await perform(numbers)
+            metrics.recordWritten(operation: operation, count: outcome.done.count)
             guard let error = outcome.failure else { return ok(outcome) }
             let problem = Problems.partialWrite(outcome, verb: verb)
             switch error.httpStatus {
@@ -146,6 +150,15 @@ struct GatewayAPIImplementation: APIProtocol {
 
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
         .ok(.init(body: .json(.init(status: .ok))))
+    }
+
+    func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
+        guard let reason = readiness.notReadyReason() else { return .ok(.init(body: .json(.init(status: .ready)))) }
+        return .serviceUnavailable(.init(body: .json(.init(status: .notReady, reason: reason))))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        .ok(.init(body: .plainText(HTTPBody(metrics.exposition()))))
     }
 
     func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output {

@@ -17,8 +17,10 @@ import Foundation
 public enum GatewayApplication {
     /// The router, with its dependencies passed in (tests pass a stub SENS client here).
     public static func buildRouter(optOuts: OptOutService, registerTimeOffsetSeconds: Int, maxBodyBytes: Int,
-                                   deadline: Duration = .seconds(10)) throws -> Router<BasicRequestContext> {
+                                   deadline: Duration = .seconds(10), readiness: any ReadinessProbe = AlwaysReady(),
+                                   metrics: GatewayMetrics = GatewayMetrics()) throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware(
             maxBodyBytes: maxBodyBytes,
             routes: RouteTable(openAPIDocument: EmbeddedOpenAPIDocument.text),
@@ -27,7 +29,9 @@ public enum GatewayApplication {
         router.add(middleware: DeadlineMiddleware(budget: deadline))
         let api = GatewayAPIImplementation(
             optOuts: optOuts,
-            sensLocalTime: SENSLocalTime(utcOffsetSeconds: registerTimeOffsetSeconds)
+            sensLocalTime: SENSLocalTime(utcOffsetSeconds: registerTimeOffsetSeconds),
+            readiness: readiness,
+            metrics: metrics
         )
         try api.registerHandlers(
             on: router,
@@ -44,39 +48,21 @@ public enum GatewayApplication {
         cache: CacheSettings = CacheSettings(),
         resilience: ResilienceSettings = ResilienceSettings(),
         clock: any EpochClock = SystemEpochClock(),
-        cacheMetrics: any CacheMetrics = CacheStatistics(),
-        resilienceMetrics: any ResilienceMetrics = ResilienceStatistics(),
+        metrics: GatewayMetrics = GatewayMetrics(),
+        cacheMetrics: (any CacheMetrics)? = nil,
+        resilienceMetrics: (any ResilienceMetrics)? = nil,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        // As many pooled connections as the bulkhead lets calls run: AsyncHTTPClient's default of 8 per host
-        // would otherwise queue most admitted calls inside the client (found under load).
-        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
-        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = resilience.maxConcurrentCalls
-        let httpClient = HTTPClient(
-            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-            configuration: HTTPClient.Configuration(
-                redirectConfiguration: .disallow,
-                timeout: .init(
-                    connect: .milliseconds(Int64(sens.connectTimeoutMilliseconds)),
-                    read: .milliseconds(Int64(sens.attemptTimeoutMilliseconds))
-                ),
-                connectionPool: pool
-            )
-        )
+        // The metrics object is where cache and resilience report, unless a test passes counters of its own.
+        let resilienceMetrics = resilienceMetrics ?? metrics
+        let cacheMetrics = cacheMetrics ?? metrics
+        let httpClient = makeHTTPClient(sens: sens, resilience: resilience)
+        let breaker = makeCircuitBreaker(resilience: resilience, metrics: resilienceMetrics, logger: logger)
         let client = ResilientSENSClient(
             upstream: HTTPSENSClient(httpClient: httpClient, settings: sens, clock: clock, logger: logger),
             policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
-            breaker: CircuitBreaker(
-                minimumCalls: resilience.breakerMinimumCalls,
-                failurePercent: resilience.breakerFailurePercent,
-                windowSize: resilience.breakerWindow,
-                cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
-                onStateChange: { state in
-                    resilienceMetrics.recordBreakerState(state)
-                    logger.warning("SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"])
-                }
-            ),
+            breaker: breaker,
             bulkhead: Bulkhead(maxConcurrent: resilience.maxConcurrentCalls, maxQueued: resilience.maxQueuedCalls),
             metrics: resilienceMetrics
         )
@@ -86,7 +72,9 @@ public enum GatewayApplication {
                 optOuts: OptOutService(sens: client, cache: cache, clock: clock, metrics: cacheMetrics),
                 registerTimeOffsetSeconds: sens.registerTimeOffsetSeconds,
                 maxBodyBytes: http.maxBodyBytes,
-                deadline: .milliseconds(resilience.deadlineMilliseconds)
+                deadline: .milliseconds(resilience.deadlineMilliseconds),
+                readiness: CircuitBreakerReadiness(breaker: breaker),
+                metrics: metrics
             )
         } catch {
             try? httpClient.syncShutdown()
@@ -103,5 +91,38 @@ public enum GatewayApplication {
         // Services start before the server and stop after it has drained: the client outlives every request.
         app.addServices(HTTPClientService(client: httpClient))
         return app
+    }
+
+    /// The process's one HTTP client, with as many pooled connections as the bulkhead lets calls run:
+    /// AsyncHTTPClient's default of 8 per host would otherwise queue most admitted calls inside the client
+    /// (found under load).
+    static func makeHTTPClient(sens: GatewayConfiguration.SENSSettings, resilience: ResilienceSettings) -> HTTPClient {
+        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
+        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = resilience.maxConcurrentCalls
+        return HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: HTTPClient.Configuration(
+                redirectConfiguration: .disallow,
+                timeout: .init(
+                    connect: .milliseconds(Int64(sens.connectTimeoutMilliseconds)),
+                    read: .milliseconds(Int64(sens.attemptTimeoutMilliseconds))
+                ),
+                connectionPool: pool
+            )
+        )
+    }
+
+    static func makeCircuitBreaker(resilience: ResilienceSettings, metrics: any ResilienceMetrics, logger: Logger) -> CircuitBreaker {
+        metrics.recordBreakerState(.closed)
+        return CircuitBreaker(
+            minimumCalls: resilience.breakerMinimumCalls,
+            failurePercent: resilience.breakerFailurePercent,
+            windowSize: resilience.breakerWindow,
+            cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
+            onStateChange: { state in
+                metrics.recordBreakerState(state)
+                logger.warning("SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"])
+            }
+        )
     }
 }

@@ -24,13 +24,16 @@ struct GatewayHarness {
     let resilience: ResilienceSettings
     let cacheStatistics = CacheStatistics()
     let resilienceStatistics = ResilienceStatistics()
+    /// When set, everything reports to these metrics (served at /metrics) instead of the statistics above.
+    let metrics: GatewayMetrics?
 
     /// One attempt per call and a breaker that does not trip unless a test asks for them, so that tests of
     /// other behaviour count SENS calls simply.
     static let singleAttempt = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 1_000)
 
     init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock(),
-         cache: CacheSettings = CacheSettings(), resilience: ResilienceSettings = singleAttempt) {
+         cache: CacheSettings = CacheSettings(), resilience: ResilienceSettings = singleAttempt, metrics: GatewayMetrics? = nil) {
+        self.metrics = metrics
         self.simulator = SENSSimulator(configuration: simulator, clock: clock)
         self.clock = clock
         self.cache = cache
@@ -46,7 +49,7 @@ struct GatewayHarness {
         let simulatorApp = simulator.buildApplication(
             server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
         let simulator = self.simulator, clock = self.clock, cache = self.cache, statistics = cacheStatistics
-        let resilience = self.resilience, resilienceStatistics = self.resilienceStatistics
+        let resilience = self.resilience, resilienceStatistics = self.resilienceStatistics, metrics = self.metrics
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
             var sens = GatewayConfiguration.SENSSettings(
@@ -56,8 +59,10 @@ struct GatewayHarness {
                 attemptTimeoutMilliseconds: 2_000
             )
             adjust(&sens)
-            try await Self.runGateway(sens: sens, cache: cache, resilience: resilience, clock: clock, cacheStatistics: statistics,
-                                      resilienceStatistics: resilienceStatistics, maxBodyBytes: maxBodyBytes,
+            try await Self.runGateway(sens: sens, cache: cache, resilience: resilience, clock: clock,
+                                      metrics: metrics ?? GatewayMetrics(),
+                                      cacheStatistics: metrics == nil ? statistics : nil,
+                                      resilienceStatistics: metrics == nil ? resilienceStatistics : nil, maxBodyBytes: maxBodyBytes,
                                       idleTimeoutSeconds: idleTimeoutSeconds, test)
         }
     }
@@ -68,15 +73,16 @@ struct GatewayHarness {
         cache: CacheSettings = CacheSettings(),
         resilience: ResilienceSettings = singleAttempt,
         clock: any EpochClock = SystemEpochClock(),
-        cacheStatistics: CacheStatistics = CacheStatistics(),
-        resilienceStatistics: ResilienceStatistics = ResilienceStatistics(),
+        metrics: GatewayMetrics = GatewayMetrics(),
+        cacheStatistics: CacheStatistics? = CacheStatistics(),
+        resilienceStatistics: ResilienceStatistics? = ResilienceStatistics(),
         maxBodyBytes: Int = 1 << 20,
         idleTimeoutSeconds: Int = 30,
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
         let app = try GatewayApplication.build(
-            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idleTimeoutSeconds), sens: sens, cache: cache, resilience: resilience, clock: clock, cacheMetrics: cacheStatistics,
-            resilienceMetrics: resilienceStatistics,
+            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idleTimeoutSeconds), sens: sens, cache: cache, resilience: resilience, clock: clock, metrics: metrics,
+            cacheMetrics: cacheStatistics, resilienceMetrics: resilienceStatistics,
             logger: Logger(label: "gateway"))
         try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
     }
