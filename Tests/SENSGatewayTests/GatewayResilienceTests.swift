@@ -150,7 +150,7 @@ struct GatewayResilienceTests {
             try await Task.sleep(for: .milliseconds(450))
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)  // the probe
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)
-            #expect(harness.resilienceStatistics.snapshot.breakerStates == [.open, .halfOpen, .closed])
+            #expect(harness.resilienceStatistics.snapshot.breakerStates == [.closed, .open, .halfOpen, .closed], "the initial state, then each change")
             #expect(harness.resilienceStatistics.snapshot.rejections["circuit_open"] == 1)
         }
     }
