@@ -1,4 +1,5 @@
 import GatewayAPI
+import Logging
 import OpenAPIRuntime
 import SENSCore
 
@@ -62,12 +63,19 @@ struct GatewayAPIImplementation: APIProtocol {
     ) async -> Output {
         switch Self.validate(request.phoneNumbers) {
         case .failure(.count(let count)):
+            Self.audit(operation, count: count, numbers: [], outcome: "refused: wrong number of items")
             return refusals.badRequest(Problems.badRequest(Self.countProblem(count)))
         case .failure(.invalid(let errors)):
+            Self.audit(operation, count: request.phoneNumbers.count, numbers: [],
+                       outcome: "refused: \(errors.count) invalid numbers, nothing sent")
             return refusals.invalid(Problems.invalidPhoneNumbers(errors, total: request.phoneNumbers.count))
         case .success(let numbers):
             let outcome = await perform(numbers)
             metrics.recordWritten(operation: operation, count: outcome.done.count)
+            let distinct = outcome.done + outcome.notDone
+            Self.audit(operation, count: distinct.count, numbers: distinct, outcome: outcome.failure.map {
+                "failed (\($0.httpStatus)): \(outcome.done.count) done, \(outcome.notDone.count) not done"
+            } ?? "ok: \(outcome.done.count) done")
             guard let error = outcome.failure else { return ok(outcome) }
             let problem = Problems.partialWrite(outcome, verb: verb)
             switch error.httpStatus {
@@ -187,6 +195,18 @@ struct GatewayAPIImplementation: APIProtocol {
             }
         }
         return errors.isEmpty ? .success(numbers) : .failure(.invalid(errors))
+    }
+
+    /// One audit line per register or remove: request id, caller, how many numbers, the numbers masked (the
+    /// first 100), and the outcome.
+    static func audit(_ operation: String, count: Int, numbers: [String], outcome: String) {
+        guard let request = RequestMetadata.current else { return }
+        var masked = numbers.prefix(100).map { PhoneNumber.mask($0) }.joined(separator: ",")
+        if numbers.count > 100 { masked += ",+\(numbers.count - 100) more" }
+        request.logger.notice("audit", metadata: [
+            "audit.action": .string(operation), "audit.caller": .string(request.caller),
+            "audit.count": .stringConvertible(count), "audit.numbers": .string(masked), "audit.outcome": .string(outcome),
+        ])
     }
 
     /// Which of an operation's typed query parameters cannot be read, and why (the runtime does not say).

@@ -18,8 +18,9 @@ public enum GatewayApplication {
     /// The router, with its dependencies passed in (tests pass a stub SENS client here).
     public static func buildRouter(optOuts: OptOutService, registerTimeOffsetSeconds: Int, maxBodyBytes: Int,
                                    deadline: Duration = .seconds(10), readiness: any ReadinessProbe = AlwaysReady(),
-                                   metrics: GatewayMetrics = GatewayMetrics()) throws -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+                                   metrics: GatewayMetrics = GatewayMetrics()) throws -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: RequestLoggingMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware(
             maxBodyBytes: maxBodyBytes,
@@ -66,7 +67,7 @@ public enum GatewayApplication {
             bulkhead: Bulkhead(maxConcurrent: resilience.maxConcurrentCalls, maxQueued: resilience.maxQueuedCalls),
             metrics: resilienceMetrics
         )
-        let router: Router<BasicRequestContext>
+        let router: Router<GatewayRequestContext>
         do {
             router = try buildRouter(
                 optOuts: OptOutService(sens: client, cache: cache, clock: clock, metrics: cacheMetrics),

@@ -17,6 +17,8 @@ public struct GatewayConfiguration: Sendable {
     public var cache: CacheSettings
     public var resilience: ResilienceSettings
     public var logLevel: String
+    /// `text` (default) or `json` (one object per line).
+    public var logFormat: String = "text"
 
     public struct HTTPSettings: Sendable {
         public var host: String
@@ -84,9 +86,12 @@ public struct GatewayConfiguration: Sendable {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        let logFormat = reader.string(forKey: "log.format", default: "text")
+        guard ["text", "json"].contains(logFormat) else { throw ConfigurationError("log.format must be text or json") }
         let simulator = reader.bool(forKey: "simulator", default: false)
         self.init(http: http, sens: simulator ? nil : try Self.sensSettings(reader), simulator: simulator,
                   cache: try Self.cacheSettings(reader), resilience: try Self.resilienceSettings(reader), logLevel: logLevel)
+        self.logFormat = logFormat
     }
 
     private static func resilienceSettings(_ reader: ConfigReader) throws(ConfigurationError) -> ResilienceSettings {

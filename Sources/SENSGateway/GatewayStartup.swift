@@ -52,6 +52,7 @@ public enum GatewayStartup {
           --cache-stale-if-error-seconds N    how old a cached answer may be and still be served when SENS fails (default 300) [CACHE_STALE_IF_ERROR_SECONDS]
           --cache-max-entries N               cached check answers, least recently used evicted (default 100000) [CACHE_MAX_ENTRIES]
           --cache-max-list-entries N          cached list pages (default 1000) [CACHE_MAX_LIST_ENTRIES]
+          --log-format FORMAT                 text, or json for one object per line (default text) [LOG_FORMAT]
           --log-level LEVEL                   trace, debug, info, notice, warning, error (default info) [LOG_LEVEL]
         """
 }

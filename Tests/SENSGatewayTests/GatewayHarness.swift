@@ -43,6 +43,7 @@ struct GatewayHarness {
     func run(
         maxBodyBytes: Int = 1 << 20,
         idleTimeoutSeconds: Int = 30,
+        logger: Logger = Logger(label: "gateway"),
         adjust: @escaping @Sendable (inout GatewayConfiguration.SENSSettings) -> Void = { _ in },
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
@@ -63,7 +64,7 @@ struct GatewayHarness {
                                       metrics: metrics ?? GatewayMetrics(),
                                       cacheStatistics: metrics == nil ? statistics : nil,
                                       resilienceStatistics: metrics == nil ? resilienceStatistics : nil, maxBodyBytes: maxBodyBytes,
-                                      idleTimeoutSeconds: idleTimeoutSeconds, test)
+                                      idleTimeoutSeconds: idleTimeoutSeconds, logger: logger, test)
         }
     }
 
@@ -78,12 +79,13 @@ struct GatewayHarness {
         resilienceStatistics: ResilienceStatistics? = ResilienceStatistics(),
         maxBodyBytes: Int = 1 << 20,
         idleTimeoutSeconds: Int = 30,
+        logger: Logger = Logger(label: "gateway"),
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
         let app = try GatewayApplication.build(
             http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idleTimeoutSeconds), sens: sens, cache: cache, resilience: resilience, clock: clock, metrics: metrics,
             cacheMetrics: cacheStatistics, resilienceMetrics: resilienceStatistics,
-            logger: Logger(label: "gateway"))
+            logger: logger)
         try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
     }
 }
