@@ -1,0 +1,35 @@
+# sens-gateway container image.
+#   docker build -t sens-gateway .
+#   docker run -p 8080:8080 sens-gateway --simulator        (no NCP account needed)
+
+# Build stage: Swift 6.3 on Ubuntu 24.04; a release build with the Swift runtime linked statically.
+FROM swift:6.3-noble AS build
+# Versions come with the pinned base image's Ubuntu release; pinning each package would break on every
+# security update of the archive.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libssl-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+# Dependencies resolve in their own layer, cached until the manifest changes.
+COPY Package.swift ./
+RUN swift package resolve
+# Sources/GatewayAPI/openapi.yaml is a symlink to the root openapi.yaml, so the whole context is copied.
+COPY . .
+RUN swift build -c release --static-swift-stdlib --product sens-gateway \
+    && install -D "$(swift build -c release --show-bin-path)/sens-gateway" /staging/sens-gateway
+
+# Runtime stage: only what the binary needs (glibc, libstdc++, zlib, libcrypto) and CA certificates for SENS.
+FROM ubuntu:noble
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates libssl3t64 libstdc++6 zlib1g tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin sens-gateway
+COPY --from=build /staging/sens-gateway /usr/local/bin/sens-gateway
+USER 10001:10001
+ENV HTTP_HOST=0.0.0.0 \
+    HTTP_PORT=8080 \
+    LOG_FORMAT=json
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/sens-gateway"]
