@@ -1,11 +1,20 @@
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// The gateway's metrics, kept in a Prometheus registry that is passed in (no global metrics system), and served
 /// at `/metrics` in the Prometheus text format. It is also what the cache and the resilience layer report to.
 public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    /// Request metric handles by label set: looked up once, not in the registry on every request.
+    private let requestHandles = Mutex<[RequestLabels: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+
+    private struct RequestLabels: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -24,10 +33,17 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
 
     /// `route` is the matched route template (never the raw path, which may hold a phone number).
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let dimensions = [("route", route), ("method", method), ("status", String(status))]
-        CoreMetrics.Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory).increment()
-        CoreMetrics.Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        let labels = RequestLabels(route: route, method: method, status: status)
+        let (counter, timer) = requestHandles.withLock { handles in
+            if let found = handles[labels] { return found }
+            let dimensions = [("route", route), ("method", method), ("status", String(status))]
+            let made = (CoreMetrics.Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
+                        CoreMetrics.Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, factory: factory))
+            handles[labels] = made
+            return made
+        }
+        counter.increment()
+        timer.recordNanoseconds(duration.nanoseconds)
     }
 
     /// Numbers SENS confirmed registered or removed.
