@@ -13,8 +13,6 @@ import Foundation
 /// case; nothing a caller can cause is thrown.
 struct GatewayAPIImplementation: APIProtocol {
     let optOuts: OptOutService
-    /// How SENS's zone-less `registerTime` is read.
-    let sensLocalTime: SENSLocalTime
     let readiness: any ReadinessProbe
     let metrics: GatewayMetrics
 
@@ -28,7 +26,7 @@ struct GatewayAPIImplementation: APIProtocol {
         case .json(let request):
             await write(
                 request, perform: optOuts.register, operation: "register", verb: "registered",
-                ok: { outcome in .ok(.init(body: .json(.init(registered: outcome.records.compactMap(optOut), count: outcome.done.count)))) },
+                ok: { outcome in .ok(.init(body: .json(.init(registered: outcome.records.map(Self.optOut), count: outcome.done.count)))) },
                 refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
                 failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
                                 unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) })
@@ -123,7 +121,7 @@ struct GatewayAPIImplementation: APIProtocol {
             return .ok(.init(
                 headers: .init(xCache: Self.xCache(answer.status), age: answer.ageSeconds),
                 body: .json(.init(
-                    items: answer.value.compactMap(optOut),
+                    items: answer.value.map(Self.optOut),
                     page: page,
                     pageSize: pageSize,
                     nextPage: answer.value.count >= pageSize ? page + 1 : nil
@@ -143,9 +141,10 @@ struct GatewayAPIImplementation: APIProtocol {
         do {
             let answer = try await optOuts.check(number, refresh: Self.refresh(input.headers.cacheControl))
             let headers = Operations.CheckOptOut.Output.Ok.Headers(xCache: Self.xCache(answer.status), age: answer.ageSeconds)
-            guard let record = answer.value, let optOut = optOut(record) else {
+            guard let record = answer.value else {
                 return .ok(.init(headers: headers, body: .json(.init(phoneNumber: number.digits, optedOut: false))))
             }
+            let optOut = Self.optOut(record)
             return .ok(.init(headers: headers, body: .json(.init(
                 phoneNumber: number.digits, optedOut: true, registeredAt: optOut.registeredAt, source: optOut.source))))
         } catch {
@@ -242,11 +241,10 @@ struct GatewayAPIImplementation: APIProtocol {
         "phoneNumbers must hold 1 to \(maxPhoneNumbers) items, not \(count)"
     }
 
-    /// The API shape of one SENS record; nil only for a record the client has already vetted, so never in practice.
-    func optOut(_ record: SENSUnsubscribeRecord) -> Components.Schemas.OptOut? {
-        guard let milliseconds = sensLocalTime.parse(record.registerTime) else { return nil }
-        return .init(phoneNumber: record.clientTelNo, registeredAt: Date(epochMilliseconds: milliseconds),
-                     source: record.registerType == .ars ? .ars : .manual)
+    /// The API shape of one opt-out.
+    static func optOut(_ record: OptOutRecord) -> Components.Schemas.OptOut {
+        .init(phoneNumber: record.phoneNumber, registeredAt: Date(epochMilliseconds: record.registeredAtMilliseconds),
+              source: record.source == .ars ? .ars : .manual)
     }
 
     static func readFailure<Output>(

@@ -30,7 +30,6 @@ public enum GatewayApplication {
         router.add(middleware: DeadlineMiddleware(budget: deadline))
         let api = GatewayAPIImplementation(
             optOuts: optOuts,
-            sensLocalTime: SENSLocalTime(utcOffsetSeconds: registerTimeOffsetSeconds),
             readiness: readiness,
             metrics: metrics
         )

@@ -34,13 +34,13 @@ public struct HTTPSENSClient: SENSClient {
     /// The resource path, exactly as sent and signed (the service id's colons unencoded).
     var resourcePath: String { settings.baseURL.pathPrefix + "/sms/v2/services/\(settings.serviceID)/unsubscribes" }
 
-    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+    public func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
         let answer = try await send(.POST, resourcePath, body: numbers, operation: "register")
         guard answer.status == 200 else { throw classify(answer, operation: "register") }
         return try decode(answer.body, operation: "register")
     }
 
-    public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+    public func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord] {
         let answer = try await send(.GET, resourcePath + query.queryString, body: nil, operation: "list")
         // SENS has been seen answering an empty list with a bodiless 404; an API Gateway 404 always has a body.
         if answer.status == 404 && answer.body.readableBytes == 0 { return [] }
@@ -100,11 +100,16 @@ public struct HTTPSENSClient: SENSClient {
         return json
     }
 
-    private func decode(_ body: ByteBuffer, operation: String) throws(SENSError) -> [SENSUnsubscribeRecord] {
+    /// SENS's records, each `registerTime` read in the configured zone; any unreadable one makes the answer unreadable.
+    private func decode(_ body: ByteBuffer, operation: String) throws(SENSError) -> [OptOutRecord] {
         let localTime = SENSLocalTime(utcOffsetSeconds: settings.registerTimeOffsetSeconds)
-        guard let records = try? JSONDecoder().decode([SENSUnsubscribeRecord].self, from: Data(body.readableBytesView)),
-            records.allSatisfy({ localTime.parse($0.registerTime) != nil })
-        else {
+        let wire = try? JSONDecoder().decode([SENSUnsubscribeRecord].self, from: Data(body.readableBytesView))
+        let records = wire?.compactMap { record in
+            localTime.parse(record.registerTime).map {
+                OptOutRecord(phoneNumber: record.clientTelNo, source: record.registerType, registeredAtMilliseconds: $0)
+            }
+        }
+        guard let wire, let records, records.count == wire.count else {
             logger.warning("SENS answer unreadable", metadata: ["operation": "\(operation)", "bytes": "\(body.readableBytes)"])
             throw .invalidResponse("the \(operation) answer is not the documented JSON")
         }

@@ -7,7 +7,7 @@ public struct WriteOutcome: Sendable, Equatable {
     /// Numbers not written because a call failed (that call's and every later one's).
     public var notDone: [String] = []
     /// SENS's records of registered numbers (register only).
-    public var records: [SENSUnsubscribeRecord] = []
+    public var records: [OptOutRecord] = []
     public var failure: SENSError?
 }
 
@@ -17,9 +17,9 @@ public struct OptOutService: Sendable {
     let sens: any SENSClient
     let chunkSize: Int
     /// Check answers by normalized number: the record, or nil for "not opted out".
-    let checks: QueryCache<String, SENSUnsubscribeRecord?>
+    let checks: QueryCache<String, OptOutRecord?>
     /// List pages by their exact SENS query.
-    let lists: QueryCache<SENSListQuery, [SENSUnsubscribeRecord]>
+    let lists: QueryCache<SENSListQuery, [OptOutRecord]>
 
     public init(
         sens: any SENSClient,
@@ -40,7 +40,7 @@ public struct OptOutService: Sendable {
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
         await write(numbers) { chunk throws(SENSError) in
             let records = try await sens.register(chunk)
-            let byNumber = Dictionary(records.map { ($0.clientTelNo, $0) }, uniquingKeysWith: { first, _ in first })
+            let byNumber = Dictionary(records.map { ($0.phoneNumber, $0) }, uniquingKeysWith: { first, _ in first })
             // What SENS confirmed is cached as opted out; a number it did not echo is left to the next check.
             checks.apply(set: chunk.compactMap { number in byNumber[number].map { (number, Optional($0)) } },
                          remove: chunk.filter { byNumber[$0] == nil })
@@ -56,16 +56,16 @@ public struct OptOutService: Sendable {
         }
     }
 
-    public func list(_ query: SENSListQuery, refresh: Bool = false) async throws(SENSError) -> CachedAnswer<[SENSUnsubscribeRecord]> {
+    public func list(_ query: SENSListQuery, refresh: Bool = false) async throws(SENSError) -> CachedAnswer<[OptOutRecord]> {
         try await lists.value(for: query, refresh: refresh) { () throws(SENSError) in try await sens.list(query) }
     }
 
     /// The number's record when it has opted out, nil when it has not.
-    public func check(_ number: PhoneNumber, refresh: Bool = false) async throws(SENSError) -> CachedAnswer<SENSUnsubscribeRecord?> {
+    public func check(_ number: PhoneNumber, refresh: Bool = false) async throws(SENSError) -> CachedAnswer<OptOutRecord?> {
         let digits = number.digits
         return try await checks.value(for: digits, refresh: refresh) { () throws(SENSError) in
             let records = try await sens.list(SENSListQuery(clientTelNo: digits, pageSize: 1))
-            return records.first { $0.clientTelNo == digits }
+            return records.first { $0.phoneNumber == digits }
         }
     }
 
@@ -75,7 +75,7 @@ public struct OptOutService: Sendable {
     /// applied it.
     private func write(
         _ numbers: [PhoneNumber],
-        _ call: ([String]) async throws(SENSError) -> [SENSUnsubscribeRecord]
+        _ call: ([String]) async throws(SENSError) -> [OptOutRecord]
     ) async -> WriteOutcome {
         var seen = Set<String>()
         let distinct = numbers.map(\.digits).filter { seen.insert($0).inserted }

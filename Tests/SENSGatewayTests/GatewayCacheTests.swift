@@ -253,7 +253,7 @@ final class GatedSENSClient: SENSClient {
         waiters.forEach { $0.resume() }
     }
 
-    func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+    func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord] {
         await withCheckedContinuation { continuation in
             let (proceed, arrivals) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
                 state.listCalls += 1
@@ -268,8 +268,8 @@ final class GatedSENSClient: SENSClient {
         return []
     }
 
-    func register(_ numbers: [String]) async throws(SENSError) -> [SENSUnsubscribeRecord] {
-        numbers.map { SENSUnsubscribeRecord(clientTelNo: $0, registerType: .manual, registerTime: "2025-11-26T10:11:59.271") }
+    func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
+        numbers.map { OptOutRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
     }
 
     func delete(_ numbers: [String]) async throws(SENSError) {}

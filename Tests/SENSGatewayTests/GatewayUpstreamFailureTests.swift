@@ -149,12 +149,12 @@ final class ScriptedSENSClient: SENSClient {
         if let error = failures[call] { throw error }
     }
 
-    func register(_ numbers: [String]) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+    func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
         try next()
-        return numbers.map { SENSUnsubscribeRecord(clientTelNo: $0, registerType: .manual, registerTime: "2025-11-26T10:11:59.271") }
+        return numbers.map { OptOutRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
     }
 
-    func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+    func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord] {
         try next()
         return []
     }

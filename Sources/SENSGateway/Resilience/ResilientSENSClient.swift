@@ -18,11 +18,11 @@ public struct ResilientSENSClient: SENSClient {
         self.metrics = metrics
     }
 
-    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+    public func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
         try await call("register") { () throws(SENSError) in try await upstream.register(numbers) }
     }
 
-    public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSUnsubscribeRecord] {
+    public func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord] {
         try await call("list") { () throws(SENSError) in try await upstream.list(query) }
     }
 
