@@ -30,6 +30,18 @@ struct CircuitBreakerTests {
         #expect(breaker.state == .open, "5 of the last 10")
     }
 
+    /// A probe that was never sent (the bulkhead refused it) neither closes the circuit nor blocks the next probe.
+    @Test func aReleasedProbeRecordsNothing() async throws {
+        let breaker = CircuitBreaker(minimumCalls: 1, failurePercent: 100, windowSize: 1, cooldown: .milliseconds(50))
+        breaker.recordFailure()
+        try await Task.sleep(for: .milliseconds(80))
+        try breaker.permit()
+        breaker.releasePermit()
+        #expect(breaker.state == .halfOpen)
+        try breaker.permit()
+        #expect(throws: SENSError.self) { try breaker.permit() }
+    }
+
     @Test func letsOneProbeThroughAfterTheCooldown() async throws {
         let breaker = CircuitBreaker(minimumCalls: 1, failurePercent: 100, windowSize: 1, cooldown: .milliseconds(50))
         breaker.recordFailure()

@@ -73,6 +73,14 @@ public final class CircuitBreaker: Sendable {
         if let refusal { throw refusal }
     }
 
+    /// A permitted call was not made after all (the bulkhead refused it): nothing is recorded, and a half-open
+    /// probe slot is freed for the next call.
+    func releasePermit() {
+        inner.withLock { inner in
+            if inner.state == .halfOpen { inner.probeInFlight = false }
+        }
+    }
+
     /// SENS answered (any answer but an outage): the circuit closes.
     func recordSuccess() {
         let changed: State? = inner.withLock { inner in

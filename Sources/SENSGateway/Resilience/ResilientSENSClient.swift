@@ -53,7 +53,7 @@ public struct ResilientSENSClient: SENSClient {
             } catch {
                 if case .overloaded = error {
                     metrics.recordRejection(operation: operation, reason: "overloaded")
-                    breaker.recordSuccess()  // nothing was sent: neither proof of an outage nor a probe result
+                    breaker.releasePermit()  // nothing was sent: neither proof of an outage nor a probe result
                     throw error
                 }
                 metrics.recordAttempt(operation: operation, outcome: error.outcomeLabel, duration: started.duration(to: .now))
