@@ -72,14 +72,9 @@ public struct GatewayConfiguration: Sendable {
     /// Reads the configuration keys listed in the README (`sens.accessKey` is `SENS_ACCESS_KEY` and
     /// `--sens-access-key`, and so on).
     public init(reader: ConfigReader) throws(ConfigurationError) {
-        let port = reader.int(forKey: "http.port", default: 8080)
-        guard (0...65_535).contains(port) else { throw ConfigurationError("http.port must be 0–65535, not \(port)") }
-        let maxBodyBytes = reader.int(forKey: "http.maxBodyBytes", default: 1 << 20)
-        guard (1_024...(64 << 20)).contains(maxBodyBytes) else {
-            throw ConfigurationError("http.maxBodyBytes must be 1024 to 67108864")
-        }
-        let idle = reader.int(forKey: "http.idleTimeoutSeconds", default: 30)
-        guard (1...3_600).contains(idle) else { throw ConfigurationError("http.idleTimeoutSeconds must be 1–3600") }
+        let port = try Self.bounded(reader, "http.port", 8080, 0...65_535)
+        let maxBodyBytes = try Self.bounded(reader, "http.maxBodyBytes", 1 << 20, 1_024...(64 << 20))
+        let idle = try Self.bounded(reader, "http.idleTimeoutSeconds", 30, 1...3_600)
         let http = HTTPSettings(host: reader.string(forKey: "http.host", default: "127.0.0.1"), port: port,
                                 maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idle)
         let logLevel = reader.string(forKey: "log.level", default: "info")
@@ -94,36 +89,34 @@ public struct GatewayConfiguration: Sendable {
         self.logFormat = logFormat
     }
 
-    private static func resilienceSettings(_ reader: ConfigReader) throws(ConfigurationError) -> ResilienceSettings {
-        func value(_ key: String, _ defaultValue: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-            let value = reader.int(forKey: ConfigKey(key), default: defaultValue)
-            guard range.contains(value) else {
-                throw ConfigurationError("\(key) must be \(range.lowerBound)–\(range.upperBound), not \(value)")
-            }
-            return value
+    /// An integer setting, or its default; outside `range`, start-up stops naming the key, the range and the value.
+    private static func bounded(_ reader: ConfigReader, _ key: String, _ defaultValue: Int, _ range: ClosedRange<Int>,
+                                hint: String = "") throws(ConfigurationError) -> Int {
+        let value = reader.int(forKey: ConfigKey(key), default: defaultValue)
+        guard range.contains(value) else {
+            throw ConfigurationError("\(key) must be \(range.lowerBound)–\(range.upperBound)\(hint), not \(value)")
         }
+        return value
+    }
+
+    private static func resilienceSettings(_ reader: ConfigReader) throws(ConfigurationError) -> ResilienceSettings {
         return ResilienceSettings(
-            deadlineMilliseconds: try value("sens.deadlineMilliseconds", 10_000, 1...600_000),
-            maxAttempts: try value("sens.maxAttempts", 3, 1...10),
-            breakerMinimumCalls: try value("sens.breakerMinimumCalls", 20, 1...10_000),
-            breakerFailurePercent: try value("sens.breakerFailurePercent", 50, 1...100),
-            breakerWindow: try value("sens.breakerWindow", 100, 1...10_000),
-            breakerCooldownMilliseconds: try value("sens.breakerCooldownMilliseconds", 5_000, 1...600_000),
-            maxConcurrentCalls: try value("sens.maxConcurrentCalls", 64, 1...10_000),
-            maxQueuedCalls: try value("sens.maxQueuedCalls", 128, 0...100_000)
+            deadlineMilliseconds: try bounded(reader, "sens.deadlineMilliseconds", 10_000, 1...600_000),
+            maxAttempts: try bounded(reader, "sens.maxAttempts", 3, 1...10),
+            breakerMinimumCalls: try bounded(reader, "sens.breakerMinimumCalls", 20, 1...10_000),
+            breakerFailurePercent: try bounded(reader, "sens.breakerFailurePercent", 50, 1...100),
+            breakerWindow: try bounded(reader, "sens.breakerWindow", 100, 1...10_000),
+            breakerCooldownMilliseconds: try bounded(reader, "sens.breakerCooldownMilliseconds", 5_000, 1...600_000),
+            maxConcurrentCalls: try bounded(reader, "sens.maxConcurrentCalls", 64, 1...10_000),
+            maxQueuedCalls: try bounded(reader, "sens.maxQueuedCalls", 128, 0...100_000)
         )
     }
 
     private static func cacheSettings(_ reader: ConfigReader) throws(ConfigurationError) -> CacheSettings {
-        let ttl = reader.int(forKey: "cache.ttlSeconds", default: 60)
-        let stale = reader.int(forKey: "cache.staleIfErrorSeconds", default: 300)
-        let entries = reader.int(forKey: "cache.maxEntries", default: 100_000)
-        let listEntries = reader.int(forKey: "cache.maxListEntries", default: 1_000)
-        guard (0...86_400).contains(ttl) else { throw ConfigurationError("cache.ttlSeconds must be 0–86400 (0 turns the cache off)") }
-        guard (0...86_400).contains(stale) else { throw ConfigurationError("cache.staleIfErrorSeconds must be 0–86400") }
-        guard (1...10_000_000).contains(entries), (1...1_000_000).contains(listEntries) else {
-            throw ConfigurationError("cache.maxEntries must be 1–10000000 and cache.maxListEntries 1–1000000")
-        }
+        let ttl = try bounded(reader, "cache.ttlSeconds", 60, 0...86_400, hint: " (0 turns the cache off)")
+        let stale = try bounded(reader, "cache.staleIfErrorSeconds", 300, 0...86_400)
+        let entries = try bounded(reader, "cache.maxEntries", 100_000, 1...10_000_000)
+        let listEntries = try bounded(reader, "cache.maxListEntries", 1_000, 1...1_000_000)
         return CacheSettings(ttlMilliseconds: Int64(ttl) * 1000, staleIfErrorMilliseconds: Int64(stale) * 1000,
                              maxEntries: entries, maxListEntries: listEntries)
     }
@@ -144,11 +137,8 @@ public struct GatewayConfiguration: Sendable {
         guard let offset = parseOffset(offsetText) else {
             throw ConfigurationError("sens.registerTimeOffset must be an offset like +09:00")
         }
-        let connect = reader.int(forKey: "sens.connectTimeoutMilliseconds", default: 1_000)
-        let attempt = reader.int(forKey: "sens.attemptTimeoutMilliseconds", default: 3_000)
-        guard (1...60_000).contains(connect), (1...120_000).contains(attempt) else {
-            throw ConfigurationError("sens.connectTimeoutMilliseconds must be 1–60000 and sens.attemptTimeoutMilliseconds 1–120000")
-        }
+        let connect = try bounded(reader, "sens.connectTimeoutMilliseconds", 1_000, 1...60_000)
+        let attempt = try bounded(reader, "sens.attemptTimeoutMilliseconds", 3_000, 1...120_000)
         return SENSSettings(
             credentials: NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey(secretKey)),
             serviceID: serviceID, baseURL: baseURL, registerTimeOffsetSeconds: offset,
