@@ -53,10 +53,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
             let invalid = parameterProblems(error.operationID, query)
             guard !invalid.isEmpty else { return problem(400, "a parameter could not be read: \(error.causeDescription)", request) }
-            var problem = Problems.make(status: 400, detail: invalid.map { "\($0.name): \($0.reason)" }.joined(separator: "; "),
-                                        invalidParams: invalid)
-            problem.instance = request.uri.path
-            return .problem(problem)
+            return problem(400, invalid.map { "\($0.name): \($0.reason)" }.joined(separator: "; "), request, invalidParams: invalid)
         } catch let error as ServerError {
             context.logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error": "\(error.underlyingError)"])
             return problem(500, "the gateway failed to handle the request", request)
@@ -66,8 +63,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    private func problem(_ status: Int, _ detail: String, _ request: Request) -> Response {
-        var problem = Problems.make(status: status, detail: detail)
+    private func problem(_ status: Int, _ detail: String, _ request: Request,
+                         invalidParams: [(name: String, reason: String)] = []) -> Response {
+        var problem = Problems.make(status: status, detail: detail, invalidParams: invalidParams)
         problem.instance = request.uri.path
         return .problem(problem)
     }
