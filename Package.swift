@@ -112,7 +112,7 @@ let package = Package(
         // Helpers and fixtures shared by the test targets (not shipped).
         .target(
             name: "SENSTestSupport",
-            dependencies: ["SENSCore"],
+            dependencies: ["SENSCore", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Tests/SENSTestSupport",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings

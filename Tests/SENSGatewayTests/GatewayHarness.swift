@@ -13,6 +13,7 @@ import NIOHTTP1
 import SENSCore
 import SENSGateway
 import SENSSimulator
+import SENSTestSupport
 import Testing
 
 /// Runs a SENS simulator and the gateway in front of it, both on loopback ports, and hands the test an HTTP
@@ -122,15 +123,7 @@ struct GatewayClient: Sendable {
     }
 }
 
-struct HTTPAnswer: Sendable {
-    let status: Int
-    let headers: HTTPFields
-    let body: String
-
-    func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
-        try JSONDecoder().decode(type, from: Data(body.utf8))
-    }
-
+extension HTTPAnswer {
     var problem: ProblemJSON? {
         guard headers[.contentType]?.hasPrefix("application/problem+json") == true else { return nil }
         return try? decode(ProblemJSON.self)

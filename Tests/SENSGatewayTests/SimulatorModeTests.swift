@@ -1,6 +1,7 @@
 import Logging
 import NIOHTTP1
 import SENSGateway
+import SENSTestSupport
 import Testing
 
 @Suite("sens-gateway --simulator")

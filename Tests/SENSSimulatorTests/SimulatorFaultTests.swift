@@ -2,6 +2,7 @@ import HTTPTypes
 import NIOCore
 import SENSCore
 import SENSSimulator
+import SENSTestSupport
 import Testing
 
 @Suite("SENS simulator fault injection")

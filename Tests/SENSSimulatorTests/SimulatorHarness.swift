@@ -51,7 +51,7 @@ struct SignedClient: Sendable {
         signWith: NCPCredentials? = nil,
         timestamp: Int64? = nil,
         headers extra: HTTPFields = [:]
-    ) async throws -> TestResponse {
+    ) async throws -> HTTPAnswer {
         let signer = NCPSigner(credentials: signWith ?? credentials)
         let signed = signer.sign(method: method.rawValue, pathAndQuery: pathAndQuery,
                                  timestampMilliseconds: timestamp ?? clock.nowMilliseconds())
@@ -68,22 +68,14 @@ struct SignedClient: Sendable {
         return try await unsigned(method, pathAndQuery, headers: headers, body: body)
     }
 
-    func unsigned(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> TestResponse {
+    func unsigned(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> HTTPAnswer {
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
-        return TestResponse(status: response.status.code, headers: response.headers,
+        return HTTPAnswer(status: response.status.code, headers: response.headers,
                             body: String(buffer: response.body))
     }
 }
 
-struct TestResponse: Sendable {
-    let status: Int
-    let headers: HTTPFields
-    let body: String
-
-    func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
-        try JSONDecoder().decode(type, from: Data(body.utf8))
-    }
-
+extension HTTPAnswer {
     var gatewayError: APIGatewayErrorBody.Detail? { try? decode(APIGatewayErrorBody.self).error }
     var serviceError: SENSServiceErrorBody? { try? decode(SENSServiceErrorBody.self) }
 }
