@@ -108,6 +108,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "embed-file", path: "Sources/EmbedFile"),
+        // Micro-benchmarks of phone parsing and signing (Benchmarks/README.md); not shipped.
+        .executableTarget(
+            name: "sens-microbench",
+            dependencies: ["SENSCore"],
+            path: "Benchmarks/MicroBenchmarks",
+            swiftSettings: swiftSettings
+        ),
         .plugin(name: "EmbedOpenAPIDocument", capability: .buildTool(), dependencies: ["embed-file"]),
         // Helpers and fixtures shared by the test targets (not shipped).
         .target(

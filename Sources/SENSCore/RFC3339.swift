@@ -3,8 +3,12 @@
 public enum RFC3339 {
     /// `2025-11-26T10:11:59.271+09:00`.
     public static func format(epochMilliseconds: Int64, utcOffsetSeconds: Int) -> String {
-        let local = SENSLocalTime(utcOffsetSeconds: utcOffsetSeconds).format(epochMilliseconds: epochMilliseconds)
-        return local + offsetText(utcOffsetSeconds)
+        let offset = offsetText(utcOffsetSeconds).utf8
+        let localTime = SENSLocalTime(utcOffsetSeconds: utcOffsetSeconds)
+        return String(unsafeUninitializedCapacity: 64) { buffer in
+            let count = localTime.write(epochMilliseconds: epochMilliseconds, into: buffer)
+            return UnsafeMutableBufferPointer(rebasing: buffer[count...]).initialize(from: offset).1 + count
+        }
     }
 
     /// `+09:00`, `-05:30`; `Z` is never written, so the offset is always explicit.

@@ -14,12 +14,47 @@ public struct SENSLocalTime: Sendable, Equatable {
 
     /// `2025-11-26T10:11:59.271` for the given instant.
     public func format(epochMilliseconds: Int64) -> String {
+        String(unsafeUninitializedCapacity: 64) { buffer in
+            write(epochMilliseconds: epochMilliseconds, into: buffer)
+        }
+    }
+
+    /// Writes ``format(epochMilliseconds:)``'s text into `buffer` (64 bytes are always enough) and returns its length: digit by digit into
+    /// the caller's bytes, because list answers format a hundred of these per request. Years outside 0–9999 (which
+    /// no SENS record has) are written with as many digits as they need.
+    func write(epochMilliseconds: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let local = epochMilliseconds + Int64(utcOffsetSeconds) * 1000
         let (days, millisecondOfDay) = local.floorDividedBy(86_400_000)
         let (year, month, day) = CivilCalendar.date(fromDaysSinceEpoch: days)
+        guard (0...9999).contains(year) else {
+            let text = Array("\(year)-\(pad(month, 2))-\(pad(day, 2))T".utf8) + Array(format(millisecondOfDay: millisecondOfDay).utf8)
+            let count = min(text.count, buffer.count)
+            _ = buffer.initialize(from: text.prefix(count))
+            return count
+        }
+        let seconds = Int(millisecondOfDay / 1000)
+        var index = 0
+        func digits(_ value: Int, _ width: Int) {
+            var value = value
+            for position in stride(from: index + width - 1, through: index, by: -1) {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            index += width
+        }
+        func byte(_ character: Unicode.Scalar) {
+            buffer[index] = UInt8(ascii: character)
+            index += 1
+        }
+        digits(year, 4); byte("-"); digits(month, 2); byte("-"); digits(day, 2); byte("T")
+        digits(seconds / 3600, 2); byte(":"); digits(seconds / 60 % 60, 2); byte(":"); digits(seconds % 60, 2)
+        byte("."); digits(Int(millisecondOfDay % 1000), 3)
+        return index
+    }
+
+    private func format(millisecondOfDay: Int64) -> String {
         let seconds = millisecondOfDay / 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
-            + "\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(millisecondOfDay % 1000, 3))"
+        return "\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(millisecondOfDay % 1000, 3))"
     }
 
     /// The instant of a SENS local timestamp; fractional seconds of 0–9 digits are accepted.

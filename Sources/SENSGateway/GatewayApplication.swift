@@ -35,7 +35,13 @@ public enum GatewayApplication {
         )
         try api.registerHandlers(
             on: router,
-            configuration: Configuration(dateTranscoder: RFC3339DateTranscoder(utcOffsetSeconds: registerTimeOffsetSeconds))
+            // Compact JSON: the runtime's default pretty-printing made a list page half again as large and slower
+            // to write (Benchmarks/README.md). Keys stay sorted: without that, the encoder's key order changes
+            // from one answer to the next.
+            configuration: Configuration(
+                dateTranscoder: RFC3339DateTranscoder(utcOffsetSeconds: registerTimeOffsetSeconds),
+                jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]
+            )
         )
         return router
     }

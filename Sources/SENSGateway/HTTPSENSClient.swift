@@ -103,7 +103,7 @@ public struct HTTPSENSClient: SENSClient {
     /// SENS's records, each `registerTime` read in the configured zone; any unreadable one makes the answer unreadable.
     private func decode(_ body: ByteBuffer, operation: String) throws(SENSError) -> [OptOutRecord] {
         let localTime = SENSLocalTime(utcOffsetSeconds: settings.registerTimeOffsetSeconds)
-        let wire = try? JSONDecoder().decode([SENSUnsubscribeRecord].self, from: Data(body.readableBytesView))
+        let wire = body.withUnsafeReadableBytes { SENSRecordsReader.records(in: $0) }
         let records = wire?.compactMap { record in
             localTime.parse(record.registerTime).map {
                 OptOutRecord(phoneNumber: record.clientTelNo, source: record.registerType, registeredAtMilliseconds: $0)

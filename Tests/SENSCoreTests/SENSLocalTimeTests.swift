@@ -13,6 +13,40 @@ struct SENSLocalTimeTests {
         #expect(SENSLocalTime.korea.format(epochMilliseconds: 1_709_218_800_000) == "2024-03-01T00:00:00.000")
     }
 
+    @Test func formatsYearsOutsideFourDigits() {
+        // 10000-01-01T00:00:00Z and 1 ms before year 0 begins; no SENS record has these, but nothing breaks.
+        #expect(SENSLocalTime(utcOffsetSeconds: 0).format(epochMilliseconds: 253_402_300_800_000) == "10000-01-01T00:00:00.000")
+        #expect(SENSLocalTime(utcOffsetSeconds: 0).format(epochMilliseconds: -62_167_219_200_001) == "-1-12-31T23:59:59.999")
+    }
+
+    @Test func formatsLikeAReferenceImplementation() {
+        // The digit writer against plain arithmetic and string padding, over 50,000 instants from 1970 to 2100.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50_000 {
+            let milliseconds = Int64.random(in: 0..<4_102_444_800_000, using: &generator)
+            let local = milliseconds + 9 * 3_600_000
+            let days = Int(local / 86_400_000), millisecondOfDay = Int(local % 86_400_000)
+            var (year, month, day) = (1970, 1, 1)
+            var remaining = days
+            while remaining >= (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 366 : 365) {
+                remaining -= year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 366 : 365
+                year += 1
+            }
+            let monthLengths = [31, year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            while remaining >= monthLengths[month - 1] {
+                remaining -= monthLengths[month - 1]
+                month += 1
+            }
+            day += remaining
+            func pad(_ value: Int, _ width: Int) -> String { String(repeating: "0", count: width - String(value).count) + String(value) }
+            let seconds = millisecondOfDay / 1000
+            let expected = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):"
+                + "\(pad(seconds % 60, 2)).\(pad(millisecondOfDay % 1000, 3))"
+            #expect(SENSLocalTime.korea.format(epochMilliseconds: milliseconds) == expected)
+            #expect(RFC3339.format(epochMilliseconds: milliseconds, utcOffsetSeconds: 9 * 3600) == expected + "+09:00")
+        }
+    }
+
     @Test func parsesWhatItFormats() {
         for milliseconds: Int64 in [0, 1, 999, 1_700_000_000_271, 1_709_218_799_999, 4_102_444_800_000, -86_400_001] {
             let text = SENSLocalTime.korea.format(epochMilliseconds: milliseconds)

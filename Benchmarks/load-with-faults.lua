@@ -1,4 +1,4 @@
--- wrk script for scripts/bench/load-with-faults.sh: a mix of checks (mostly of numbers never seen before, so
+-- wrk script for Benchmarks/load-with-faults.sh: a mix of checks (mostly of numbers never seen before, so
 -- they miss the cache and reach SENS), list pages and small registers; counts every answer by status.
 local threads = {}
 

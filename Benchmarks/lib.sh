@@ -1,0 +1,49 @@
+# Shared by the benchmark scripts: release binaries, and servers on loopback ports that stop when the calling
+# script exits. Source it from the repository root.
+
+install_missing() {  # install_missing COMMAND PACKAGE
+    command -v "$1" >/dev/null && return
+    echo "installing $2"
+    apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
+}
+install_missing wrk wrk
+install_missing curl curl
+install_missing python3 python3
+swift build -c release --product sens-simulator >/dev/null 2>&1
+swift build -c release --product sens-gateway >/dev/null 2>&1
+bin=$(swift build -c release --show-bin-path 2>/dev/null)
+# GATEWAY_BIN runs another build of the gateway (an earlier commit's, to compare) with the same scripts.
+gateway_bin=${GATEWAY_BIN:-$bin/sens-gateway}
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# start_simulator PORT [sens-simulator flags...]
+start_simulator() {
+    local port=$1; shift
+    "$bin/sens-simulator" --http-port "$port" --log-level error "$@" &
+    pids+=($!)
+}
+
+# start_gateway PORT SENS_PORT [NAME=value settings...]: the gateway with the simulator's default keys, talking
+# to SENS at 127.0.0.1:SENS_PORT; sets $gateway to its pid.
+start_gateway() {
+    local port=$1 sens_port=$2; shift 2
+    env SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
+        SENS_BASE_URL="http://127.0.0.1:$sens_port" LOG_LEVEL=error "$@" "$gateway_bin" --http-port "$port" &
+    gateway=$!
+    pids+=($gateway)
+    wait_for "http://127.0.0.1:$port/healthz" || { echo "the gateway did not start" >&2; return 1; }
+}
+
+# wait_for URL: up to 5 s for URL to answer 2xx.
+wait_for() {
+    for _ in $(seq 50); do curl -sf -o /dev/null "$1" && return; sleep 0.1; done
+    return 1
+}
+
+# Resident memory of a process in kB, now (rss) and at its peak since start or the last reset_peak.
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+peak_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
+reset_peak() { echo 5 > "/proc/$1/clear_refs"; }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The gateway's overhead on top of SENS, measured against nginx on this machine, printed as one table.
+#
+#   Benchmarks/run.sh [seconds-per-run] [connections] [rounds]      (defaults: 10 s, 64 connections, 3 rounds)
+#
+# Builds release binaries, then starts on 127.0.0.1 only:
+#   - nginx as SENS (nginx/upstream.conf): a fixed 100-record list page and a fixed 1,000-record register answer;
+#   - nginx as a reverse proxy to it (nginx/proxy.conf): proxy_pass over keep-alive connections;
+#   - the gateway twice, both talking to the nginx SENS: with its default cache, and with the cache off
+#     (CACHE_TTL_SECONDS=0), so that every list call goes upstream.
+# Each round runs wrk (2 threads, same connections and duration) against: /healthz, a cached check, a list
+# page through the gateway, and the same page through nginx; the rounds alternate so that a noisy moment on the
+# machine cannot decide a comparison alone, and the table reports medians. Then: unloaded latency (1 connection)
+# of both list paths, a register of 10,000 numbers (10 SENS calls) timed 20 times with nginx's own time taken
+# out, resident memory, and the micro-benchmarks. Everything stops when the script ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${1:-10}
+connections=${2:-64}
+rounds=${3:-3}
+upstream_port=19280
+proxy_port=19281
+cached_port=18280
+uncached_port=18281
+
+source Benchmarks/lib.sh
+install_missing nginx nginx
+swift build -c release --product sens-microbench >/dev/null 2>&1
+
+work=$(mktemp -d)
+results="$work/results"
+mkdir -p "$results" "$work/client-body" "$work/proxy-temp"
+python3 Benchmarks/make-sens-answers.py "$work"
+
+# start_nginx NAME PORT: nginx from nginx/NAME.conf with its paths and ports filled in, in the foreground.
+start_nginx() {
+    sed "s#__DIR__#$work#g; s#__PORT__#$2#g; s#__UPSTREAM_PORT__#$upstream_port#g" "Benchmarks/nginx/$1.conf" > "$work/$1.conf"
+    nginx -p "$work" -c "$work/$1.conf" -g "daemon off; user $(id -un);" &
+    pids+=($!)
+}
+start_nginx upstream "$upstream_port"
+start_nginx proxy "$proxy_port"
+service_path="/sms/v2/services/ncp:sms:kr:123456789012:sens/unsubscribes"
+wait_for "http://127.0.0.1:$upstream_port$service_path" || { echo "nginx did not start" >&2; exit 1; }
+
+start_gateway "$cached_port" "$upstream_port"; cached=$gateway
+start_gateway "$uncached_port" "$upstream_port" CACHE_TTL_SECONDS=0; uncached=$gateway
+idle_cached_kb=$(rss_kb "$cached"); idle_uncached_kb=$(rss_kb "$uncached")
+
+# A number on nginx's list page, so that its check is a cached "opted out" after the first call.
+phone=01020000005
+healthz_url="http://127.0.0.1:$cached_port/healthz"
+check_url="http://127.0.0.1:$cached_port/v1/unsubscribes/$phone"
+gateway_list_url="http://127.0.0.1:$uncached_port/v1/unsubscribes?pageSize=100"
+nginx_list_url="http://127.0.0.1:$proxy_port$service_path?pageSize=100&pageIndex=0"
+curl -sf -o /dev/null "$check_url"
+[ "$(curl -s -o /dev/null -D - "$check_url" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache"{print $2}')" = HIT ] \
+    || { echo "the check is not cached; aborting" >&2; exit 1; }
+for url in "$gateway_list_url" "$nginx_list_url"; do
+    curl -sf -o /dev/null "$url" || { echo "$url does not answer 200; aborting" >&2; exit 1; }
+done
+
+# measure KEY PID URL [wrk options]: one wrk run; its output and the gateway's peak memory go to $results.
+measure() {
+    local key=$1 pid=$2 url=$3; shift 3
+    [ "$pid" = - ] || reset_peak "$pid"
+    wrk "$@" --latency "$url" > "$results/$key.wrk"
+    [ "$pid" = - ] || peak_kb "$pid" > "$results/$key.peak"
+}
+
+load=(-t2 "-c$connections" "-d${duration}s")
+for round in $(seq "$rounds"); do
+    echo "round $round of $rounds" >&2
+    measure "healthz.$round" "$cached" "$healthz_url" "${load[@]}"
+    measure "check.$round" "$cached" "$check_url" "${load[@]}"
+    measure "gateway-list.$round" "$uncached" "$gateway_list_url" "${load[@]}"
+    measure "nginx-list.$round" - "$nginx_list_url" "${load[@]}"
+done
+echo "unloaded latency" >&2
+measure "gateway-list.unloaded" "$uncached" "$gateway_list_url" -t1 -c1 "-d${duration}s"
+measure "nginx-list.unloaded" - "$nginx_list_url" -t1 -c1 "-d${duration}s"
+
+echo "register of 10,000 numbers" >&2
+python3 - "$work/register.json" <<'PY'
+import json, sys
+# 10,000 distinct mobile numbers in the formats callers send.
+formats = ["010-{0:04d}-{1:04d}", "+82 10-{0:04d}-{1:04d}", "010{0:04d}{1:04d}", "(010) {0:04d} {1:04d}"]
+numbers = [formats[i % 4].format(4000 + i // 10000, i % 10000) for i in range(10000)]
+json.dump({"phoneNumbers": numbers}, open(sys.argv[1], "w"))
+PY
+reset_peak "$cached"
+: > "$results/register.times"
+for attempt in $(seq 21); do
+    before=$(wc -l < "$work/upstream-register.log")
+    timing=$(curl -s -o "$work/register-answer.json" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
+        --data-binary "@$work/register.json" "http://127.0.0.1:$cached_port/v1/unsubscribes")
+    [ "${timing%% *}" = 200 ] || { echo "register answered ${timing%% *}; aborting" >&2; exit 1; }
+    upstream=$(tail -n "+$((before + 1))" "$work/upstream-register.log" | awk '{calls++; total += $3} END {print calls, total}')
+    # The first call warms connections and caches; it is not counted.
+    [ "$attempt" = 1 ] || echo "${timing#* } $upstream" >> "$results/register.times"
+done
+peak_kb "$cached" > "$results/register.peak"
+
+sleep 5
+settled_cached_kb=$(rss_kb "$cached"); settled_uncached_kb=$(rss_kb "$uncached")
+echo "micro-benchmarks" >&2
+"$bin/sens-microbench" > "$results/micro.md"
+
+python3 Benchmarks/summarize.py "$results" \
+    --cores "$(nproc)" --duration "$duration" --connections "$connections" --rounds "$rounds" \
+    --idle "$idle_cached_kb" "$idle_uncached_kb" --settled "$settled_cached_kb" "$settled_uncached_kb"
