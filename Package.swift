@@ -111,7 +111,7 @@ let package = Package(
         // Micro-benchmarks of phone parsing and signing (Benchmarks/README.md); not shipped.
         .executableTarget(
             name: "sens-microbench",
-            dependencies: ["SENSCore"],
+            dependencies: ["SENSCore", "GatewayAPI"],
             path: "Benchmarks/MicroBenchmarks",
             swiftSettings: swiftSettings
         ),

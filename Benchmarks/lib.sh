@@ -15,6 +15,21 @@ bin=$(swift build -c release --show-bin-path 2>/dev/null)
 # GATEWAY_BIN runs another build of the gateway (an earlier commit's, to compare) with the same scripts.
 gateway_bin=${GATEWAY_BIN:-$bin/sens-gateway}
 
+# With pin_cores=1 (set before sourcing) and 2 or more cores, the load generator runs on core 0 and every server
+# on the other cores, so that a server's share of the CPU does not depend on how many threads it runs against
+# wrk's. Otherwise nothing is pinned.
+if [ "${pin_cores:-0}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+    load_cpus=0
+    server_cpus="1-$(($(nproc) - 1))"
+    load_threads=1
+else
+    load_cpus="0-$(($(nproc) - 1))"
+    server_cpus=$load_cpus
+    load_threads=2
+fi
+on_servers() { taskset -c "$server_cpus" "$@"; }
+on_load() { taskset -c "$load_cpus" "$@"; }
+
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -22,7 +37,7 @@ trap cleanup EXIT
 # start_simulator PORT [sens-simulator flags...]
 start_simulator() {
     local port=$1; shift
-    "$bin/sens-simulator" --http-port "$port" --log-level error "$@" &
+    on_servers "$bin/sens-simulator" --http-port "$port" --log-level error "$@" &
     pids+=($!)
 }
 
@@ -30,7 +45,7 @@ start_simulator() {
 # to SENS at 127.0.0.1:SENS_PORT; sets $gateway to its pid.
 start_gateway() {
     local port=$1 sens_port=$2; shift 2
-    env SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
+    on_servers env SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
         SENS_BASE_URL="http://127.0.0.1:$sens_port" LOG_LEVEL=error "$@" "$gateway_bin" --http-port "$port" &
     gateway=$!
     pids+=($gateway)

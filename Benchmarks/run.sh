@@ -8,7 +8,8 @@
 #   - nginx as a reverse proxy to it (nginx/proxy.conf): proxy_pass over keep-alive connections;
 #   - the gateway twice, both talking to the nginx SENS: with its default cache, and with the cache off
 #     (CACHE_TTL_SECONDS=0), so that every list call goes upstream.
-# Each round runs wrk (2 threads, same connections and duration) against: /healthz, a cached check, a list
+# With 2 or more cores, wrk runs on core 0 and the servers on the others (taskset), so each server gets the
+# same CPU whatever its thread count. Each round runs wrk (same connections and duration) against: /healthz, a cached check, a list
 # page through the gateway, and the same page through nginx; the rounds alternate so that a noisy moment on the
 # machine cannot decide a comparison alone, and the table reports medians. Then: unloaded latency (1 connection)
 # of both list paths, a register of 10,000 numbers (10 SENS calls) timed 20 times with nginx's own time taken
@@ -24,6 +25,7 @@ proxy_port=19281
 cached_port=18280
 uncached_port=18281
 
+pin_cores=1
 source Benchmarks/lib.sh
 install_missing nginx nginx
 swift build -c release --product sens-microbench >/dev/null 2>&1
@@ -36,7 +38,7 @@ python3 Benchmarks/make-sens-answers.py "$work"
 # start_nginx NAME PORT: nginx from nginx/NAME.conf with its paths and ports filled in, in the foreground.
 start_nginx() {
     sed "s#__DIR__#$work#g; s#__PORT__#$2#g; s#__UPSTREAM_PORT__#$upstream_port#g" "Benchmarks/nginx/$1.conf" > "$work/$1.conf"
-    nginx -p "$work" -c "$work/$1.conf" -g "daemon off; user $(id -un);" &
+    on_servers nginx -p "$work" -c "$work/$1.conf" -g "daemon off; user $(id -un);" &
     pids+=($!)
 }
 start_nginx upstream "$upstream_port"
@@ -65,11 +67,11 @@ done
 measure() {
     local key=$1 pid=$2 url=$3; shift 3
     [ "$pid" = - ] || reset_peak "$pid"
-    wrk "$@" --latency "$url" > "$results/$key.wrk"
+    on_load wrk "$@" --latency "$url" > "$results/$key.wrk"
     [ "$pid" = - ] || peak_kb "$pid" > "$results/$key.peak"
 }
 
-load=(-t2 "-c$connections" "-d${duration}s")
+load=("-t$load_threads" "-c$connections" "-d${duration}s")
 for round in $(seq "$rounds"); do
     echo "round $round of $rounds" >&2
     measure "healthz.$round" "$cached" "$healthz_url" "${load[@]}"
@@ -93,7 +95,7 @@ reset_peak "$cached"
 : > "$results/register.times"
 for attempt in $(seq 21); do
     before=$(wc -l < "$work/upstream-register.log")
-    timing=$(curl -s -o "$work/register-answer.json" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
+    timing=$(on_load curl -s -o "$work/register-answer.json" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
         --data-binary "@$work/register.json" "http://127.0.0.1:$cached_port/v1/unsubscribes")
     [ "${timing%% *}" = 200 ] || { echo "register answered ${timing%% *}; aborting" >&2; exit 1; }
     upstream=$(tail -n "+$((before + 1))" "$work/upstream-register.log" | awk '{calls++; total += $3} END {print calls, total}')
@@ -105,8 +107,8 @@ peak_kb "$cached" > "$results/register.peak"
 sleep 5
 settled_cached_kb=$(rss_kb "$cached"); settled_uncached_kb=$(rss_kb "$uncached")
 echo "micro-benchmarks" >&2
-"$bin/sens-microbench" > "$results/micro.md"
+on_servers "$bin/sens-microbench" > "$results/micro.md"
 
 python3 Benchmarks/summarize.py "$results" \
-    --cores "$(nproc)" --duration "$duration" --connections "$connections" --rounds "$rounds" \
+    --cores "$(nproc)" --load-cpus "$load_cpus" --server-cpus "$server_cpus" --load-threads "$load_threads" --duration "$duration" --connections "$connections" --rounds "$rounds" \
     --idle "$idle_cached_kb" "$idle_uncached_kb" --settled "$settled_cached_kb" "$settled_uncached_kb"

@@ -12,6 +12,9 @@ from datetime import datetime, timezone
 parser = argparse.ArgumentParser()
 parser.add_argument("results")
 parser.add_argument("--cores", type=int, required=True)
+parser.add_argument("--load-cpus", required=True)
+parser.add_argument("--server-cpus", required=True)
+parser.add_argument("--load-threads", type=int, required=True)
 parser.add_argument("--duration", type=int, required=True)
 parser.add_argument("--connections", type=int, required=True)
 parser.add_argument("--rounds", type=int, required=True)
@@ -69,8 +72,10 @@ labels = {
     "gateway-list": "3a. `GET /v1/unsubscribes?pageSize=100` via the gateway, cache off",
     "nginx-list": "3b. the same SENS page via nginx `proxy_pass` (keep-alive)",
 }
-print(f"machine: {args.cores} cores ({cpu_model()}), shared by wrk, nginx and the gateway; "
-      f"wrk -t2 -c{args.connections} -d{args.duration}s per run, {args.rounds} rounds alternating; "
+placement = (f"wrk on CPU {args.load_cpus}, nginx and the gateway on CPU {args.server_cpus}"
+             if args.load_cpus != args.server_cpus else "wrk, nginx and the gateway sharing them")
+print(f"machine: {args.cores} cores ({cpu_model()}), {placement}; "
+      f"wrk -t{args.load_threads} -c{args.connections} -d{args.duration}s per run, {args.rounds} rounds alternating; "
       f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%MZ}")
 print()
 print("| run (median of rounds) | requests/s | p50 | p90 | p99 | gateway peak RSS | failed |")

@@ -6,6 +6,7 @@
 // Each benchmark runs its operation in batches for a fixed time per sample, several samples, and prints the
 // median and the best ns per operation as a Markdown table. Results are fed to a sink so the optimizer cannot
 // drop the work.
+import GatewayAPI
 import SENSCore
 
 #if canImport(FoundationEssentials)
@@ -56,6 +57,27 @@ let listPage = Array(("[" + (0..<100).map { index in
 }.joined(separator: ",") + "]").utf8)
 let listPageData = Data(listPage)
 
+// The same page as the gateway answers it, encoded the way swift-openapi-runtime does (its JSONEncoder with the
+// RFC 3339 date strategy), with the runtime's default options and with the gateway's.
+let apiPage = Components.Schemas.OptOutPage(
+    items: (0..<100).map { index in
+        Components.Schemas.OptOut(phoneNumber: "010\(20_000_000 + index)", registeredAt: Date(timeIntervalSince1970: 1_763_631_015.123),
+                                  source: index % 7 == 0 ? .ars : .manual)
+    },
+    page: 0, pageSize: 100, nextPage: 1
+)
+func pageEncoder(_ formatting: JSONEncoder.OutputFormatting) -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = formatting
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(RFC3339.format(epochMilliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()), utcOffsetSeconds: 9 * 3600))
+    }
+    return encoder
+}
+let runtimeDefaultEncoder = pageEncoder([.sortedKeys, .prettyPrinted])
+let gatewayEncoder = pageEncoder([.sortedKeys, .withoutEscapingSlashes])
+
 let benchmarks = [
     MicroBenchmark(name: "parse a valid number (mix of 6 formats)", operationsPerIteration: formattedInputs.count) {
         var total = 0
@@ -77,6 +99,12 @@ let benchmarks = [
     },
     MicroBenchmark(name: "read a 100-record SENS page (JSONDecoder, for comparison)", operationsPerIteration: 1) {
         (try? JSONDecoder().decode([SENSUnsubscribeRecord].self, from: listPageData))?.count ?? 0
+    },
+    MicroBenchmark(name: "encode a 100-item answer page, runtime's default JSON options (pretty, sorted)", operationsPerIteration: 1) {
+        (try? runtimeDefaultEncoder.encode(apiPage))?.count ?? 0
+    },
+    MicroBenchmark(name: "encode a 100-item answer page, the gateway's JSON options (compact, sorted)", operationsPerIteration: 1) {
+        (try? gatewayEncoder.encode(apiPage))?.count ?? 0
     },
     MicroBenchmark(name: "format a registeredAt time (RFC 3339, +09:00)", operationsPerIteration: 1) {
         RFC3339.format(epochMilliseconds: 1_763_631_015_123, utcOffsetSeconds: 9 * 3600).utf8.count

@@ -20,7 +20,7 @@ public enum GatewayApplication {
                                    deadline: Duration = .seconds(10), readiness: any ReadinessProbe = AlwaysReady(),
                                    metrics: GatewayMetrics = GatewayMetrics()) throws -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: RequestLoggingMiddleware())
+        router.add(middleware: RequestLoggingMiddleware(requestIDs: RequestIDGenerator()))
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware(
             maxBodyBytes: maxBodyBytes,

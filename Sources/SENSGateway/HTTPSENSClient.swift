@@ -18,6 +18,10 @@ public struct HTTPSENSClient: SENSClient {
     let signer: NCPSigner
     let clock: any EpochClock
     let logger: Logger
+    /// The resource path, exactly as sent and signed (the service id's colons unencoded).
+    let resourcePath: String
+    /// `scheme://host[:port]`, to which the signed path and query are appended.
+    let origin: String
 
     /// SENS answers larger than this are treated as unreadable (a full list page is about 10 KB).
     static var maxResponseBytes: Int { 1 << 20 }
@@ -29,10 +33,11 @@ public struct HTTPSENSClient: SENSClient {
         self.signer = NCPSigner(credentials: settings.credentials)
         self.clock = clock
         self.logger = logger
+        // Worked out once: they were recomputed from the base URL on every call.
+        let prefix = settings.baseURL.pathPrefix
+        self.resourcePath = prefix + "/sms/v2/services/\(settings.serviceID)/unsubscribes"
+        self.origin = String(settings.baseURL.text.dropLast(prefix.count))
     }
-
-    /// The resource path, exactly as sent and signed (the service id's colons unencoded).
-    var resourcePath: String { settings.baseURL.pathPrefix + "/sms/v2/services/\(settings.serviceID)/unsubscribes" }
 
     public func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
         let answer = try await send(.POST, resourcePath, body: numbers, operation: "register")
@@ -60,7 +65,7 @@ public struct HTTPSENSClient: SENSClient {
     }
 
     private func send(_ method: HTTPMethod, _ pathAndQuery: String, body numbers: [String]?, operation: String) async throws(SENSError) -> Answer {
-        var request = HTTPClientRequest(url: settings.baseURL.text.dropLast(settings.baseURL.pathPrefix.count) + pathAndQuery)
+        var request = HTTPClientRequest(url: origin + pathAndQuery)
         request.method = method
         let signed = signer.sign(method: method.rawValue, pathAndQuery: pathAndQuery, timestampMilliseconds: clock.nowMilliseconds())
         for field in signed.fields { request.headers.add(name: field.name, value: field.value) }

@@ -25,7 +25,10 @@ struct GatewayLoggingTests {
             #expect(invalid.status == 422)
             let generated = try #require(invalid.headers[HTTPField.Name("X-Request-Id")!])
             #expect(generated.count == 32 && generated != "not a sane id!")
-            _ = try await gateway.get("/v1/unsubscribes/010-1234-5678")
+            let next = try #require(try await gateway.get("/v1/unsubscribes/010-1234-5678").headers[HTTPField.Name("X-Request-Id")!])
+            // Same process prefix, a later counter: distinct ids, all lowercase hex.
+            #expect(next != generated && next.prefix(16) == generated.prefix(16))
+            #expect((generated + next).allSatisfy { "0123456789abcdef".contains($0) })
         }
         let lines = capture.lines
         let records = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]) }

@@ -9,6 +9,21 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
     private let factory: PrometheusMetricsFactory
     /// Request metric handles by label set: looked up once, not in the registry on every request.
     private let requestHandles = Mutex<[RequestLabels: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+    /// The other handles, by name and label values, for the same reason: making a handle goes through the
+    /// registry's lock and name checks, and cache hits and SENS calls record on every request.
+    private let counters = Mutex<[HandleKey: CoreMetrics.Counter]>([:])
+    private let timers = Mutex<[HandleKey: CoreMetrics.Timer]>([:])
+    private let gauges = Mutex<[HandleKey: CoreMetrics.Gauge]>([:])
+
+    private struct HandleKey: Hashable {
+        var label: String
+        var dimensions: [String]
+
+        init(_ label: String, _ dimensions: [(String, String)]) {
+            self.label = label
+            self.dimensions = dimensions.flatMap { [$0.0, $0.1] }
+        }
+    }
 
     private struct RequestLabels: Hashable {
         var route: String
@@ -49,26 +64,23 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
     /// Numbers SENS confirmed registered or removed.
     func recordWritten(operation: String, count: Int) {
         guard count > 0 else { return }
-        CoreMetrics.Counter(label: "sens_gateway_numbers_written_total", dimensions: [("operation", operation)], factory: factory)
-            .increment(by: count)
+        counter("sens_gateway_numbers_written_total", [("operation", operation)]).increment(by: count)
     }
 
     // MARK: ResilienceMetrics
 
     public func recordAttempt(operation: String, outcome: String, duration: Duration) {
         let dimensions = [("operation", operation), ("outcome", outcome)]
-        CoreMetrics.Counter(label: "sens_upstream_calls_total", dimensions: dimensions, factory: factory).increment()
-        CoreMetrics.Timer(label: "sens_upstream_call_duration_seconds", dimensions: dimensions, factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        counter("sens_upstream_calls_total", dimensions).increment()
+        timer("sens_upstream_call_duration_seconds", dimensions).recordNanoseconds(duration.nanoseconds)
     }
 
     public func recordRetry(operation: String) {
-        CoreMetrics.Counter(label: "sens_upstream_retries_total", dimensions: [("operation", operation)], factory: factory).increment()
+        counter("sens_upstream_retries_total", [("operation", operation)]).increment()
     }
 
     public func recordRejection(operation: String, reason: String) {
-        CoreMetrics.Counter(label: "sens_upstream_rejections_total", dimensions: [("operation", operation), ("reason", reason)], factory: factory)
-            .increment()
+        counter("sens_upstream_rejections_total", [("operation", operation), ("reason", reason)]).increment()
     }
 
     /// 0 closed, 1 half-open, 2 open.
@@ -78,22 +90,38 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
         case .halfOpen: 1
         case .open: 2
         }
-        CoreMetrics.Gauge(label: "sens_circuit_breaker_state", factory: factory).record(value)
+        gauge("sens_circuit_breaker_state", []).record(value)
     }
 
     // MARK: CacheMetrics
 
-    public func recordHit(cache: String) { cacheCounter("cache_hits_total", cache).increment() }
-    public func recordMiss(cache: String) { cacheCounter("cache_misses_total", cache).increment() }
-    public func recordStale(cache: String) { cacheCounter("cache_stale_total", cache).increment() }
-    public func recordEvictions(cache: String, count: Int) { cacheCounter("cache_evictions_total", cache).increment(by: count) }
+    public func recordHit(cache: String) { counter("cache_hits_total", [("cache", cache)]).increment() }
+    public func recordMiss(cache: String) { counter("cache_misses_total", [("cache", cache)]).increment() }
+    public func recordStale(cache: String) { counter("cache_stale_total", [("cache", cache)]).increment() }
+    public func recordEvictions(cache: String, count: Int) { counter("cache_evictions_total", [("cache", cache)]).increment(by: count) }
+    public func recordEntries(cache: String, count: Int) { gauge("cache_entries", [("cache", cache)]).record(count) }
 
-    public func recordEntries(cache: String, count: Int) {
-        CoreMetrics.Gauge(label: "cache_entries", dimensions: [("cache", cache)], factory: factory).record(count)
+    // MARK: Handles
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        handle(in: counters, HandleKey(label, dimensions)) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
-    private func cacheCounter(_ label: String, _ cache: String) -> CoreMetrics.Counter {
-        CoreMetrics.Counter(label: label, dimensions: [("cache", cache)], factory: factory)
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+        handle(in: timers, HandleKey(label, dimensions)) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    private func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
+        handle(in: gauges, HandleKey(label, dimensions)) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    private func handle<Handle: Sendable>(in handles: borrowing Mutex<[HandleKey: Handle]>, _ key: HandleKey, make: () -> Handle) -> Handle {
+        handles.withLock { handles in
+            if let found = handles[key] { return found }
+            let made = make()
+            handles[key] = made
+            return made
+        }
     }
 }
 

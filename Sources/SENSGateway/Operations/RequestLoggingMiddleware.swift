@@ -7,9 +7,10 @@ import Logging
 /// template (never the raw path, which may hold a phone number), status and duration.
 struct RequestLoggingMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
+    let requestIDs: RequestIDGenerator
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let requestID = request.headers[.requestID].flatMap(Self.sane) ?? Self.newID()
+        let requestID = request.headers[.requestID].flatMap(Self.sane) ?? requestIDs.next()
         let caller = request.headers[.caller].flatMap(Self.sane) ?? context.peerAddress ?? "unknown"
         var context = context
         context.logger[metadataKey: "request_id"] = .string(requestID)
@@ -32,25 +33,11 @@ struct RequestLoggingMiddleware: RouterMiddleware {
     /// 1–128 characters of letters, digits and `._:-`; anything else is replaced, never logged.
     static func sane(_ value: String) -> String? {
         guard (1...128).contains(value.utf8.count),
-            value.utf8.allSatisfy({ $0.isASCIILetterOrDigit || [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-")].contains($0) })
+            value.utf8.allSatisfy({ $0.isASCIILetterOrDigit || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "-") })
         else { return nil }
         return value
     }
 
-    /// 128 random bits as 32 lowercase hex digits.
-    static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for half in 0..<2 {
-            var bits = generator.next()
-            for index in 0..<16 {
-                bytes[half * 16 + index] = digits[Int(bits & 0xF)]
-                bits >>= 4
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
 
 extension UInt8 {
