@@ -27,17 +27,25 @@ else
     server_cpus=$load_cpus
     load_threads=2
 fi
-on_servers() { taskset -c "$server_cpus" "$@"; }
-on_load() { taskset -c "$load_cpus" "$@"; }
+# Command prefixes. A server is started as `"${on_servers[@]}" command &` (taskset execs the command, so $! is
+# the server's own pid, which the memory readings and the cleanup need).
+on_servers=(taskset -c "$server_cpus")
+on_load=(taskset -c "$load_cpus")
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+scratch=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "${scratch[@]}"
+}
 trap cleanup EXIT
 
 # start_simulator PORT [sens-simulator flags...]
 start_simulator() {
     local port=$1; shift
-    on_servers "$bin/sens-simulator" --http-port "$port" --log-level error "$@" &
+    require_free_port "$port"
+    "${on_servers[@]}" "$bin/sens-simulator" --http-port "$port" --log-level error "$@" &
     pids+=($!)
 }
 
@@ -45,11 +53,21 @@ start_simulator() {
 # to SENS at 127.0.0.1:SENS_PORT; sets $gateway to its pid.
 start_gateway() {
     local port=$1 sens_port=$2; shift 2
-    on_servers env SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
+    require_free_port "$port"
+    "${on_servers[@]}" env SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
         SENS_BASE_URL="http://127.0.0.1:$sens_port" LOG_LEVEL=error "$@" "$gateway_bin" --http-port "$port" &
     gateway=$!
     pids+=($gateway)
     wait_for "http://127.0.0.1:$port/healthz" || { echo "the gateway did not start" >&2; return 1; }
+}
+
+# require_free_port PORT: stops the script if something already listens there (a server left over from an
+# earlier run would otherwise answer in place of the one about to fail to start).
+require_free_port() {
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+        echo "port $1 is in use; stop what listens there first" >&2
+        exit 1
+    fi
 }
 
 # wait_for URL: up to 5 s for URL to answer 2xx.

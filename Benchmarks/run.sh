@@ -3,6 +3,9 @@
 #
 #   Benchmarks/run.sh [seconds-per-run] [connections] [rounds]      (defaults: 10 s, 64 connections, 3 rounds)
 #
+# PIN_CORES=0 lets wrk and the servers share every core; GATEWAY_BIN=path runs another build of the gateway
+# (an earlier commit's, to compare) in the same setup.
+#
 # Builds release binaries, then starts on 127.0.0.1 only:
 #   - nginx as SENS (nginx/upstream.conf): a fixed 100-record list page and a fixed 1,000-record register answer;
 #   - nginx as a reverse proxy to it (nginx/proxy.conf): proxy_pass over keep-alive connections;
@@ -25,20 +28,22 @@ proxy_port=19281
 cached_port=18280
 uncached_port=18281
 
-pin_cores=1
+pin_cores=${PIN_CORES:-1}
 source Benchmarks/lib.sh
 install_missing nginx nginx
 swift build -c release --product sens-microbench >/dev/null 2>&1
 
 work=$(mktemp -d)
+scratch+=("$work")
 results="$work/results"
 mkdir -p "$results" "$work/client-body" "$work/proxy-temp"
 python3 Benchmarks/make-sens-answers.py "$work"
 
 # start_nginx NAME PORT: nginx from nginx/NAME.conf with its paths and ports filled in, in the foreground.
 start_nginx() {
+    require_free_port "$2"
     sed "s#__DIR__#$work#g; s#__PORT__#$2#g; s#__UPSTREAM_PORT__#$upstream_port#g" "Benchmarks/nginx/$1.conf" > "$work/$1.conf"
-    on_servers nginx -p "$work" -c "$work/$1.conf" -g "daemon off; user $(id -un);" &
+    "${on_servers[@]}" nginx -p "$work" -c "$work/$1.conf" -g "daemon off; user $(id -un);" &
     pids+=($!)
 }
 start_nginx upstream "$upstream_port"
@@ -67,7 +72,7 @@ done
 measure() {
     local key=$1 pid=$2 url=$3; shift 3
     [ "$pid" = - ] || reset_peak "$pid"
-    on_load wrk "$@" --latency "$url" > "$results/$key.wrk"
+    "${on_load[@]}" wrk "$@" --latency "$url" > "$results/$key.wrk"
     [ "$pid" = - ] || peak_kb "$pid" > "$results/$key.peak"
 }
 
@@ -95,7 +100,7 @@ reset_peak "$cached"
 : > "$results/register.times"
 for attempt in $(seq 21); do
     before=$(wc -l < "$work/upstream-register.log")
-    timing=$(on_load curl -s -o "$work/register-answer.json" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
+    timing=$("${on_load[@]}" curl -s -o "$work/register-answer.json" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
         --data-binary "@$work/register.json" "http://127.0.0.1:$cached_port/v1/unsubscribes")
     [ "${timing%% *}" = 200 ] || { echo "register answered ${timing%% *}; aborting" >&2; exit 1; }
     upstream=$(tail -n "+$((before + 1))" "$work/upstream-register.log" | awk '{calls++; total += $3} END {print calls, total}')
@@ -107,7 +112,7 @@ peak_kb "$cached" > "$results/register.peak"
 sleep 5
 settled_cached_kb=$(rss_kb "$cached"); settled_uncached_kb=$(rss_kb "$uncached")
 echo "micro-benchmarks" >&2
-on_servers "$bin/sens-microbench" > "$results/micro.md"
+"${on_servers[@]}" "$bin/sens-microbench" > "$results/micro.md"
 
 python3 Benchmarks/summarize.py "$results" \
     --cores "$(nproc)" --load-cpus "$load_cpus" --server-cpus "$server_cpus" --load-threads "$load_threads" --duration "$duration" --connections "$connections" --rounds "$rounds" \

@@ -3,19 +3,29 @@
 public enum RFC3339 {
     /// `2025-11-26T10:11:59.271+09:00`.
     public static func format(epochMilliseconds: Int64, utcOffsetSeconds: Int) -> String {
-        let offset = offsetText(utcOffsetSeconds).utf8
         let localTime = SENSLocalTime(utcOffsetSeconds: utcOffsetSeconds)
         return String(unsafeUninitializedCapacity: 64) { buffer in
             let count = localTime.write(epochMilliseconds: epochMilliseconds, into: buffer)
-            return UnsafeMutableBufferPointer(rebasing: buffer[count...]).initialize(from: offset).1 + count
+            return count + writeOffset(utcOffsetSeconds, into: UnsafeMutableBufferPointer(rebasing: buffer[count...]))
         }
     }
 
     /// `+09:00`, `-05:30`; `Z` is never written, so the offset is always explicit.
     public static func offsetText(_ seconds: Int) -> String {
+        String(unsafeUninitializedCapacity: 6) { writeOffset(seconds, into: $0) }
+    }
+
+    /// Writes ``offsetText(_:)``'s six bytes (hours beyond 99 are not offsets and are cut to two digits).
+    private static func writeOffset(_ seconds: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let minutes = abs(seconds) / 60
-        let hours = minutes / 60, rest = minutes % 60
-        return (seconds < 0 ? "-" : "+") + (hours < 10 ? "0" : "") + String(hours) + ":" + (rest < 10 ? "0" : "") + String(rest)
+        let hours = minutes / 60 % 100, rest = minutes % 60
+        buffer[0] = seconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
+        buffer[1] = UInt8(ascii: "0") + UInt8(hours / 10)
+        buffer[2] = UInt8(ascii: "0") + UInt8(hours % 10)
+        buffer[3] = UInt8(ascii: ":")
+        buffer[4] = UInt8(ascii: "0") + UInt8(rest / 10)
+        buffer[5] = UInt8(ascii: "0") + UInt8(rest % 10)
+        return 6
     }
 
     /// The instant of an RFC 3339 date-time (`T`, `t` or a space between date and time), or nil.

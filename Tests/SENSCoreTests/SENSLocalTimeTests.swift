@@ -70,6 +70,7 @@ struct RFC3339Tests {
         #expect(RFC3339.format(epochMilliseconds: 1_700_000_000_271, utcOffsetSeconds: 9 * 3600) == "2023-11-15T07:13:20.271+09:00")
         #expect(RFC3339.format(epochMilliseconds: 0, utcOffsetSeconds: 0) == "1970-01-01T00:00:00.000+00:00")
         #expect(RFC3339.format(epochMilliseconds: 0, utcOffsetSeconds: -(5 * 3600 + 1800)) == "1969-12-31T18:30:00.000-05:30")
+        #expect(RFC3339.offsetText(0) == "+00:00" && RFC3339.offsetText(14 * 3600) == "+14:00" && RFC3339.offsetText(-(9 * 3600 + 45 * 60)) == "-09:45")
     }
 
     @Test(arguments: [
