@@ -20,7 +20,7 @@ gateway_bin=${GATEWAY_BIN:-$bin/sens-gateway}
 # wrk's. Otherwise nothing is pinned.
 if [ "${pin_cores:-0}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
     load_cpus=0
-    server_cpus="1-$(($(nproc) - 1))"
+    server_cpus=$([ "$(nproc)" -eq 2 ] && echo 1 || echo "1-$(($(nproc) - 1))")
     load_threads=1
 else
     load_cpus="0-$(($(nproc) - 1))"
