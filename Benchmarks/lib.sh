@@ -9,11 +9,16 @@ install_missing() {  # install_missing COMMAND PACKAGE
 install_missing wrk wrk
 install_missing curl curl
 install_missing python3 python3
-swift build -c release --product sens-simulator >/dev/null 2>&1
-swift build -c release --product sens-gateway >/dev/null 2>&1
 bin=$(swift build -c release --show-bin-path 2>/dev/null)
 # GATEWAY_BIN runs another build of the gateway (an earlier commit's, to compare) with the same scripts.
 gateway_bin=${GATEWAY_BIN:-$bin/sens-gateway}
+
+# build_release PRODUCT...: release builds of what the calling script runs, into $bin.
+build_release() {
+    for product in "$@"; do
+        swift build -c release --product "$product" >/dev/null 2>&1 || { echo "release build of $product failed" >&2; exit 1; }
+    done
+}
 
 # With pin_cores=1 (set before sourcing) and 2 or more cores, the load generator runs on core 0 and every server
 # on the other cores, so that a server's share of the CPU does not depend on how many threads it runs against
@@ -59,6 +64,24 @@ start_gateway() {
     gateway=$!
     pids+=($gateway)
     wait_for "http://127.0.0.1:$port/healthz" || { echo "the gateway did not start" >&2; return 1; }
+}
+
+# nginx_setup: a scratch directory for nginx, with the fixed SENS answers in it; sets $work.
+nginx_setup() {
+    install_missing nginx nginx
+    work=$(mktemp -d)
+    scratch+=("$work")
+    mkdir -p "$work/client-body" "$work/proxy-temp"
+    python3 Benchmarks/make-sens-answers.py "$work"
+}
+
+# start_nginx NAME PORT [UPSTREAM_PORT]: nginx from Benchmarks/nginx/NAME.conf with its paths and ports filled in,
+# in the foreground, on the server cores.
+start_nginx() {
+    require_free_port "$2"
+    sed "s#__DIR__#$work#g; s#__PORT__#$2#g; s#__UPSTREAM_PORT__#${3:-}#g" "Benchmarks/nginx/$1.conf" > "$work/$1.conf"
+    "${on_servers[@]}" nginx -p "$work" -c "$work/$1.conf" -g "daemon off; user $(id -un);" &
+    pids+=($!)
 }
 
 # require_free_port PORT: stops the script if something already listens there (a server left over from an

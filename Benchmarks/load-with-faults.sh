@@ -17,6 +17,7 @@ simulator_port=19091
 gateway_port=18081
 
 source Benchmarks/lib.sh
+build_release sens-simulator sens-gateway
 start_simulator "$simulator_port" --simulator-latency-milliseconds 20 --simulator-failure-rate 0.10 \
     --simulator-failure-status 500 --simulator-drop-rate 0.05 --simulator-truncate-rate 0.05
 start_gateway "$gateway_port" "$simulator_port"

@@ -16,17 +16,10 @@ gateway_port=18380
 
 pin_cores=1
 source Benchmarks/lib.sh
-install_missing nginx nginx
-command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null; }
-
-work=$(mktemp -d)
-scratch+=("$work")
-mkdir -p "$work/client-body" "$work/proxy-temp"
-python3 Benchmarks/make-sens-answers.py "$work"
-require_free_port "$upstream_port"
-sed "s#__DIR__#$work#g; s#__PORT__#$upstream_port#g" Benchmarks/nginx/upstream.conf > "$work/upstream.conf"
-"${on_servers[@]}" nginx -p "$work" -c "$work/upstream.conf" -g "daemon off; user $(id -un);" &
-pids+=($!)
+install_missing perf linux-perf
+build_release sens-gateway
+nginx_setup
+start_nginx upstream "$upstream_port"
 wait_for "http://127.0.0.1:$upstream_port/sms/v2/services/x/unsubscribes" || { echo "nginx did not start" >&2; exit 1; }
 
 case $route in

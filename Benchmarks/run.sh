@@ -30,24 +30,13 @@ uncached_port=18281
 
 pin_cores=${PIN_CORES:-1}
 source Benchmarks/lib.sh
-install_missing nginx nginx
-swift build -c release --product sens-microbench >/dev/null 2>&1
-
-work=$(mktemp -d)
-scratch+=("$work")
+build_release sens-gateway sens-microbench
+nginx_setup
 results="$work/results"
-mkdir -p "$results" "$work/client-body" "$work/proxy-temp"
-python3 Benchmarks/make-sens-answers.py "$work"
+mkdir -p "$results"
 
-# start_nginx NAME PORT: nginx from nginx/NAME.conf with its paths and ports filled in, in the foreground.
-start_nginx() {
-    require_free_port "$2"
-    sed "s#__DIR__#$work#g; s#__PORT__#$2#g; s#__UPSTREAM_PORT__#$upstream_port#g" "Benchmarks/nginx/$1.conf" > "$work/$1.conf"
-    "${on_servers[@]}" nginx -p "$work" -c "$work/$1.conf" -g "daemon off; user $(id -un);" &
-    pids+=($!)
-}
 start_nginx upstream "$upstream_port"
-start_nginx proxy "$proxy_port"
+start_nginx proxy "$proxy_port" "$upstream_port"
 service_path="/sms/v2/services/ncp:sms:kr:123456789012:sens/unsubscribes"
 wait_for "http://127.0.0.1:$upstream_port$service_path" || { echo "nginx did not start" >&2; exit 1; }
 

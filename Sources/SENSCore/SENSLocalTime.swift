@@ -19,9 +19,9 @@ public struct SENSLocalTime: Sendable, Equatable {
         }
     }
 
-    /// Writes ``format(epochMilliseconds:)``'s text into `buffer` (64 bytes are always enough) and returns its length: digit by digit into
-    /// the caller's bytes, because list answers format a hundred of these per request. Years outside 0–9999 (which
-    /// no SENS record has) are written with as many digits as they need.
+    /// Writes ``format(epochMilliseconds:)``'s text into `buffer` (64 bytes are always enough) and returns its
+    /// length: digit by digit into the caller's bytes, because list answers format a hundred of these per request.
+    /// Years outside 0–9999 (which no SENS record has) are written with as many digits as they need.
     func write(epochMilliseconds: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let local = epochMilliseconds + Int64(utcOffsetSeconds) * 1000
         let (days, millisecondOfDay) = local.floorDividedBy(86_400_000)

@@ -97,6 +97,42 @@ struct JSONByteScanner {
 
     /// A string token, unescaped; nil if the next token is not a valid string.
     mutating func readString() -> String? {
+        switch readStringToken() {
+        case .plain(let text, let isASCII):
+            // ASCII is valid UTF-8 as it stands; anything else is checked.
+            return isASCII ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
+        case .escaped(let text):
+            return text
+        case nil:
+            return nil
+        }
+    }
+
+    /// An object key as a ``SENSRecordKey``: compared as bytes when it has no escapes, so reading a key
+    /// allocates nothing.
+    mutating func readKey() -> SENSRecordKey? {
+        switch readStringToken() {
+        case .plain(let key, let isASCII):
+            if Self.equal(key, "clientTelNo") { return .clientTelNo }
+            if Self.equal(key, "registerType") { return .registerType }
+            if Self.equal(key, "registerTime") { return .registerTime }
+            // Other keys are never compared, but must still be valid UTF-8.
+            return isASCII || String(validating: key, as: UTF8.self) != nil ? .other : nil
+        case .escaped(let key):
+            return SENSRecordKey(key)
+        case nil:
+            return nil
+        }
+    }
+
+    /// A string token as read: its raw bytes when it has no escapes (most), decoded text when it has.
+    private enum StringToken {
+        case plain(UnsafeRawBufferPointer, isASCII: Bool)
+        case escaped(String)
+    }
+
+    /// The one scan of a string token, shared by ``readString()`` and ``readKey()``.
+    private mutating func readStringToken() -> StringToken? {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = index
         var highBits: UInt8 = 0
@@ -104,11 +140,9 @@ struct JSONByteScanner {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 defer { index += 1 }
-                let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
-                // ASCII is valid UTF-8 as it stands; anything else is checked.
-                return highBits < 0x80 ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
+                return .plain(UnsafeRawBufferPointer(rebasing: bytes[start..<index]), isASCII: highBits < 0x80)
             }
-            if byte == UInt8(ascii: "\\") { return readEscapedString(from: start) }
+            if byte == UInt8(ascii: "\\") { return readEscapedString(from: start).map(StringToken.escaped) }
             guard byte >= 0x20 else { return nil }
             highBits |= byte
             index += 1
@@ -116,24 +150,7 @@ struct JSONByteScanner {
         return nil
     }
 
-    /// An object key as a ``SENSRecordKey``: compared as bytes when it has no escapes, so reading a key
-    /// allocates nothing.
-    mutating func readKey() -> SENSRecordKey? {
-        guard peek() == UInt8(ascii: "\"") else { return nil }
-        let start = index + 1
-        var end = start
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
-        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return readString().map(SENSRecordKey.init) }
-        index = end + 1
-        let key = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-        if Self.equal(key, "clientTelNo") { return .clientTelNo }
-        if Self.equal(key, "registerType") { return .registerType }
-        if Self.equal(key, "registerTime") { return .registerTime }
-        // Other keys are never compared, but must still be valid UTF-8.
-        return key.allSatisfy({ $0 < 0x80 }) || String(validating: key, as: UTF8.self) != nil ? .other : nil
-    }
-
-    /// The slow path of ``readString()``, for strings with escapes: decodes from `start` to the closing quote.
+    /// The slow path of ``readStringToken()``, for strings with escapes: decodes from `start` to the closing quote.
     private mutating func readEscapedString(from start: Int) -> String? {
         var utf8 = Array(bytes[start..<index])
         while index < bytes.count {

@@ -48,14 +48,10 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
 
     /// `route` is the matched route template (never the raw path, which may hold a phone number).
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let labels = RequestLabels(route: route, method: method, status: status)
-        let (counter, timer) = requestHandles.withLock { handles in
-            if let found = handles[labels] { return found }
+        let (counter, timer) = handle(in: requestHandles, RequestLabels(route: route, method: method, status: status)) {
             let dimensions = [("route", route), ("method", method), ("status", String(status))]
-            let made = (CoreMetrics.Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
-                        CoreMetrics.Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, factory: factory))
-            handles[labels] = made
-            return made
+            return (CoreMetrics.Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
+                    CoreMetrics.Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, factory: factory))
         }
         counter.increment()
         timer.recordNanoseconds(duration.nanoseconds)
@@ -115,7 +111,10 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
         handle(in: gauges, HandleKey(label, dimensions)) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
     }
 
-    private func handle<Handle: Sendable>(in handles: borrowing Mutex<[HandleKey: Handle]>, _ key: HandleKey, make: () -> Handle) -> Handle {
+    /// The handle under `key`, made and kept on first use.
+    private func handle<Key: Hashable & Sendable, Handle: Sendable>(
+        in handles: borrowing Mutex<[Key: Handle]>, _ key: Key, make: () -> Handle
+    ) -> Handle {
         handles.withLock { handles in
             if let found = handles[key] { return found }
             let made = make()

@@ -37,7 +37,6 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         else { return nil }
         return value
     }
-
 }
 
 extension UInt8 {
