@@ -27,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        // Already resolved for Hummingbird: its HTTP part types, for the 100-continue handler.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // Already resolved for swift-openapi-generator; the build tool reads the spec's routes with it.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System OpenSSL libcrypto, for HMAC-SHA256 (Debian: libssl-dev).
@@ -89,6 +93,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,7 +113,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "embed-file", path: "Sources/EmbedFile"),
+        // Build tool: embeds openapi.yaml and its route table into GatewayAPI.
+        .executableTarget(name: "openapi-embed", dependencies: [.product(name: "Yams", package: "Yams")], path: "Sources/OpenAPIEmbed"),
         // Micro-benchmarks of phone parsing and signing (Benchmarks/README.md); not shipped.
         .executableTarget(
             name: "sens-microbench",
@@ -115,7 +122,7 @@ let package = Package(
             path: "Benchmarks/MicroBenchmarks",
             swiftSettings: swiftSettings
         ),
-        .plugin(name: "EmbedOpenAPIDocument", capability: .buildTool(), dependencies: ["embed-file"]),
+        .plugin(name: "EmbedOpenAPIDocument", capability: .buildTool(), dependencies: ["openapi-embed"]),
         // Helpers and fixtures shared by the test targets (not shipped).
         .target(
             name: "SENSTestSupport",

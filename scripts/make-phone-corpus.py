@@ -157,7 +157,9 @@ def raw_cases():
         ("1588-CALL", "vanity letters"), ("010 1234 5678 ext 12", "extension"), ("010-1234-5678 x12", "extension"),
         ("010-1234-5678#", "hash"), ("*010-1234-5678", "star"), ("010~1234~5678", "tilde"),
         ("010,1234,5678", "commas"), ("tel:010-1234-5678", "tel: URI"), ("010-1234-5678번", "Korean text"),
-        ("전화 010-1234-5678", "Korean text"), ("010\t1234\t5678", "tab"), ("010-1234-5678\n", "newline"),
+        ("전화 010-1234-5678", "Korean text"), ("010\t1234\t5678", "tab"), ("010-1234-5678\n", "trailing newline"),
+        ("\t010-1234-5678", "leading tab"), ("010-1234-5678\r\n", "trailing CRLF"), ("\ufeff010-1234-5678", "byte-order mark"),
+        ("\u3000010-1234-5678\u00a0", "ideographic and no-break spaces around"), ("010\n1234", "newline inside"),
         ("010\u200b1234\u200b5678", "zero-width space"), ("010-1234-5678 📱", "emoji"),
         ("++82 10 1234 5678", "two pluses"), ("82+10 1234 5678", "plus in the middle"),
         ("010-1234-5678+", "trailing plus"), ("+0 10 1234 5678", "plus then 0"), ("00", "international prefix alone"),
@@ -202,8 +204,14 @@ def only_separator_spaces(text):
     return not any(c in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029" for c in text)
 
 
+# Leading and trailing characters trimmed before parsing: Unicode White_Space (Swift's Character.isWhitespace)
+# and the byte-order mark. Python's str.strip() would also take U+001C–U+001F, which are not White_Space.
+PADDING = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
 def expectation(text, lib):
     """The gateway's expected answer and, where it departs from libphonenumber, the rule that makes it."""
+    text = text.strip(PADDING)
     plain = re.sub(r"[^0-9+\uff10-\uff19\uff0b]", "", text).translate(str.maketrans("０１２３４５６７８９＋", "0123456789+"))
     if len(text) > 64:
         return {"accept": False, "code": "input_too_long"}, None if not lib["valid"] else "input over 64 characters"

@@ -12,7 +12,7 @@ public struct NCPSecretKey: Sendable, CustomStringConvertible, CustomDebugString
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
 
-/// An NCP API key pair: the access key is an identifier and may be logged; the secret key may not.
+/// An NCP API key pair: the access key is logged masked, the secret key never.
 public struct NCPCredentials: Sendable, CustomStringConvertible {
     public let accessKey: String
     public let secretKey: NCPSecretKey
@@ -22,5 +22,10 @@ public struct NCPCredentials: Sendable, CustomStringConvertible {
         self.secretKey = secretKey
     }
 
-    public var description: String { "NCPCredentials(accessKey: \(accessKey), secretKey: <redacted>)" }
+    /// The access key's first four characters, the rest starred: enough to tell keys apart in a log.
+    public var maskedAccessKey: String {
+        String(accessKey.prefix(4)) + String(repeating: "*", count: max(4, accessKey.count - 4))
+    }
+
+    public var description: String { "NCPCredentials(accessKey: \(maskedAccessKey), secretKey: <redacted>)" }
 }

@@ -9,7 +9,7 @@ extension PhoneNumber {
     /// Country forms: domestic (`010…`, `02…`, `1588…`), or `+82`, `82`, `0082` followed by the national number
     /// with or without its leading 0. Anything else is rejected with a reason; nothing is guessed.
     public static func parse(_ input: String) throws(PhoneNumberError) -> PhoneNumber {
-        let scanned = try scan(input)
+        let scanned = try scan(trimmed(input))
         let national = try nationalNumber(scanned)
         let kind: Kind
         do {
@@ -17,6 +17,8 @@ extension PhoneNumber {
         } catch {
             // A domestic number without its 0 that is not a 15XX/16XX/18XX one: say what is missing.
             if national.leadingZeroRequired && !national.hadLeadingZero && !national.digits.isNationwideShape {
+                // `123` is too short to be a number missing its 0.
+                if national.digits.count < minimumNationalDigits { throw .tooShort(nil, digits: national.digits.count) }
                 throw .missingLeadingZero
             }
             throw error
@@ -26,6 +28,19 @@ extension PhoneNumber {
         }
         let normalized = kind == .uan ? national.digits : [0] + national.digits
         return PhoneNumber(digits: digitString(normalized[...]), kind: kind)
+    }
+
+    /// No Korean number has fewer digits after its trunk 0 (`02-123-4567` has eight); shorter input is too short
+    /// to be any number, whatever else is wrong with it.
+    static let minimumNationalDigits = 7
+
+    /// The input without leading and trailing whitespace of any kind (space, tab, CR, LF, no-break and
+    /// ideographic spaces) or byte-order mark: numbers are pasted from spreadsheet columns.
+    static func trimmed(_ input: String) -> Substring {
+        func isPadding(_ character: Character) -> Bool { character.isWhitespace || character == "\u{FEFF}" }
+        guard let first = input.firstIndex(where: { !isPadding($0) }) else { return input[input.endIndex...] }
+        let last = input.lastIndex(where: { !isPadding($0) })!
+        return input[first...last]
     }
 
     private struct Scanned {
@@ -41,7 +56,7 @@ extension PhoneNumber {
         var leadingZeroRequired: Bool
     }
 
-    private static func scan(_ input: String) throws(PhoneNumberError) -> Scanned {
+    private static func scan(_ input: Substring) throws(PhoneNumberError) -> Scanned {
         if input.isEmpty { throw .empty }
         // A cheap bound first, so hostile megabyte strings are not walked character by character.
         if input.utf8.count > maxInputCharacters * 4 { throw .inputTooLong(maxCharacters: maxInputCharacters) }

@@ -68,21 +68,47 @@ struct GatewayAPIImplementation: APIProtocol {
                        outcome: "refused: \(errors.count) invalid numbers, nothing sent")
             return refusals.invalid(Problems.invalidPhoneNumbers(errors, total: request.phoneNumbers.count))
         case .success(let numbers):
-            let outcome = await perform(numbers)
-            metrics.recordWritten(operation: operation, count: outcome.done.count)
-            let distinct = outcome.done + outcome.notDone
-            Self.audit(operation, count: distinct.count, numbers: distinct, outcome: outcome.failure.map {
-                "failed (\($0.httpStatus)): \(outcome.done.count) done, \(outcome.notDone.count) not done"
-            } ?? "ok: \(outcome.done.count) done")
-            guard let error = outcome.failure else { return ok(outcome) }
-            let problem = Problems.partialWrite(outcome, verb: verb)
-            switch error.httpStatus {
-            case 429: return failures.throttled(.init(headers: .init(retryAfter: error.retryAfterSeconds), body: .applicationProblemJson(problem)))
-            case 503: return failures.unavailable(.init(headers: .init(retryAfter: error.unavailableRetryAfter), body: .applicationProblemJson(problem)))
-            case 504: return failures.timeout(.init(body: .applicationProblemJson(problem)))
-            default: return failures.badGateway(.init(body: .applicationProblemJson(problem)))
-            }
+            return await written(numbers, perform: perform, operation: operation, verb: verb, ok: ok, failures: failures)
         }
+    }
+
+    /// Writes validated numbers, audits and counts the outcome, and answers with it.
+    private func written<Output>(
+        _ numbers: [PhoneNumber],
+        perform: ([PhoneNumber]) async -> WriteOutcome,
+        operation: String,
+        verb: String,
+        ok: (WriteOutcome) -> Output,
+        failures: WriteFailures<Output>
+    ) async -> Output {
+        let outcome = await perform(numbers)
+        metrics.recordWritten(operation: operation, count: outcome.done.count)
+        let distinct = outcome.done + outcome.unconfirmed + outcome.notSent
+        Self.audit(operation, count: distinct.count, numbers: distinct, outcome: outcome.failure.map {
+            "failed (\($0.httpStatus)): \(outcome.done.count) done, \(outcome.unconfirmed.count) unconfirmed, \(outcome.notSent.count) not sent"
+        } ?? "ok: \(outcome.done.count) done")
+        guard let error = outcome.failure else { return ok(outcome) }
+        let problem = Problems.partialWrite(outcome, verb: verb)
+        switch error.httpStatus {
+        case 429: return failures.throttled(.init(headers: .init(retryAfter: error.retryAfterSeconds), body: .applicationProblemJson(problem)))
+        case 503: return failures.unavailable(.init(headers: .init(retryAfter: error.unavailableRetryAfter), body: .applicationProblemJson(problem)))
+        case 504: return failures.timeout(.init(body: .applicationProblemJson(problem)))
+        default: return failures.badGateway(.init(body: .applicationProblemJson(problem)))
+        }
+    }
+
+    func removeOptOut(_ input: Operations.RemoveOptOut.Input) async throws -> Operations.RemoveOptOut.Output {
+        let number: PhoneNumber
+        do { number = try PhoneNumber.parse(input.path.phoneNumber) } catch {
+            Self.audit("remove", count: 1, numbers: [], outcome: "refused: invalid number, nothing sent")
+            return .badRequest(Problems.badParameter("phoneNumber", error.reason))
+        }
+        return await written(
+            [number], perform: optOuts.remove, operation: "remove", verb: "removed",
+            ok: { outcome in .ok(.init(body: .json(.init(removed: outcome.done, count: outcome.done.count)))) },
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) })
+        )
     }
 
     /// How one write operation's output type spells the refusals of its request.
@@ -160,8 +186,8 @@ struct GatewayAPIImplementation: APIProtocol {
     }
 
     func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
-        guard let reason = readiness.notReadyReason() else { return .ok(.init(body: .json(.init(status: .ready)))) }
-        return .serviceUnavailable(.init(body: .json(.init(status: .notReady, reason: reason))))
+        guard let notReady = readiness.notReady() else { return .ok(.init(body: .json(.init(status: .ready)))) }
+        return .serviceUnavailable(.init(body: .json(.init(status: .notReady, reason: .init(rawValue: notReady.reason), detail: notReady.detail))))
     }
 
     func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {

@@ -24,7 +24,7 @@ public enum GatewayApplication {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware(
             maxBodyBytes: maxBodyBytes,
-            routes: RouteTable(openAPIDocument: EmbeddedOpenAPIDocument.text),
+            routes: RouteTable(),
             parameterProblems: GatewayAPIImplementation.parameterProblems
         ))
         router.add(middleware: DeadlineMiddleware(budget: deadline))
@@ -58,6 +58,7 @@ public enum GatewayApplication {
         cacheMetrics: (any CacheMetrics)? = nil,
         resilienceMetrics: (any ResilienceMetrics)? = nil,
         logger: Logger,
+        checkSENSAtStart: Bool = false,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         // The metrics object is where cache and resilience report, unless a test passes counters of its own.
@@ -79,7 +80,7 @@ public enum GatewayApplication {
                 registerTimeOffsetSeconds: sens.registerTimeOffsetSeconds,
                 maxBodyBytes: http.maxBodyBytes,
                 deadline: .milliseconds(resilience.deadlineMilliseconds),
-                readiness: CircuitBreakerReadiness(breaker: breaker),
+                readiness: SENSReadiness(breaker: breaker, credentials: client.credentials),
                 metrics: metrics
             )
         } catch {
@@ -87,15 +88,21 @@ public enum GatewayApplication {
             throw error
         }
         var app = Application(
-            router: router,
+            responder: HeadResponder(base: router.buildResponder()),
             // Connections that send or read nothing for this long are closed (slow or stalled clients).
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(http.idleTimeoutSeconds)))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: http.maxBodyBytes)],
+                idleTimeout: .seconds(Int64(http.idleTimeoutSeconds))
+            )),
             configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "sens-gateway"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
         // Services start before the server and stop after it has drained: the client outlives every request.
         app.addServices(HTTPClientService(client: httpClient))
+        if checkSENSAtStart {
+            app.addServices(StartupCheck(sens: client, accessKey: sens.credentials.maskedAccessKey, logger: logger))
+        }
         return app
     }
 
@@ -127,7 +134,7 @@ public enum GatewayApplication {
             cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
             onStateChange: { state in
                 metrics.recordBreakerState(state)
-                logger.warning("SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"])
+                RequestMetadata.logger(or: logger).warning("SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"])
             }
         )
     }

@@ -18,10 +18,10 @@ public enum GatewayRunner {
         }
         if let sens = configuration.sens, !configuration.simulator {
             logger.info("using SENS", metadata: ["baseUrl": "\(sens.baseURL.text)", "serviceId": "\(sens.serviceID)",
-                                                 "accessKey": "\(sens.credentials.accessKey)"])
+                                                 "accessKey": "\(sens.credentials.maskedAccessKey)"])
             let app = try GatewayApplication.build(http: configuration.http, sens: sens, cache: configuration.cache,
                                                  resilience: configuration.resilience, logger: logger,
-                                                 onServerRunning: ready)
+                                                 checkSENSAtStart: true, onServerRunning: ready)
             try await app.runService()
             return
         }

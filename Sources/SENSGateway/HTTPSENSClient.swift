@@ -2,6 +2,11 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import SENSCore
 
 #if canImport(FoundationEssentials)
@@ -77,7 +82,7 @@ public struct HTTPSENSClient: SENSClient {
         // An attempt gets its own timeout, cut short by the incoming request's deadline.
         let attemptLimit = Duration.milliseconds(settings.attemptTimeoutMilliseconds)
         let remaining = RequestDeadline.remaining ?? attemptLimit
-        guard remaining > .zero else { throw .timedOut(.deadline) }
+        guard remaining > .zero else { throw .timedOut(.deadline(sent: false)) }
         let deadlineBinds = remaining < attemptLimit
         let timeout = TimeAmount.nanoseconds(Int64(min(attemptLimit, remaining) / .nanoseconds(1)))
         do {
@@ -115,7 +120,7 @@ public struct HTTPSENSClient: SENSClient {
             }
         }
         guard let wire, let records, records.count == wire.count else {
-            logger.warning("SENS answer unreadable", metadata: ["operation": "\(operation)", "bytes": "\(body.readableBytes)"])
+            RequestMetadata.logger(or: logger).warning("SENS answer unreadable", metadata: ["operation": "\(operation)", "bytes": "\(body.readableBytes)"])
             throw .invalidResponse("the \(operation) answer is not the documented JSON")
         }
         return records
@@ -124,7 +129,7 @@ public struct HTTPSENSClient: SENSClient {
     private func classify(_ answer: Answer, operation: String) -> SENSError {
         // The upstream body is logged (never returned) only as its API Gateway code, which carries no secrets.
         let code = (try? JSONDecoder().decode(APIGatewayErrorBody.self, from: Data(answer.body.readableBytesView)))?.error.errorCode
-        logger.warning("SENS call failed", metadata: [
+        RequestMetadata.logger(or: logger).warning("SENS call failed", metadata: [
             "operation": "\(operation)", "status": "\(answer.status)", "apiGatewayCode": "\(code ?? "-")",
         ])
         switch answer.status {
@@ -144,12 +149,19 @@ public struct HTTPSENSClient: SENSClient {
     }
 
     private func classify(_ error: any Error, operation: String, deadlineBinds: Bool) -> SENSError {
-        logger.warning("SENS call did not complete", metadata: ["operation": "\(operation)", "error": "\(String(reflecting: error))"])
+        RequestMetadata.logger(or: logger).warning("SENS call did not complete", metadata: [
+            "operation": "\(operation)", "error": "\(String(reflecting: error))",
+        ])
         if let error = error as? HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout {
-                return .timedOut(deadlineBinds ? .deadline : .attempt(milliseconds: settings.attemptTimeoutMilliseconds))
+                return .timedOut(deadlineBinds ? .deadline(sent: true) : .attempt(milliseconds: settings.attemptTimeoutMilliseconds))
             }
-            if error == .connectTimeout { return .unavailable("could not connect to SENS in time") }
+            if error == .connectTimeout { return .unreachable("could not connect to SENS in time") }
+        }
+        // No connection was made, so nothing was sent.
+        if error is NIOConnectionError || (error as? IOError)?.errnoCode == ECONNREFUSED
+            || (error as? ChannelError).map({ if case .connectTimeout = $0 { true } else { false } }) == true {
+            return .unreachable("could not connect to SENS")
         }
         if error is NIOTooManyBytesError {
             return .invalidResponse("the \(operation) answer is larger than \(Self.maxResponseBytes) bytes")

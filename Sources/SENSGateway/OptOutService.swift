@@ -1,11 +1,14 @@
 import SENSCore
 
-/// What a register or remove achieved: the numbers SENS accepted, the ones it did not, and why not.
+/// What a register or remove achieved. Every distinct number is in exactly one of the three lists.
 public struct WriteOutcome: Sendable, Equatable {
-    /// Numbers written, in the order first given.
+    /// Numbers SENS confirmed, in the order first given.
     public var done: [String] = []
-    /// Numbers not written because a call failed (that call's and every later one's).
-    public var notDone: [String] = []
+    /// Numbers whose call went out but whose answer was lost (timed out, connection dropped, SENS failed):
+    /// SENS may or may not have applied them.
+    public var unconfirmed: [String] = []
+    /// Numbers SENS has not applied: their call was refused or never made (it or an earlier one failed).
+    public var notSent: [String] = []
     /// SENS's records of registered numbers (register only).
     public var records: [OptOutRecord] = []
     public var failure: SENSError?
@@ -69,10 +72,10 @@ public struct OptOutService: Sendable {
         }
     }
 
-    /// Sends the distinct numbers chunk by chunk, in order, and stops at the first failure: the failed chunk and
-    /// all after it are reported as not done, so nothing is silently dropped. The caches learn of each chunk's
-    /// outcome before the next one is sent; a failed chunk's numbers are forgotten, as SENS may or may not have
-    /// applied it.
+    /// Sends the distinct numbers chunk by chunk, in order, and stops at the first failure: the failed chunk is
+    /// unconfirmed when SENS may have applied it (else not sent), and every later chunk is not sent, so nothing is
+    /// silently dropped. The caches learn of each chunk's outcome before the next one is sent; a failed chunk's
+    /// numbers are forgotten, as SENS may or may not have applied it.
     private func write(
         _ numbers: [PhoneNumber],
         _ call: ([String]) async throws(SENSError) -> [OptOutRecord]
@@ -90,7 +93,12 @@ public struct OptOutService: Sendable {
             } catch {
                 checks.apply(set: [], remove: chunk)
                 outcome.failure = error
-                outcome.notDone = Array(distinct[start...])
+                if error.mayHaveBeenApplied {
+                    outcome.unconfirmed = chunk
+                    outcome.notSent = Array(distinct[(start + chunk.count)...])
+                } else {
+                    outcome.notSent = Array(distinct[start...])
+                }
                 return outcome
             }
             start += chunkSize

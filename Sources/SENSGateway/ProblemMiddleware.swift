@@ -11,9 +11,14 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Outermost middleware: bounds request bodies, and turns every error that escapes the generated handlers
-/// (unknown routes, wrong methods, malformed JSON, wrong types, unknown fields, bad parameters, oversized bodies)
-/// into an RFC 9457 problem saying what is wrong and where. Nothing escapes as a bare 500.
+/// Outermost middleware: checks the request against the operation it names (`RequestRules`), bounds request
+/// bodies, refuses repeated JSON keys, and turns every error that escapes the generated handlers (malformed JSON,
+/// wrong types, unknown fields, bad parameters) into an RFC 9457 problem saying what is wrong and where. Nothing
+/// escapes as a bare 500.
+///
+/// `Accept` is removed before the generated handlers see it: every route answers its own media type whatever
+/// `Accept` says (openapi.yaml, "Content negotiation"), since the runtime would otherwise fail the answer after
+/// the operation had run, a write included.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
     let routes: RouteTable
@@ -23,28 +28,25 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var request = request
         do {
-            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
-                return problem(413, "the body is larger than \(maxBodyBytes) bytes", request)
+            let route: OpenAPIRoute
+            switch RequestRules.operation(method: RequestMethod.of(request).rawValue, path: request.uri.path, query: request.uri.query.map { Substring($0) }, routes: routes) {
+            case .success(let found): route = found
+            case .failure(let refusal): return problem(refusal, request)
             }
-            if request.method != .get && request.method != .head {
-                _ = try await request.collectBody(upTo: maxBodyBytes)
-            }
+            var head = request.head
+            head.headerFields[.accept] = nil
+            request = Request(head: head, body: request.body)
+            if let refusal = try await checkBody(&request, route: route) { return problem(refusal, request) }
             return try await next(request, context)
         } catch let error as HTTPError {
             switch error.status {
-            case .notFound:
-                let allowed = routes.allowedMethods(for: request.uri.path)
-                guard !allowed.isEmpty else { return problem(404, "no such route: \(request.method) \(request.uri.path)", request) }
-                var response = problem(405, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))", request)
-                response.headers[.allow] = allowed.joined(separator: ", ")
-                return response
-            case .methodNotAllowed: return problem(405, "\(request.method) is not allowed on \(request.uri.path)", request)
+            case .notFound: return problem(404, "no such route: \(request.method) \(request.uri.path)", request)
             case .contentTooLarge: return problem(413, "the body is larger than \(maxBodyBytes) bytes", request)
             default: return problem(error.status.code, error.body ?? Problems.reasonPhrase(error.status.code), request)
             }
         } catch let error as ServerError where error.operationInput == nil {
             // The runtime could not turn the request into the operation's input: the caller's mistake.
-            if let decoding = Self.decodingError(in: error), request.method != .get {
+            if let decoding = error.underlyingError as? DecodingError ?? Self.decodingError(in: error), request.method != .get {
                 return problem(400, Self.describe(decoding), request)
             }
             if error.httpStatus.code < 500, error.httpStatus.code != 400 {
@@ -61,6 +63,41 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             return problem(500, "the gateway failed to handle the request", request)
         }
+    }
+
+    /// Reads the body of an operation that takes one, within the bound (a fixed-length body over it is refused
+    /// before a byte is read; a chunked one as soon as it passes it), and refuses repeated JSON keys; refuses a
+    /// body sent to an operation that takes none.
+    private func checkBody(_ request: inout Request, route: OpenAPIRoute) async throws -> RequestRules.Refusal? {
+        let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
+        let chunked = request.headers[.transferEncoding] != nil
+        guard route.hasRequestBody else {
+            if (declaredLength ?? 0) > 0 || chunked {
+                return RequestRules.Refusal(status: 400, detail: "\(route.method) \(route.path) takes no body")
+            }
+            return nil
+        }
+        if let declaredLength, declaredLength > maxBodyBytes {
+            return RequestRules.Refusal(status: 413, detail: "the body is larger than \(maxBodyBytes) bytes")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            return RequestRules.Refusal(status: 413, detail: "the body is larger than \(maxBodyBytes) bytes")
+        }
+        if request.headers[.contentType]?.lowercased().contains("json") == true,
+            let path = body.withUnsafeReadableBytes({ JSONDuplicateKeys.first(in: $0) }) {
+            return RequestRules.Refusal(status: 400, detail: "\(path): the key appears more than once")
+        }
+        return nil
+    }
+
+    private func problem(_ refusal: RequestRules.Refusal, _ request: Request) -> Response {
+        var response = problem(refusal.status, refusal.detail, request,
+                               invalidParams: refusal.invalidParams.map { ($0.name, $0.reason) })
+        if !refusal.allow.isEmpty { response.headers[.allow] = refusal.allow.joined(separator: ", ") }
+        return response
     }
 
     private func problem(_ status: Int, _ detail: String, _ request: Request,

@@ -5,6 +5,7 @@ import SENSCore
 enum Problems {
     static let invalidPhoneNumbersType = "urn:sens-gateway:problem:invalid-phone-numbers"
     static let upstreamType = "urn:sens-gateway:problem:sens-failure"
+    static let credentialsType = "urn:sens-gateway:problem:sens-credentials-rejected"
 
     static func make(status: Int, detail: String, type: String = "about:blank", title: String? = nil,
                      invalidParams: [(name: String, reason: String)] = []) -> Components.Schemas.Problem {
@@ -37,17 +38,22 @@ enum Problems {
     }
 
     static func upstream(_ error: SENSError) -> Components.Schemas.Problem {
-        make(status: error.httpStatus, detail: error.detail, type: upstreamType)
+        make(status: error.httpStatus, detail: error.detail, type: error.problemType)
     }
 
-    /// A write's failure, saying how many numbers were and were not written.
+    /// A write's failure, saying which numbers SENS confirmed, which it may or may not have applied, and which
+    /// it has not.
     static func partialWrite(_ outcome: WriteOutcome, verb: String) -> Components.Schemas.PartialWriteProblem {
         let error = outcome.failure!
-        let total = outcome.done.count + outcome.notDone.count
-        let detail = "\(error.detail). \(outcome.done.count) of \(total) numbers were \(verb) and \(outcome.notDone.count) were not; "
-            + "retry those in notDone (the operation is idempotent)."
-        return .init(value1: make(status: error.httpStatus, detail: detail, type: upstreamType),
-                     value2: .init(done: outcome.done, notDone: outcome.notDone))
+        let total = outcome.done.count + outcome.unconfirmed.count + outcome.notSent.count
+        var detail = "\(error.detail). Of \(total) numbers, \(outcome.done.count) were \(verb) (done), "
+            + "\(outcome.unconfirmed.count) were sent but SENS's answer was lost, so they may or may not be \(verb) (unconfirmed), "
+            + "and \(outcome.notSent.count) were not \(verb) (notSent). "
+        detail += error.isCredentialRefusal
+            ? "Retrying will not help until the gateway's keys are fixed."
+            : "Retrying unconfirmed and notSent is safe: the operation is idempotent."
+        return .init(value1: make(status: error.httpStatus, detail: detail, type: error.problemType),
+                     value2: .init(done: outcome.done, unconfirmed: outcome.unconfirmed, notSent: outcome.notSent))
     }
 
     static func reasonPhrase(_ status: Int) -> String {
@@ -74,7 +80,7 @@ extension SENSError {
     var httpStatus: Int {
         switch self {
         case .refused, .failed, .invalidResponse: 502
-        case .unavailable, .circuitOpen, .overloaded: 503
+        case .unavailable, .unreachable, .circuitOpen, .overloaded: 503
         case .timedOut: 504
         case .throttled: 429
         }
@@ -83,12 +89,13 @@ extension SENSError {
     /// The gateway's own words for the failure; nothing from the upstream body.
     var detail: String {
         switch self {
-        case .refused(401): "SENS refused the gateway's credentials (401): its NCP keys or clock need attention"
-        case .refused(403): "SENS denied the gateway access (403)"
+        case .refused(let status) where status == 401 || status == 403:
+            "SENS refused the gateway's credentials (\(status)): its NCP keys, their permissions or its clock need attention; retrying will not help"
         case .refused(404): "SENS does not know the gateway's configured service id (404)"
         case .refused(let status): "SENS refused the call (\(status))"
         case .throttled(let seconds): "SENS is throttling the gateway; retry after \(seconds ?? 1) s"
         case .unavailable(let reason): "SENS is unavailable (\(reason))"
+        case .unreachable(let reason): "SENS is unreachable (\(reason))"
         case .failed(let status): "SENS failed (\(status))"
         case .invalidResponse(let reason): "SENS answered something unreadable (\(reason))"
         case .timedOut(.attempt(let milliseconds)): "SENS did not answer within \(milliseconds) ms"
@@ -97,6 +104,10 @@ extension SENSError {
         case .circuitOpen(let seconds): "SENS has been failing, so the gateway is not calling it for \(seconds) s (circuit open)"
         case .overloaded: "too many SENS calls are under way; try again shortly"
         }
+    }
+
+    var problemType: String {
+        isCredentialRefusal ? Problems.credentialsType : Problems.upstreamType
     }
 
     var retryAfterSeconds: Int {

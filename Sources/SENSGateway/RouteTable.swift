@@ -1,41 +1,53 @@
-import HTTPTypes
+import GatewayAPI
 
-/// The paths and methods the API serves, read from the OpenAPI document itself, so that a request to a known
-/// path with another method is answered 405 with `Allow` instead of 404.
+/// The operations the API serves, from `openapi.yaml` as the build embedded it (`EmbeddedOpenAPIDocument.routes`):
+/// which path template a request path is, which methods it has (405 with `Allow` for the others), and which
+/// query parameters each operation takes.
 struct RouteTable: Sendable {
-    /// Path templates split into segments (`{name}` matches any one segment) and their methods, upper-cased.
-    private let routes: [(segments: [Substring], methods: [String])]
+    struct Template: Sendable {
+        /// Split on `/`, keeping empty segments (`/a/` is `["", "a", ""]`); `{name}` matches one segment.
+        let segments: [Substring]
+        let routes: [OpenAPIRoute]
 
-    /// Reads the `paths:` section of a block-style OpenAPI YAML document: a path is a key indented by two spaces,
-    /// its operations the HTTP method keys indented by four.
-    init(openAPIDocument: String) {
-        let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
-        var routes: [(segments: [Substring], methods: [String])] = []
-        var inPaths = false
-        for line in openAPIDocument.split(separator: "\n", omittingEmptySubsequences: true) {
-            if !line.hasPrefix(" ") {
-                inPaths = line.hasPrefix("paths:")
-                continue
-            }
-            guard inPaths else { continue }
-            if line.hasPrefix("  /"), !line.hasPrefix("   "), let colon = line.lastIndex(of: ":") {
-                routes.append((line[line.index(line.startIndex, offsetBy: 2)..<colon].split(separator: "/"), []))
-            } else if line.hasPrefix("    "), !line.hasPrefix("     "), !routes.isEmpty,
-                let key = line.dropFirst(4).split(separator: ":").first, methods.contains(String(key)) {
-                routes[routes.count - 1].methods.append(key.uppercased())
-            }
+        var staticCount: Int { segments.count { !$0.hasPrefix("{") } }
+    }
+
+    private let templates: [Template]
+
+    init(routes: [OpenAPIRoute] = EmbeddedOpenAPIDocument.routes) {
+        let byPath = Dictionary(grouping: routes, by: \.path)
+        templates = byPath.keys.sorted().map { Template(segments: $0.split(separator: "/", omittingEmptySubsequences: false), routes: byPath[$0]!) }
+    }
+
+    /// The template `path` matches segment for segment (a static segment beats a parameter), with the path's
+    /// value for each parameter segment.
+    func match(_ path: String) -> (template: Template, parameters: [(name: String, raw: Substring)])? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let candidates = templates.filter { template in
+            template.segments.count == segments.count
+                && zip(template.segments, segments).allSatisfy { pattern, segment in pattern.hasPrefix("{") || pattern == segment }
         }
-        self.routes = routes
+        guard let best = candidates.max(by: { $0.staticCount < $1.staticCount }) else { return nil }
+        let parameters = zip(best.segments, segments).compactMap { pattern, segment in
+            pattern.hasPrefix("{") ? (name: String(pattern.dropFirst().dropLast()), raw: segment) : nil
+        }
+        return (best, parameters)
     }
 
-    /// The methods served at `path`; empty when no route matches it.
+    /// The methods served at `path` (HEAD wherever GET is); empty when no route matches it.
     func allowedMethods(for path: String) -> [String] {
-        let segments = path.split(separator: "/")
-        return routes.first { route in
-            route.segments.count == segments.count
-                && zip(route.segments, segments).allSatisfy { template, segment in template.hasPrefix("{") || template == segment }
-        }?.methods ?? []
+        match(path).map { Self.allowed($0.template) } ?? []
     }
 
-    var isEmpty: Bool { routes.isEmpty }
+    static func allowed(_ template: Template) -> [String] {
+        template.routes.flatMap { $0.method == "GET" ? ["GET", "HEAD"] : [$0.method] }
+    }
+
+    /// The operation for `method` at a matched template; HEAD is served by GET's.
+    static func route(_ template: Template, method: String) -> OpenAPIRoute? {
+        let method = method == "HEAD" ? "GET" : method
+        return template.routes.first { $0.method == method }
+    }
+
+    var isEmpty: Bool { templates.isEmpty }
 }

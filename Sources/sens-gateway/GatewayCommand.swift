@@ -8,7 +8,7 @@ import SENSGateway
 struct GatewayCommand {
     static func main() async {
         let arguments = CommandLine.arguments
-        if arguments.contains("--help") || arguments.contains("-h") {
+        if arguments.dropFirst().contains("--help") || arguments.dropFirst().contains("-h") {
             print(GatewayStartup.usage)
             return
         }
@@ -33,8 +33,9 @@ struct GatewayCommand {
         do {
             try await GatewayRunner.run(configuration, logger: Logger(label: "sens-gateway"))
         } catch {
-            StandardError.write("sens-gateway: stopped: \(error)")
-            exit(1)
+            let stop = GatewayStartup.stopped(by: error, configuration: configuration)
+            StandardError.write(stop.line)
+            exit(stop.status)
         }
     }
 }

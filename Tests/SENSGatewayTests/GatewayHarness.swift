@@ -42,7 +42,7 @@ struct GatewayHarness {
     }
 
     func run(
-        maxBodyBytes: Int = 1 << 20,
+        maxBodyBytes: Int = 4 << 20,
         idleTimeoutSeconds: Int = 30,
         logger: Logger = Logger(label: "gateway"),
         adjust: @escaping @Sendable (inout GatewayConfiguration.SENSSettings) -> Void = { _ in },
@@ -78,7 +78,7 @@ struct GatewayHarness {
         metrics: GatewayMetrics = GatewayMetrics(),
         cacheStatistics: CacheStatistics? = CacheStatistics(),
         resilienceStatistics: ResilienceStatistics? = ResilienceStatistics(),
-        maxBodyBytes: Int = 1 << 20,
+        maxBodyBytes: Int = 4 << 20,
         idleTimeoutSeconds: Int = 30,
         logger: Logger = Logger(label: "gateway"),
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
@@ -182,7 +182,8 @@ struct ProblemJSON: Decodable {
     var invalidParams: [InvalidParam]?
     var errors: [ItemError]?
     var done: [String]?
-    var notDone: [String]?
+    var unconfirmed: [String]?
+    var notSent: [String]?
 }
 
 /// Requests over a pool of connections, for tests that need requests truly in parallel (the test framework's

@@ -59,6 +59,25 @@ struct GatewayLoggingTests {
         }
     }
 
+    /// The SENS failure, retry and breaker lines a request causes carry its id, and every line has one id only.
+    @Test func linesCausedByARequestCarryItsIdOnly() async throws {
+        let capture = LogCapture()
+        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
+                                     cache: .disabled,
+                                     resilience: ResilienceSettings(maxAttempts: 2, breakerMinimumCalls: 2, breakerWindow: 2))
+        try await harness.run(logger: capture.logger) { gateway in
+            let answer = try await gateway.send(.get, "/v1/unsubscribes/01012345678", headers: [HTTPField.Name("X-Request-Id")!: "req-fail-1"])
+            #expect(answer.status == 503)
+        }
+        let records = try capture.lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]) }
+        let failures = records.filter { $0["message"] == "SENS call failed" }
+        #expect(failures.count == 2, "two attempts")
+        #expect(failures.allSatisfy { $0["request_id"] == "req-fail-1" })
+        let breaker = try #require(records.first { $0["message"] == "SENS circuit breaker changed state" })
+        #expect(breaker["request_id"] == "req-fail-1")
+        #expect(records.allSatisfy { $0["hb.request.id"] == nil }, "one id per line")
+    }
+
     @Test func writesValidJSONWhateverTheMessage() throws {
         let capture = LogCapture()
         capture.logger.info("a \"quoted\"\nmulti-line\tmessage \u{1} ✓", metadata: ["key": "value with \\ and \""])

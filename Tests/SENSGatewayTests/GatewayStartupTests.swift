@@ -44,15 +44,18 @@ struct GatewayStartupTests {
 
     /// A missing or malformed value stops start-up with one line naming it.
     @Test(arguments: [
-        (["SENS_ACCESS_KEY": nil], "sens-gateway: configuration error: sens.accessKey is required (environment SENS_ACCESS_KEY, or --sens-access-key); or run with --simulator"),
-        (["SENS_SECRET_KEY": nil], "sens-gateway: configuration error: sens.secretKey or sens.secretKeyFile is required (environment SENS_SECRET_KEY or SENS_SECRET_KEY_FILE); or run with --simulator"),
-        (["SENS_SERVICE_ID": nil], "sens-gateway: configuration error: sens.serviceId is required (environment SENS_SERVICE_ID, or --sens-service-id); or run with --simulator"),
-        (["SENS_SERVICE_ID": "my-service"], "sens-gateway: configuration error: sens.serviceId must look like ncp:sms:kr:123456789012:name"),
-        (["SENS_BASE_URL": "ftp://x"], "sens-gateway: configuration error: sens.baseUrl must be an http(s) URL without query, like https://sens.apigw.ntruss.com"),
+        (["SENS_ACCESS_KEY": nil], "sens-gateway: configuration error: sens.accessKey (SENS_ACCESS_KEY, --sens-access-key) is required; or run with --simulator"),
+        (["SENS_SECRET_KEY": nil], "sens-gateway: configuration error: sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator"),
+        (["SENS_SERVICE_ID": nil], "sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) is required; or run with --simulator"),
+        (["SENS_SERVICE_ID": "my-service"], #"sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) is "my-service"; expected an id like ncp:sms:kr:123456789012:name"#),
+        (["SENS_BASE_URL": "ftp://x"], #"sens-gateway: configuration error: sens.baseUrl (SENS_BASE_URL, --sens-base-url) is "ftp://x"; expected an http(s) URL without query, like https://sens.apigw.ntruss.com"#),
         (["SENS_SECRET_KEY_FILE": "/nonexistent"], "sens-gateway: configuration error: set sens.secretKey or sens.secretKeyFile, not both"),
-        (["HTTP_PORT": "70000"], "sens-gateway: configuration error: http.port must be 0–65535, not 70000"),
-        (["LOG_LEVEL": "loud"], "sens-gateway: configuration error: log.level must be one of trace, debug, info, notice, warning, error, critical"),
-        (["SENS_REGISTER_TIME_OFFSET": "KST"], "sens-gateway: configuration error: sens.registerTimeOffset must be an offset like +09:00"),
+        (["HTTP_PORT": "70000"], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "70000"; expected a whole number from 0 to 65535"#),
+        (["HTTP_PORT": "-1"], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "-1"; expected a whole number from 0 to 65535"#),
+        (["HTTP_PORT": ""], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is ""; expected a whole number from 0 to 65535"#),
+        (["LOG_LEVEL": "loud"], #"sens-gateway: configuration error: log.level (LOG_LEVEL, --log-level) is "loud"; expected one of trace, debug, info, notice, warning, error, critical"#),
+        (["SENS_REGISTER_TIME_OFFSET": "KST"], #"sens-gateway: configuration error: sens.registerTimeOffset (SENS_REGISTER_TIME_OFFSET, --sens-register-time-offset) is "KST"; expected an offset like +09:00"#),
+        (["SENS_BREAKER_WINDOW": "0x10"], #"sens-gateway: configuration error: sens.breakerWindow (SENS_BREAKER_WINDOW, --sens-breaker-window) is "0x10"; expected a whole number from 1 to 10000"#),
     ] as [([String: String?], String)])
     func refusesToStart(changes: [String: String?], line: String) {
         var environment = complete
@@ -65,5 +68,30 @@ struct GatewayStartupTests {
         #expect(failure.line == line)
         #expect(!failure.line.contains("\n"))
         #expect(!failure.line.contains("SK"))
+    }
+
+    /// The README's configuration table names every setting the gateway reads.
+    @Test func theReadmeDocumentsEverySetting() throws {
+        let readme = try String(contentsOf: URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appending(path: "README.md"), encoding: .utf8)
+        for setting in GatewaySettings.all {
+            #expect(readme.contains("`\(setting.environmentName)`"), "\(setting.environmentName) is not in the README")
+        }
+    }
+
+    /// Every setting has one flag and one environment variable, and every one is read (a value of the wrong
+    /// form is refused, not ignored).
+    @Test func everySettingIsReadAndRefusedWhenMalformed() {
+        #expect(Set(GatewaySettings.all.map(\.flag)).count == GatewaySettings.all.count)
+        for setting in GatewaySettings.all where setting.form != .text && setting.form != .secret {
+            var environment = complete
+            environment[setting.environmentName] = "not-a-value"
+            let result = GatewayStartup.configuration(arguments: ["sens-gateway"], environment: environment)
+            guard case .failure(let failure) = result else {
+                Issue.record("\(setting.environmentName)=not-a-value was accepted")
+                continue
+            }
+            #expect(failure.line.contains(setting.key) && failure.line.contains("not-a-value"), "\(failure.line)")
+        }
     }
 }

@@ -18,8 +18,8 @@ struct GatewayUpstreamFailureTests {
             for answer in [try await gateway.get("/v1/unsubscribes/01012345678"), try await gateway.get("/v1/unsubscribes")] {
                 #expect(answer.status == 502)
                 let problem = try #require(answer.problem)
-                #expect(problem.type == "urn:sens-gateway:problem:sens-failure")
-                #expect(problem.detail == "SENS refused the gateway's credentials (401): its NCP keys or clock need attention")
+                #expect(problem.type == "urn:sens-gateway:problem:sens-credentials-rejected")
+                #expect(problem.detail == "SENS refused the gateway's credentials (401): its NCP keys, their permissions or its clock need attention; retrying will not help")
                 for secret in ["wrong-secret-xyz", "SECRET_KEY", "Authentication Failed", "errorCode"] {
                     #expect(!answer.body.contains(secret))
                 }
@@ -27,13 +27,46 @@ struct GatewayUpstreamFailureTests {
             let write = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678"])
             #expect(write.status == 502)
             #expect(write.problem?.done == [])
-            #expect(write.problem?.notDone == ["01012345678"])
+            #expect(write.problem?.unconfirmed == [], "a refused call was not applied")
+            #expect(write.problem?.notSent == ["01012345678"])
+            #expect(write.problem?.detail.contains("Retrying will not help") == true)
         }
     }
 
+    /// Refused keys: the problem says retrying will not help, readiness goes down (and is counted) until a SENS
+    /// call succeeds again.
+    @Test func refusedCredentialsTakeReadinessDownUntilACallSucceeds() async throws {
+        let metrics = GatewayMetrics()
+        let breaker = CircuitBreaker(minimumCalls: 1_000, windowSize: 1_000)
+        let sens = ResilientSENSClient(upstream: ScriptedSENSClient(failing: [1: .refused(status: 401), 2: .refused(status: 403)]),
+                                       policy: RetryPolicy(maxAttempts: 3), breaker: breaker, metrics: metrics)
+        let router = try GatewayApplication.buildRouter(
+            optOuts: OptOutService(sens: sens), registerTimeOffsetSeconds: 9 * 3600, maxBodyBytes: 1 << 20,
+            readiness: SENSReadiness(breaker: breaker, credentials: sens.credentials), metrics: metrics)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let gateway = GatewayClient(client: client)
+            #expect(try await gateway.get("/readyz").status == 200)
+            let refused = try await gateway.get("/v1/unsubscribes/01012345678")
+            #expect(refused.status == 502)
+            #expect(refused.problem?.type == "urn:sens-gateway:problem:sens-credentials-rejected")
+            #expect(refused.headers[.retryAfter] == nil)
+            let notReady = try await gateway.get("/readyz")
+            #expect(notReady.status == 503)
+            #expect(notReady.body.contains(#""reason":"sens_credentials_rejected""#))
+            #expect(try await gateway.get("/metrics").body.contains("sens_credentials_rejected_total 1"))
+            #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 502, "403 too, not retried")
+            #expect(try await gateway.get("/readyz").status == 503)
+            #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)
+            #expect(try await gateway.get("/readyz").status == 200, "ready again once SENS accepts the keys")
+        }
+    }
+
+    /// A 5xx may have been applied (unconfirmed); a 4xx was not (not sent).
     @Test(arguments: [(500, 502, "SENS failed (500)"), (503, 503, "SENS is unavailable (SENS answered 503)"),
                       (504, 504, "SENS reported a timeout (504)"), (502, 503, "SENS is unavailable (SENS answered 502)"),
-                      (403, 502, "SENS denied the gateway access (403)")])
+                      (403, 502, "SENS refused the gateway's credentials (403): its NCP keys, their permissions or its clock need attention; retrying will not help"),
+                      (400, 502, "SENS refused the call (400)")])
     func mapsSENSStatuses(sensStatus: Int, status: Int, detail: String) async throws {
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: sensStatus)))
         try await harness.run { gateway in
@@ -42,7 +75,9 @@ struct GatewayUpstreamFailureTests {
             #expect(check.problem?.detail == detail)
             let write = try await gateway.delete("/v1/unsubscribes", phoneNumbers: ["010-1234-5678", "02-123-4567"])
             #expect(write.status == status)
-            #expect(write.problem?.notDone == ["01012345678", "021234567"])
+            let both = ["01012345678", "021234567"]
+            #expect(write.problem?.unconfirmed == (sensStatus >= 500 ? both : []))
+            #expect(write.problem?.notSent == (sensStatus >= 500 ? [] : both))
         }
     }
 
@@ -72,11 +107,16 @@ struct GatewayUpstreamFailureTests {
         try await GatewayHarness.runGateway(sens: stubSENSSettings(port: 9)) { gateway in
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(answer.status == 503)
-            #expect(answer.problem?.detail == "SENS is unavailable (could not reach SENS)")
+            #expect(answer.problem?.detail.hasPrefix("SENS is unreachable (could not connect to SENS") == true)
+            let write = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678"])
+            #expect(write.status == 503)
+            #expect(write.problem?.notSent == ["01012345678"], "no connection: certainly not applied")
+            #expect(write.problem?.unconfirmed == [])
         }
     }
 
-    /// The second of three calls fails: the answer names exactly which numbers were and were not registered.
+    /// The second of three calls fails after it was sent: the answer names exactly which numbers were registered,
+    /// which may have been, and which were never sent.
     @Test func namesWhatWasAndWasNotWrittenWhenAChunkFails() async throws {
         let sens = ScriptedSENSClient(failOnCall: 2, with: .unavailable("SENS answered 503"))
         let numbers = mobileNumbers(2_500)
@@ -85,10 +125,13 @@ struct GatewayUpstreamFailureTests {
             #expect(answer.status == 503)
             let problem = try #require(answer.problem)
             let doneIsFirstChunk = problem.done == Array(numbers[..<1_000])
-            let notDoneIsTheRest = problem.notDone == Array(numbers[1_000...])
+            let unconfirmedIsTheFailedChunk = problem.unconfirmed == Array(numbers[1_000..<2_000])
+            let notSentIsTheRest = problem.notSent == Array(numbers[2_000...])
             #expect(doneIsFirstChunk)
-            #expect(notDoneIsTheRest)
-            #expect(problem.detail.contains("1000 of 2500 numbers were registered and 1500 were not"))
+            #expect(unconfirmedIsTheFailedChunk)
+            #expect(notSentIsTheRest)
+            #expect(problem.detail.contains("Of 2500 numbers, 1000 were registered (done), 1000 were sent but SENS's answer was lost"))
+            #expect(problem.detail.contains("500 were not registered (notSent). Retrying unconfirmed and notSent is safe"))
             #expect(sens.calls == 2, "no call after the failed one")
         }
     }

@@ -111,11 +111,14 @@ struct GatewayValidationTests {
             #expect(missing.problem?.detail == "no such route: GET /v2/unsubscribes")
             let put = try await gateway.send(.put, "/v1/unsubscribes", json: "{}")
             #expect(put.status == 405)
-            #expect(put.headers[.allow] == "POST, GET, DELETE")
+            #expect(put.headers[.allow] == "GET, HEAD, POST, DELETE")
             #expect(put.problem?.status == 405)
-            let deleteOne = try await gateway.send(.delete, "/v1/unsubscribes/01012345678")
-            #expect(deleteOne.status == 405)
-            #expect(deleteOne.headers[.allow] == "GET")
+            let postOne = try await gateway.send(.post, "/v1/unsubscribes/01012345678", json: "{}")
+            #expect(postOne.status == 405)
+            #expect(postOne.headers[.allow] == "GET, HEAD, DELETE")
+            let postHealth = try await gateway.send(.post, "/healthz")
+            #expect(postHealth.status == 405)
+            #expect(postHealth.headers[.allow] == "GET, HEAD")
         }
     }
 

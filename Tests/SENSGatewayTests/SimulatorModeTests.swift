@@ -22,6 +22,7 @@ struct SimulatorModeTests {
             let removed = try await client.send(.DELETE, "/v1/unsubscribes", json: #"{"phoneNumbers":["01012345678"]}"#)
             #expect(removed.status == 200)
             #expect(try await client.send(.GET, "/v1/unsubscribes/01012345678").decode(StatusJSON.self).optedOut == false)
+            #expect(try await client.send(.HEAD, "/healthz").status == 200)
         }
         runner.cancel()
         _ = await runner.result

@@ -89,6 +89,10 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
         gauge("sens_circuit_breaker_state", []).record(value)
     }
 
+    public func recordCredentialsRejected() {
+        counter("sens_credentials_rejected_total", []).increment()
+    }
+
     // MARK: CacheMetrics
 
     public func recordHit(cache: String) { counter("cache_hits_total", [("cache", cache)]).increment() }

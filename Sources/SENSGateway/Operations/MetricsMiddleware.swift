@@ -18,7 +18,7 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func record(_ request: Request, _ context: Context, status: Int, _ started: ContinuousClock.Instant) {
-        metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status,
+        metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: RequestMethod.of(request).rawValue, status: status,
                               duration: started.duration(to: .now))
     }
 }

@@ -13,6 +13,8 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         let requestID = request.headers[.requestID].flatMap(Self.sane) ?? requestIDs.next()
         let caller = request.headers[.caller].flatMap(Self.sane) ?? context.peerAddress ?? "unknown"
         var context = context
+        // One id per line: ours replaces the framework's own.
+        context.logger[metadataKey: "hb.request.id"] = nil
         context.logger[metadataKey: "request_id"] = .string(requestID)
         let started = ContinuousClock.now
         let metadata = RequestMetadata(requestID: requestID, caller: caller, logger: context.logger)
@@ -20,7 +22,7 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         defer {
             let milliseconds = Double((started.duration(to: .now) / .microseconds(1)).rounded()) / 1000
             context.logger.info("request", metadata: [
-                "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"),
+                "method": .string(RequestMethod.of(request).rawValue), "route": .string(context.endpointPath ?? "unmatched"),
                 "status": .stringConvertible(status), "duration_ms": .stringConvertible(milliseconds),
             ])
         }

@@ -9,4 +9,10 @@ public struct RequestMetadata: Sendable {
     public var logger: Logger
 
     @TaskLocal public static var current: RequestMetadata?
+
+    /// The logger of the request being handled (its lines carry the request id), else `fallback`: what code
+    /// below the HTTP layer logs with, so that a SENS failure or retry caused by a request names it.
+    public static func logger(or fallback: Logger) -> Logger {
+        current?.logger ?? fallback
+    }
 }

@@ -9,6 +9,8 @@ public protocol ResilienceMetrics: Sendable {
     /// A call refused without trying: "circuit_open" or "overloaded".
     func recordRejection(operation: String, reason: String)
     func recordBreakerState(_ state: CircuitBreaker.State)
+    /// SENS refused the gateway's keys (401 or 403).
+    func recordCredentialsRejected()
 }
 
 /// Counts in memory; what tests read, and a ready source for an exporter.
@@ -18,6 +20,7 @@ public final class ResilienceStatistics: ResilienceMetrics {
         public var retries = 0
         public var rejections: [String: Int] = [:]
         public var breakerStates: [CircuitBreaker.State] = []
+        public var credentialsRejected = 0
     }
 
     private let counts = Mutex(Counts())
@@ -37,4 +40,6 @@ public final class ResilienceStatistics: ResilienceMetrics {
     }
 
     public func recordBreakerState(_ state: CircuitBreaker.State) { counts.withLock { $0.breakerStates.append(state) } }
+
+    public func recordCredentialsRejected() { counts.withLock { $0.credentialsRejected += 1 } }
 }

@@ -8,14 +8,18 @@ public struct ResilientSENSClient: SENSClient {
     public let breaker: CircuitBreaker
     let bulkhead: Bulkhead
     let metrics: any ResilienceMetrics
+    /// Whether SENS last accepted or refused the gateway's keys.
+    public let credentials: CredentialsHealth
 
     public init(upstream: any SENSClient, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
-                bulkhead: Bulkhead = Bulkhead(), metrics: any ResilienceMetrics = ResilienceStatistics()) {
+                bulkhead: Bulkhead = Bulkhead(), metrics: any ResilienceMetrics = ResilienceStatistics(),
+                credentials: CredentialsHealth? = nil) {
         self.upstream = upstream
         self.policy = policy
         self.breaker = breaker
         self.bulkhead = bulkhead
         self.metrics = metrics
+        self.credentials = credentials ?? CredentialsHealth(metrics: metrics)
     }
 
     public func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
@@ -33,37 +37,47 @@ public struct ResilientSENSClient: SENSClient {
     private func call<Value>(_ operation: String, _ attempt: () async throws(SENSError) -> Value) async throws(SENSError) -> Value {
         var generator = SystemRandomNumberGenerator()
         var attempts = 0
+        // The first failure after which SENS may have applied a write. If a later attempt then fails without
+        // reaching SENS (circuit open, refused, throttled), that failure is what the caller gets, so that a
+        // write is never reported as certainly not applied when an earlier attempt may have applied it.
+        var ambiguous: SENSError?
+        func giveUp(_ error: SENSError) -> SENSError {
+            error.mayHaveBeenApplied ? error : ambiguous ?? error
+        }
         while true {
             attempts += 1
             if let remaining = RequestDeadline.remaining, remaining <= .zero {
-                throw .timedOut(.deadline)
+                throw giveUp(.timedOut(.deadline(sent: false)))
             }
             do {
                 try breaker.permit()
             } catch {
                 metrics.recordRejection(operation: operation, reason: "circuit_open")
-                throw error
+                throw giveUp(error)
             }
             let started = ContinuousClock.now
             do {
                 let value = try await bulkhead.run(attempt)
                 metrics.recordAttempt(operation: operation, outcome: "success", duration: started.duration(to: .now))
                 breaker.recordSuccess()
+                credentials.recordAccepted()
                 return value
             } catch {
                 if case .overloaded = error {
                     metrics.recordRejection(operation: operation, reason: "overloaded")
                     breaker.releasePermit()  // nothing was sent: neither proof of an outage nor a probe result
-                    throw error
+                    throw giveUp(error)
                 }
                 metrics.recordAttempt(operation: operation, outcome: error.outcomeLabel, duration: started.duration(to: .now))
                 if error.isOutage { breaker.recordFailure() } else { breaker.recordSuccess() }
-                guard RetryPolicy.isRetryable(error), attempts < policy.maxAttempts else { throw error }
+                if error.isCredentialRefusal { credentials.recordRefused() }
+                if error.mayHaveBeenApplied, ambiguous == nil { ambiguous = error }
+                guard RetryPolicy.isRetryable(error), attempts < policy.maxAttempts else { throw giveUp(error) }
                 let delay = policy.delay(after: attempts, error: error, using: &generator)
-                if let remaining = RequestDeadline.remaining, delay >= remaining { throw error }
+                if let remaining = RequestDeadline.remaining, delay >= remaining { throw giveUp(error) }
                 metrics.recordRetry(operation: operation)
                 // Cancelled while waiting (the caller went away): the last failure is the answer.
-                do { try await Task.sleep(for: delay) } catch _ { throw error }
+                do { try await Task.sleep(for: delay) } catch _ { throw giveUp(error) }
             }
         }
     }
@@ -73,7 +87,7 @@ extension SENSError {
     /// Failures that say SENS is down or unhealthy, as the circuit breaker counts them.
     var isOutage: Bool {
         switch self {
-        case .unavailable, .failed, .timedOut, .invalidResponse: true
+        case .unavailable, .unreachable, .failed, .timedOut, .invalidResponse: true
         case .refused, .throttled, .circuitOpen, .overloaded: false
         }
     }
@@ -82,7 +96,7 @@ extension SENSError {
         switch self {
         case .refused: "refused"
         case .throttled: "throttled"
-        case .unavailable: "unavailable"
+        case .unavailable, .unreachable: "unavailable"
         case .failed: "failed"
         case .invalidResponse: "invalid_response"
         case .timedOut: "timed_out"

@@ -17,7 +17,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     static func isRetryable(_ error: SENSError) -> Bool {
         switch error {
-        case .unavailable, .failed, .invalidResponse, .timedOut, .throttled: true
+        case .unavailable, .unreachable, .failed, .invalidResponse, .timedOut, .throttled: true
         case .refused, .circuitOpen, .overloaded: false
         }
     }

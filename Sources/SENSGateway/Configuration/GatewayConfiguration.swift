@@ -28,7 +28,7 @@ public struct GatewayConfiguration: Sendable {
         /// Connections idle (nothing read or written) for this long are closed.
         public var idleTimeoutSeconds: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, idleTimeoutSeconds: Int = 30) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, idleTimeoutSeconds: Int = 30) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
@@ -69,76 +69,71 @@ public struct GatewayConfiguration: Sendable {
         self.logLevel = logLevel
     }
 
-    /// Reads the configuration keys listed in the README (`sens.accessKey` is `SENS_ACCESS_KEY` and
-    /// `--sens-access-key`, and so on).
-    public init(reader: ConfigReader) throws(ConfigurationError) {
-        let port = try Self.bounded(reader, "http.port", 8080, 0...65_535)
-        let maxBodyBytes = try Self.bounded(reader, "http.maxBodyBytes", 1 << 20, 1_024...(64 << 20))
-        let idle = try Self.bounded(reader, "http.idleTimeoutSeconds", 30, 1...3_600)
-        let http = HTTPSettings(host: reader.string(forKey: "http.host", default: "127.0.0.1"), port: port,
-                                maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idle)
-        let logLevel = reader.string(forKey: "log.level", default: "info")
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw ConfigurationError("log.level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        let logFormat = reader.string(forKey: "log.format", default: "text")
-        guard ["text", "json"].contains(logFormat) else { throw ConfigurationError("log.format must be text or json") }
-        let simulator = reader.bool(forKey: "simulator", default: false)
-        self.init(http: http, sens: simulator ? nil : try Self.sensSettings(reader), simulator: simulator,
-                  cache: try Self.cacheSettings(reader), resilience: try Self.resilienceSettings(reader), logLevel: logLevel)
+    /// Reads every setting in `GatewaySettings.all` (`sens.accessKey` is `SENS_ACCESS_KEY` and
+    /// `--sens-access-key`, and so on). Any value that cannot be read stops here, naming it.
+    init(settings: SettingsReader) throws(ConfigurationError) {
+        let http = HTTPSettings(host: try settings.string("http.host"), port: try settings.integer("http.port"),
+                                maxBodyBytes: try settings.integer("http.maxBodyBytes"),
+                                idleTimeoutSeconds: try settings.integer("http.idleTimeoutSeconds"))
+        let logLevel = try settings.string("log.level")
+        let logFormat = try settings.string("log.format")
+        let simulator = try settings.boolean("simulator")
+        let cache = try Self.cacheSettings(settings)
+        let resilience = try Self.resilienceSettings(settings)
+        // The SENS settings are read in simulator mode too, so that a malformed one is refused there as well.
+        let sens = try Self.sensSettings(settings, required: !simulator)
+        self.init(http: http, sens: simulator ? nil : sens, simulator: simulator, cache: cache, resilience: resilience,
+                  logLevel: logLevel)
         self.logFormat = logFormat
     }
 
-    /// An integer setting, or its default; outside `range`, start-up stops naming the key, the range and the value.
-    private static func bounded(_ reader: ConfigReader, _ key: String, _ defaultValue: Int, _ range: ClosedRange<Int>,
-                                hint: String = "") throws(ConfigurationError) -> Int {
-        let value = reader.int(forKey: ConfigKey(key), default: defaultValue)
-        guard range.contains(value) else {
-            throw ConfigurationError("\(key) must be \(range.lowerBound)–\(range.upperBound)\(hint), not \(value)")
-        }
-        return value
-    }
-
-    private static func resilienceSettings(_ reader: ConfigReader) throws(ConfigurationError) -> ResilienceSettings {
-        return ResilienceSettings(
-            deadlineMilliseconds: try bounded(reader, "sens.deadlineMilliseconds", 10_000, 1...600_000),
-            maxAttempts: try bounded(reader, "sens.maxAttempts", 3, 1...10),
-            breakerMinimumCalls: try bounded(reader, "sens.breakerMinimumCalls", 20, 1...10_000),
-            breakerFailurePercent: try bounded(reader, "sens.breakerFailurePercent", 50, 1...100),
-            breakerWindow: try bounded(reader, "sens.breakerWindow", 100, 1...10_000),
-            breakerCooldownMilliseconds: try bounded(reader, "sens.breakerCooldownMilliseconds", 5_000, 1...600_000),
-            maxConcurrentCalls: try bounded(reader, "sens.maxConcurrentCalls", 64, 1...10_000),
-            maxQueuedCalls: try bounded(reader, "sens.maxQueuedCalls", 128, 0...100_000)
+    private static func resilienceSettings(_ settings: SettingsReader) throws(ConfigurationError) -> ResilienceSettings {
+        ResilienceSettings(
+            deadlineMilliseconds: try settings.integer("sens.deadlineMilliseconds"),
+            maxAttempts: try settings.integer("sens.maxAttempts"),
+            breakerMinimumCalls: try settings.integer("sens.breakerMinimumCalls"),
+            breakerFailurePercent: try settings.integer("sens.breakerFailurePercent"),
+            breakerWindow: try settings.integer("sens.breakerWindow"),
+            breakerCooldownMilliseconds: try settings.integer("sens.breakerCooldownMilliseconds"),
+            maxConcurrentCalls: try settings.integer("sens.maxConcurrentCalls"),
+            maxQueuedCalls: try settings.integer("sens.maxQueuedCalls")
         )
     }
 
-    private static func cacheSettings(_ reader: ConfigReader) throws(ConfigurationError) -> CacheSettings {
-        let ttl = try bounded(reader, "cache.ttlSeconds", 60, 0...86_400, hint: " (0 turns the cache off)")
-        let stale = try bounded(reader, "cache.staleIfErrorSeconds", 300, 0...86_400)
-        let entries = try bounded(reader, "cache.maxEntries", 100_000, 1...10_000_000)
-        let listEntries = try bounded(reader, "cache.maxListEntries", 1_000, 1...1_000_000)
-        return CacheSettings(ttlMilliseconds: Int64(ttl) * 1000, staleIfErrorMilliseconds: Int64(stale) * 1000,
-                             maxEntries: entries, maxListEntries: listEntries)
+    private static func cacheSettings(_ settings: SettingsReader) throws(ConfigurationError) -> CacheSettings {
+        CacheSettings(ttlMilliseconds: Int64(try settings.integer("cache.ttlSeconds")) * 1000,
+                      staleIfErrorMilliseconds: Int64(try settings.integer("cache.staleIfErrorSeconds")) * 1000,
+                      maxEntries: try settings.integer("cache.maxEntries"),
+                      maxListEntries: try settings.integer("cache.maxListEntries"))
     }
 
-    private static func sensSettings(_ reader: ConfigReader) throws(ConfigurationError) -> SENSSettings {
-        let accessKey = try required(reader, "sens.accessKey", "SENS_ACCESS_KEY")
-        guard !accessKey.contains(where: \.isWhitespace) else { throw ConfigurationError("sens.accessKey contains whitespace") }
-        let secretKey = try secret(reader)
-        let serviceID = try required(reader, "sens.serviceId", "SENS_SERVICE_ID")
+    /// The SENS settings; nil in simulator mode when the keys are not given (the simulator makes its own).
+    private static func sensSettings(_ settings: SettingsReader, required: Bool) throws(ConfigurationError) -> SENSSettings? {
+        let urlText = try settings.string("sens.baseUrl")
+        guard let baseURL = SENSBaseURL(urlText) else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.baseUrl"]!, urlText, expected: "an http(s) URL without query, like https://sens.apigw.ntruss.com")
+        }
+        let offsetText = try settings.string("sens.registerTimeOffset")
+        guard let offset = parseOffset(offsetText) else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.registerTimeOffset"]!, offsetText, expected: "an offset like +09:00")
+        }
+        let connect = try settings.integer("sens.connectTimeoutMilliseconds")
+        let attempt = try settings.integer("sens.attemptTimeoutMilliseconds")
+        // The simulator makes its own keys and service: whatever is set for NCP is not needed then.
+        guard required else { return nil }
+        let accessKey = settings.raw("sens.accessKey")
+        let serviceID = settings.raw("sens.serviceId")
+        let secretKey = try secret(settings)
+        guard let accessKey, !accessKey.isEmpty else { throw missing("sens.accessKey") }
+        guard !accessKey.contains(where: \.isWhitespace) else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.accessKey"]!, accessKey, expected: "a key without whitespace")
+        }
+        guard let serviceID, !serviceID.isEmpty else { throw missing("sens.serviceId") }
         guard serviceID.hasPrefix("ncp:sms:"), serviceID.split(separator: ":").count == 5,
             !serviceID.contains(where: { $0.isWhitespace || "/?#%".contains($0) })
-        else { throw ConfigurationError("sens.serviceId must look like ncp:sms:kr:123456789012:name") }
-        let urlText = reader.string(forKey: "sens.baseUrl", default: SENSBaseURL.ncp.text)
-        guard let baseURL = SENSBaseURL(urlText) else {
-            throw ConfigurationError("sens.baseUrl must be an http(s) URL without query, like https://sens.apigw.ntruss.com")
+        else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.serviceId"]!, serviceID, expected: "an id like ncp:sms:kr:123456789012:name")
         }
-        let offsetText = reader.string(forKey: "sens.registerTimeOffset", default: "+09:00")
-        guard let offset = parseOffset(offsetText) else {
-            throw ConfigurationError("sens.registerTimeOffset must be an offset like +09:00")
-        }
-        let connect = try bounded(reader, "sens.connectTimeoutMilliseconds", 1_000, 1...60_000)
-        let attempt = try bounded(reader, "sens.attemptTimeoutMilliseconds", 3_000, 1...120_000)
         return SENSSettings(
             credentials: NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey(secretKey)),
             serviceID: serviceID, baseURL: baseURL, registerTimeOffsetSeconds: offset,
@@ -146,45 +141,37 @@ public struct GatewayConfiguration: Sendable {
         )
     }
 
-    private static func required(_ reader: ConfigReader, _ key: String, _ variable: String) throws(ConfigurationError) -> String {
-        guard let value = reader.string(forKey: ConfigKey(key)), !value.isEmpty else {
-            throw ConfigurationError("\(key) is required (environment \(variable), or --\(flag(key))); or run with --simulator")
-        }
-        return value
+    private static func missing(_ key: String) -> ConfigurationError {
+        ConfigurationError("\(GatewaySettings.byKey[key]!.described) is required; or run with --simulator")
+    }
+
+    private static func missingSecret() -> ConfigurationError {
+        ConfigurationError("sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator")
     }
 
     /// The secret key from `sens.secretKey` or from the file named by `sens.secretKeyFile` (trailing newline
     /// trimmed), never both.
-    private static func secret(_ reader: ConfigReader) throws(ConfigurationError) -> String {
-        let inline = reader.string(forKey: "sens.secretKey", isSecret: true)
-        let path = reader.string(forKey: "sens.secretKeyFile")
-        switch (inline, path) {
+    private static func secret(_ settings: SettingsReader) throws(ConfigurationError) -> String {
+        switch (settings.raw("sens.secretKey"), settings.raw("sens.secretKeyFile")) {
         case (.some, .some):
             throw ConfigurationError("set sens.secretKey or sens.secretKeyFile, not both")
-        case (.some(let value), nil) where !value.isEmpty:
+        case (.some(let value), nil):
+            guard !value.isEmpty else { throw missingSecret() }
             return value
         case (nil, .some(let path)):
             guard let data = try? Data(contentsOf: URL(filePath: path)) else {
-                throw ConfigurationError("sens.secretKeyFile \(path) cannot be read")
+                throw ConfigurationError("sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) \"\(path)\" cannot be read")
             }
             let value = String(decoding: data, as: UTF8.self).trimmingTrailingNewlines()
-            guard !value.isEmpty else { throw ConfigurationError("sens.secretKeyFile \(path) is empty") }
+            guard !value.isEmpty else { throw ConfigurationError("sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) \"\(path)\" is empty") }
             return value
-        default:
-            throw ConfigurationError("sens.secretKey or sens.secretKeyFile is required (environment SENS_SECRET_KEY or SENS_SECRET_KEY_FILE); or run with --simulator")
+        case (nil, nil):
+            throw missingSecret()
         }
     }
 
     private static func parseOffset(_ text: String) -> Int? {
         RFC3339.parse("2000-01-01T00:00:00" + text).map { Int((946_684_800_000 - $0) / 1000) }
-    }
-
-    private static func flag(_ key: String) -> String {
-        key.split(separator: ".").map { part in
-            part.reduce(into: "") { result, character in
-                result += character.isUppercase ? "-" + character.lowercased() : String(character)
-            }
-        }.joined(separator: "-")
     }
 }
 

@@ -1,0 +1,88 @@
+/// Every setting the gateway reads, in the order `--help` lists them. Nothing is read that is not here.
+public enum GatewaySettings {
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    public static let all: [Setting] = [
+        Setting("simulator", .boolean, default: "false",
+                help: "run against an in-process SENS simulator: no NCP account, no keys"),
+        Setting("sens.accessKey", .text, default: nil, placeholder: "KEY", help: "NCP access key (required without --simulator)"),
+        Setting("sens.secretKey", .secret, default: nil, placeholder: "KEY", help: "NCP secret key (or sens.secretKeyFile)"),
+        Setting("sens.secretKeyFile", .text, default: nil, placeholder: "PATH",
+                help: "file holding the secret key, e.g. a mounted Secret"),
+        Setting("sens.serviceId", .text, default: nil, placeholder: "ID",
+                help: "SMS service id, like ncp:sms:kr:123456789012:name (required without --simulator)"),
+        Setting("sens.baseUrl", .text, default: "https://sens.apigw.ntruss.com", placeholder: "URL", help: "SENS API"),
+        Setting("sens.registerTimeOffset", .text, default: "+09:00", placeholder: "+HH:MM",
+                help: "zone of SENS's zone-less registerTime values"),
+        Setting("sens.connectTimeoutMilliseconds", .integer(1...60_000), default: "1000", placeholder: "N",
+                help: "connecting to SENS"),
+        Setting("sens.attemptTimeoutMilliseconds", .integer(1...120_000), default: "3000", placeholder: "N",
+                help: "one attempt of a SENS call, answer included"),
+        Setting("sens.deadlineMilliseconds", .integer(1...600_000), default: "10000", placeholder: "N",
+                help: "every request is answered within this"),
+        Setting("sens.maxAttempts", .integer(1...10), default: "3", placeholder: "N", help: "attempts per SENS call"),
+        Setting("sens.breakerFailurePercent", .integer(1...100), default: "50", placeholder: "N",
+                help: "the circuit opens at this share of failed calls"),
+        Setting("sens.breakerMinimumCalls", .integer(1...10_000), default: "20", placeholder: "N",
+                help: "... once this many calls are in the window"),
+        Setting("sens.breakerWindow", .integer(1...10_000), default: "100", placeholder: "N",
+                help: "calls the failure share is taken over"),
+        Setting("sens.breakerCooldownMilliseconds", .integer(1...600_000), default: "5000", placeholder: "N",
+                help: "open time before a probe call"),
+        Setting("sens.maxConcurrentCalls", .integer(1...10_000), default: "64", placeholder: "N",
+                help: "bulkhead: SENS calls at once"),
+        Setting("sens.maxQueuedCalls", .integer(0...100_000), default: "128", placeholder: "N",
+                help: "bulkhead: SENS calls waiting"),
+        Setting("http.host", .text, default: "127.0.0.1", placeholder: "HOST",
+                help: "address to listen on; 0.0.0.0 in the container"),
+        Setting("http.port", .integer(0...65_535), default: "8080", placeholder: "PORT", help: "port to listen on; 0 picks a free one"),
+        // 4 MiB holds the largest valid write: 10,000 numbers of 64 characters, each escaped as \uXXXX.
+        Setting("http.maxBodyBytes", .integer(1_024...(64 << 20)), default: "4194304", placeholder: "N",
+                help: "larger request bodies are answered 413"),
+        Setting("http.idleTimeoutSeconds", .integer(1...3_600), default: "30", placeholder: "N",
+                help: "connections idle this long are closed"),
+        Setting("cache.ttlSeconds", .integer(0...86_400), default: "60", placeholder: "N",
+                help: "how long reads are answered from the cache; 0 turns the cache off"),
+        Setting("cache.staleIfErrorSeconds", .integer(0...86_400), default: "300", placeholder: "N",
+                help: "how old a cached answer may be and still be served when SENS fails"),
+        Setting("cache.maxEntries", .integer(1...10_000_000), default: "100000", placeholder: "N",
+                help: "cached check answers, least recently used evicted"),
+        Setting("cache.maxListEntries", .integer(1...1_000_000), default: "1000", placeholder: "N", help: "cached list pages"),
+        Setting("log.level", .choice(logLevels), default: "info", placeholder: "LEVEL", help: "the lowest level logged"),
+        Setting("log.format", .choice(["text", "json"]), default: "text", placeholder: "FORMAT",
+                help: "text, or json for one object per line"),
+    ]
+
+    static let byFlag: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.flag, $0) })
+    static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+
+    /// `--help`: every setting with its flag, environment variable, form and default.
+    public static var usage: String {
+        var lines = [
+            "Usage: sens-gateway [options]",
+            "Each option can also be set as the environment variable in brackets; a flag wins over the environment.",
+            "A value that is malformed or out of range, or an unknown option, stops start-up (exit status 2).",
+            "",
+        ]
+        for setting in all {
+            let left = "  " + setting.flag + (setting.form == .boolean ? "" : " " + (setting.placeholder.isEmpty ? "VALUE" : setting.placeholder))
+            var details: [String] = []
+            switch setting.form {
+            case .integer(let range): details.append("\(range.lowerBound)–\(range.upperBound)")
+            case .choice(let words): details.append(words.joined(separator: ", "))
+            default: break
+            }
+            if let value = setting.defaultValue { details.append("default \(value)") }
+            let help = setting.help + (details.isEmpty ? "" : " (" + details.joined(separator: "; ") + ")")
+            lines.append(left.padding(to: 44) + help + " [\(setting.environmentName)]")
+        }
+        lines.append("  --help                                    print this and exit")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func padding(to width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

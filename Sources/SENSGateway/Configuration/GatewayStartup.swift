@@ -1,0 +1,44 @@
+import Configuration
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading the command line and environment into a configuration, or into the one line that says why not.
+public enum GatewayStartup {
+    /// Command-line flags first, then environment variables (`environment` replaces the process's, for tests).
+    public static func configuration(
+        arguments: [String],
+        environment: [String: String]? = nil
+    ) -> Result<GatewayConfiguration, StartupFailure> {
+        let secrets = Set(GatewaySettings.all.filter { $0.form == .secret }.map(\.environmentName))
+        let environmentProvider = environment.map {
+            EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: .specific(secrets))
+        } ?? EnvironmentVariablesProvider(secretsSpecifier: .specific(secrets))
+        do {
+            let settings = try SettingsReader(arguments: arguments, environment: ConfigReader(provider: environmentProvider))
+            return .success(try GatewayConfiguration(settings: settings))
+        } catch {
+            return .failure(StartupFailure(line: "sens-gateway: configuration error: \(error)"))
+        }
+    }
+
+    public struct StartupFailure: Error, Equatable {
+        public let line: String
+    }
+
+    public static var usage: String { GatewaySettings.usage }
+}
+
+extension GatewayStartup {
+    /// The one line (and exit status) for a gateway that stopped with `error`: a listening address that is taken
+    /// is a start-up refusal (2), like a bad setting; anything else is a failure (1).
+    public static func stopped(by error: any Error, configuration: GatewayConfiguration) -> (line: String, status: Int32) {
+        if let io = error as? IOError, io.errnoCode == EADDRINUSE {
+            let address = "\(configuration.http.host):\(configuration.http.port)"
+            return ("sens-gateway: cannot listen on \(address): the address is already in use (http.host, http.port)", 2)
+        }
+        return ("sens-gateway: stopped: \(error)", 1)
+    }
+}

@@ -1,0 +1,94 @@
+import Configuration
+
+/// Reads settings strictly: command-line flags first (parsed here, so that an unknown flag, a flag without its
+/// value or one given twice is refused instead of ignored), then the environment through swift-configuration.
+/// Every value is read as text and checked against its setting's form; nothing falls back to a default.
+struct SettingsReader {
+    private let flags: [String: String]
+    private let environment: ConfigReader
+
+    init(arguments: [String], environment: ConfigReader) throws(ConfigurationError) {
+        self.flags = try Self.parse(arguments)
+        self.environment = environment
+    }
+
+    /// The value given for `key`, flags first; nil when neither gives one. An empty value counts as given.
+    func raw(_ key: String) -> String? {
+        guard let setting = GatewaySettings.byKey[key] else { preconditionFailure("\(key) is not in GatewaySettings.all") }
+        if let value = flags[key] { return value }
+        return environment.string(forKey: ConfigKey(key), isSecret: setting.form == .secret)
+    }
+
+    func string(_ key: String) throws(ConfigurationError) -> String {
+        let setting = GatewaySettings.byKey[key]!
+        guard let value = raw(key) ?? setting.defaultValue else {
+            throw ConfigurationError("\(setting.described) is required")
+        }
+        if case .choice(let words) = setting.form, !words.contains(value) {
+            throw Self.refusal(setting, value)
+        }
+        return value
+    }
+
+    func integer(_ key: String) throws(ConfigurationError) -> Int {
+        let setting = GatewaySettings.byKey[key]!
+        let text = try string(key)
+        guard case .integer(let range) = setting.form else { preconditionFailure("\(key) is not an integer setting") }
+        // Decimal digits only: "1e3", "+5", " 8080", "0x10" and "off" are refused, not guessed at.
+        guard !text.isEmpty, text.utf8.count <= 9, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let value = Int(text), range.contains(value)
+        else { throw Self.refusal(setting, text) }
+        return value
+    }
+
+    func boolean(_ key: String) throws(ConfigurationError) -> Bool {
+        let setting = GatewaySettings.byKey[key]!
+        switch try string(key) {
+        case "true": return true
+        case "false": return false
+        case let text: throw Self.refusal(setting, text)
+        }
+    }
+
+    static func refusal(_ setting: Setting, _ value: String, expected: String? = nil) -> ConfigurationError {
+        let shown = setting.form == .secret ? "<redacted>" : "\"\(value)\""
+        return ConfigurationError("\(setting.described) is \(shown); expected \(expected ?? setting.expected)")
+    }
+
+    /// `--name value`, `--name=value`, and a boolean flag alone for `true`.
+    static func parse(_ arguments: [String]) throws(ConfigurationError) -> [String: String] {
+        var values: [String: String] = [:]
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--") else {
+                throw ConfigurationError("unexpected argument \"\(argument)\": options are --name value or --name=value (see --help)")
+            }
+            let name: String, inline: String?
+            if let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inline = String(argument[argument.index(after: equals)...])
+            } else {
+                name = argument
+                inline = nil
+            }
+            guard let setting = GatewaySettings.byFlag[name] else {
+                throw ConfigurationError("unknown option \(name) (see --help)")
+            }
+            guard values[setting.key] == nil else { throw ConfigurationError("\(name) is given more than once") }
+            if let inline {
+                values[setting.key] = inline
+            } else if setting.form == .boolean {
+                values[setting.key] = "true"
+            } else {
+                guard index < arguments.count, !arguments[index].hasPrefix("--") else {
+                    throw ConfigurationError("\(name) needs a value: \(setting.expected)")
+                }
+                values[setting.key] = arguments[index]
+                index += 1
+            }
+        }
+        return values
+    }
+}
