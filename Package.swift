@@ -79,24 +79,64 @@ let package = Package(
                 "EmbedOpenAPIDocument",
             ]
         ),
-        // The gateway: configuration, SENS client, opt-out service, API implementation, application.
+        // Request-scoped values every layer reads: the request's deadline and its logger (for its id).
         .target(
-            name: "SENSGateway",
+            name: "CallScope",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // SENS client: a transport that signs, times out and classifies any SENS call; the unsubscribes resource.
+        .target(
+            name: "SENSClient",
             dependencies: [
-                "GatewayAPI",
                 "SENSCore",
-                "SENSSimulator",
+                "CallScope",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The opt-out domain: the directory protocol, its SENS-backed and cached implementations, resilience.
+        .target(
+            name: "OptOuts",
+            dependencies: ["SENSCore", "SENSClient", "CallScope"],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP: the generated API implemented over the domain, middleware, problems; no SENS types.
+        .target(
+            name: "GatewayHTTP",
+            dependencies: [
+                "GatewayAPI",
+                "OptOuts",
+                "SENSCore",
+                "CallScope",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The application: configuration, the composition root, metrics, lifecycle. Links no simulator.
+        .target(
+            name: "SENSGateway",
+            dependencies: [
+                "GatewayHTTP",
+                "OptOuts",
+                "SENSClient",
+                "SENSCore",
+                "CallScope",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -104,12 +144,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The executable; it also wires the simulator into --simulator.
         .executableTarget(
             name: "sens-gateway",
             dependencies: [
                 "SENSGateway",
+                "SENSClient",
+                "SENSCore",
+                "SENSSimulator",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -126,7 +173,7 @@ let package = Package(
         // Helpers and fixtures shared by the test targets (not shipped).
         .target(
             name: "SENSTestSupport",
-            dependencies: ["SENSCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["SENSCore", "SENSClient", "OptOuts", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Tests/SENSTestSupport",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
@@ -140,6 +187,10 @@ let package = Package(
             name: "SENSGatewayTests",
             dependencies: [
                 "SENSGateway",
+                "GatewayHTTP",
+                "OptOuts",
+                "SENSClient",
+                "CallScope",
                 "SENSTestSupport",
                 "SENSCore",
                 "SENSSimulator",

@@ -1,88 +1,48 @@
 import AsyncHTTPClient
-import GatewayAPI
+import CallScope
+import GatewayHTTP
 import Hummingbird
 import Logging
 import NIOCore
-import OpenAPIHummingbird
-import OpenAPIRuntime
+import OptOuts
+import SENSClient
 import SENSCore
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-/// Builds the gateway: the router generated from `openapi.yaml`, the SENS client and its one `HTTPClient`.
+/// The composition root: for each service, SENS transport → unsubscribes resource → resilience → SENS-backed
+/// directory → cache; then the HTTP surface over all of them, and the one `HTTPClient` they share.
 public enum GatewayApplication {
-    /// The router, with its dependencies passed in (tests pass a stub SENS client here).
-    public static func buildRouter(optOuts: OptOutService, registerTimeOffsetSeconds: Int, maxBodyBytes: Int,
-                                   deadline: Duration = .seconds(10), readiness: any ReadinessProbe = AlwaysReady(),
-                                   metrics: GatewayMetrics = GatewayMetrics()) throws -> Router<GatewayRequestContext> {
-        let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: RequestLoggingMiddleware(requestIDs: RequestIDGenerator()))
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: ProblemMiddleware(
-            maxBodyBytes: maxBodyBytes,
-            routes: RouteTable(),
-            parameterProblems: GatewayAPIImplementation.parameterProblems
-        ))
-        router.add(middleware: DeadlineMiddleware(budget: deadline))
-        let api = GatewayAPIImplementation(
-            optOuts: optOuts,
-            readiness: readiness,
-            metrics: metrics
-        )
-        try api.registerHandlers(
-            on: router,
-            // Compact JSON: the runtime's default pretty-printing made a list page half again as large and slower
-            // to write (Benchmarks/README.md). Keys stay sorted: without that, the encoder's key order changes
-            // from one answer to the next.
-            configuration: Configuration(
-                dateTranscoder: RFC3339DateTranscoder(utcOffsetSeconds: registerTimeOffsetSeconds),
-                jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]
-            )
-        )
-        return router
-    }
-
-    /// The whole gateway as a Hummingbird application talking to SENS at `sens.baseURL`. `onServerRunning`
-    /// receives the bound port.
+    /// The whole gateway as a Hummingbird application talking to SENS. `onServerRunning` receives the bound port.
+    /// `cacheMetrics` and `resilienceMetrics`, when given, replace every service's reporting (tests count with them).
     public static func build(
         http: GatewayConfiguration.HTTPSettings,
-        sens: GatewayConfiguration.SENSSettings,
+        services: [GatewayConfiguration.Service],
+        defaultService: String? = nil,
         cache: CacheSettings = CacheSettings(),
         resilience: ResilienceSettings = ResilienceSettings(),
         clock: any EpochClock = SystemEpochClock(),
         metrics: GatewayMetrics = GatewayMetrics(),
         cacheMetrics: (any CacheMetrics)? = nil,
         resilienceMetrics: (any ResilienceMetrics)? = nil,
+        responseUTCOffsetSeconds: Int = 9 * 3600,
         logger: Logger,
         checkSENSAtStart: Bool = false,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        // The metrics object is where cache and resilience report, unless a test passes counters of its own.
-        let resilienceMetrics = resilienceMetrics ?? metrics
-        let cacheMetrics = cacheMetrics ?? metrics
-        let httpClient = makeHTTPClient(sens: sens, resilience: resilience)
-        let breaker = makeCircuitBreaker(resilience: resilience, metrics: resilienceMetrics, logger: logger)
-        let client = ResilientSENSClient(
-            upstream: HTTPSENSClient(httpClient: httpClient, settings: sens, clock: clock, logger: logger),
-            policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
-            breaker: breaker,
-            bulkhead: Bulkhead(maxConcurrent: resilience.maxConcurrentCalls, maxQueued: resilience.maxQueuedCalls),
-            metrics: resilienceMetrics
-        )
+        let httpClient = makeHTTPClient(services: services, resilience: resilience)
+        var checks: [StartupCheck.Target] = []
+        let built = services.map { service in
+            let serviceMetrics = metrics.service(service.name)
+            let (optOutService, sens) = makeService(service, httpClient: httpClient, cache: cache, resilience: resilience, clock: clock,
+                                                    cacheMetrics: cacheMetrics ?? serviceMetrics,
+                                                    resilienceMetrics: resilienceMetrics ?? serviceMetrics, logger: logger)
+            checks.append(.init(name: service.name, sens: sens, accessKey: service.sens.credentials.maskedAccessKey))
+            return optOutService
+        }
         let router: Router<GatewayRequestContext>
         do {
-            router = try buildRouter(
-                optOuts: OptOutService(sens: client, cache: cache, clock: clock, metrics: cacheMetrics),
-                registerTimeOffsetSeconds: sens.registerTimeOffsetSeconds,
-                maxBodyBytes: http.maxBodyBytes,
-                deadline: .milliseconds(resilience.deadlineMilliseconds),
-                readiness: SENSReadiness(breaker: breaker, credentials: client.credentials),
-                metrics: metrics
-            )
+            router = try GatewayRouter.build(services: OptOutServices(built, defaultName: defaultService), metrics: metrics,
+                                             maxBodyBytes: http.maxBodyBytes, deadline: .milliseconds(resilience.deadlineMilliseconds),
+                                             responseUTCOffsetSeconds: responseUTCOffsetSeconds)
         } catch {
             try? httpClient.syncShutdown()
             throw error
@@ -100,25 +60,57 @@ public enum GatewayApplication {
         )
         // Services start before the server and stop after it has drained: the client outlives every request.
         app.addServices(HTTPClientService(client: httpClient))
-        if checkSENSAtStart {
-            app.addServices(StartupCheck(sens: client, accessKey: sens.credentials.maskedAccessKey, logger: logger))
-        }
+        if checkSENSAtStart { app.addServices(StartupCheck(targets: checks, logger: logger)) }
         return app
     }
 
-    /// The process's one HTTP client, with as many pooled connections as the bulkhead lets calls run:
+    /// One service named `default` over `sens`: a single-service gateway.
+    public static func build(
+        http: GatewayConfiguration.HTTPSettings, sens: SENSServiceSettings, cache: CacheSettings = CacheSettings(),
+        resilience: ResilienceSettings = ResilienceSettings(), clock: any EpochClock = SystemEpochClock(),
+        metrics: GatewayMetrics = GatewayMetrics(), cacheMetrics: (any CacheMetrics)? = nil,
+        resilienceMetrics: (any ResilienceMetrics)? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        try build(http: http, services: [.init(name: "default", sens: sens)], cache: cache, resilience: resilience, clock: clock,
+                  metrics: metrics, cacheMetrics: cacheMetrics, resilienceMetrics: resilienceMetrics,
+                  responseUTCOffsetSeconds: sens.registerTimeOffsetSeconds, logger: logger, onServerRunning: onServerRunning)
+    }
+
+    /// One service's decorators, each with its own breaker, bulkhead, credentials state and caches.
+    static func makeService(_ service: GatewayConfiguration.Service, httpClient: HTTPClient, cache: CacheSettings,
+                            resilience: ResilienceSettings, clock: any EpochClock, cacheMetrics: any CacheMetrics,
+                            resilienceMetrics: any ResilienceMetrics, logger: Logger) -> (OptOutService, ResilientUnsubscribes) {
+        var logger = logger
+        logger[metadataKey: "service"] = .string(service.name)
+        let breaker = makeCircuitBreaker(resilience: resilience, metrics: resilienceMetrics, logger: logger)
+        let transport = HTTPSENSTransport(httpClient: httpClient, settings: service.sens, clock: clock, logger: logger)
+        let sens = ResilientUnsubscribes(
+            upstream: UnsubscribesResource(transport: transport, serviceID: service.sens.serviceID,
+                                           registerTimeOffsetSeconds: service.sens.registerTimeOffsetSeconds, logger: logger),
+            policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
+            breaker: breaker,
+            bulkhead: Bulkhead(maxConcurrent: resilience.maxConcurrentCalls, maxQueued: resilience.maxQueuedCalls),
+            metrics: resilienceMetrics
+        )
+        let directory = CachedOptOutDirectory(base: SENSOptOutDirectory(sens: sens), settings: cache, clock: clock, metrics: cacheMetrics)
+        let health = SENSServiceHealth(breaker: breaker, credentials: sens.credentials)
+        return (OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health), sens)
+    }
+
+    /// The process's one HTTP client, with as many pooled connections as the bulkheads let calls run:
     /// AsyncHTTPClient's default of 8 per host would otherwise queue most admitted calls inside the client
-    /// (found under load).
-    static func makeHTTPClient(sens: GatewayConfiguration.SENSSettings, resilience: ResilienceSettings) -> HTTPClient {
+    /// (found under load). Every service calls the same SENS host.
+    static func makeHTTPClient(services: [GatewayConfiguration.Service], resilience: ResilienceSettings) -> HTTPClient {
         var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
-        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = resilience.maxConcurrentCalls
+        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = resilience.maxConcurrentCalls * max(1, services.count)
+        let first = services.first?.sens
         return HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
             configuration: HTTPClient.Configuration(
                 redirectConfiguration: .disallow,
                 timeout: .init(
-                    connect: .milliseconds(Int64(sens.connectTimeoutMilliseconds)),
-                    read: .milliseconds(Int64(sens.attemptTimeoutMilliseconds))
+                    connect: .milliseconds(Int64(first?.connectTimeoutMilliseconds ?? 1_000)),
+                    read: .milliseconds(Int64(first?.attemptTimeoutMilliseconds ?? 3_000))
                 ),
                 connectionPool: pool
             )

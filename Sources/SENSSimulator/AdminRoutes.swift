@@ -5,10 +5,12 @@ import SENSCore
 ///
 /// - `GET /_simulator/stats`: call counts; `DELETE /_simulator/stats` resets them.
 /// - `GET /_simulator/faults`, `PUT /_simulator/faults`: the injected faults (``FaultSettings`` as JSON).
-/// - `POST /_simulator/unsubscribes`: seed opt-outs as SENS would hold them, e.g. ARS ones:
-///   `[{"clientTelNo":"01012345678","registerType":"C","registerTime":"2025-11-26T10:11:59.271"}]`.
+/// - `POST /_simulator/unsubscribes[?serviceId=…]`: seed opt-outs as SENS would hold them, e.g. ARS ones:
+///   `[{"clientTelNo":"01012345678","registerType":"C","registerTime":"2025-11-26T10:11:59.271"}]`, into the
+///   main service unless `serviceId` names another.
 struct AdminRoutes<Context: RequestContext> {
-    let store: UnsubscribeStore
+    let stores: [String: UnsubscribeStore]
+    let defaultServiceID: String
     let faults: FaultInjector
     let stats: SimulatorStats
     let clock: any EpochClock
@@ -28,6 +30,8 @@ struct AdminRoutes<Context: RequestContext> {
             return Response.json(status: 200, settings)
         }
         group.post("unsubscribes") { request, _ in
+            let serviceID = request.uri.queryParameters.get("serviceId") ?? defaultServiceID
+            guard let store = stores[serviceID] else { throw SimulatorError.badRequest("no service \(serviceID)") }
             let records = try await request.decodeJSON([SeedRecord].self, limit: 16 << 20)
             for record in records {
                 let time = try record.registerTime.map { text in

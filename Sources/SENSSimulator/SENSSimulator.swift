@@ -7,7 +7,10 @@ import SENSCore
 /// Its parts are public so tests can seed the list, change faults and count calls directly.
 public struct SENSSimulator: Sendable {
     public let configuration: SimulatorConfiguration
+    /// The list of the main service (`configuration.serviceID`).
     public let store: UnsubscribeStore
+    /// Every service's list, by service id.
+    public let stores: [String: UnsubscribeStore]
     public let faults: FaultInjector
     public let stats: SimulatorStats
     let clock: any EpochClock
@@ -16,23 +19,28 @@ public struct SENSSimulator: Sendable {
                 clock: any EpochClock = SystemEpochClock()) {
         self.configuration = configuration
         self.store = store
+        var stores = [configuration.serviceID: store]
+        for serviceID in configuration.allAccounts.flatMap(\.serviceIDs) where stores[serviceID] == nil {
+            stores[serviceID] = UnsubscribeStore()
+        }
+        self.stores = stores
         self.faults = FaultInjector(configuration.faults)
         self.stats = SimulatorStats()
         self.clock = clock
     }
 
-    /// The path of the unsubscribe resource for this simulator's service, as signed and sent.
+    /// The path of the unsubscribe resource for this simulator's main service, as signed and sent.
     public var unsubscribesPath: String { "/sms/v2/services/\(configuration.serviceID)/unsubscribes" }
 
     public func buildRouter() -> Router<SimulatorRequestContext> {
         let router = Router(context: SimulatorRequestContext.self)
         router.add(middleware: SimulatorErrorMiddleware())
         let sens = router.group("sms/v2/services/:serviceId/unsubscribes")
-            .add(middleware: SignatureVerificationMiddleware(
-                signer: NCPSigner(credentials: configuration.credentials), clock: clock, stats: stats))
-        UnsubscribeRoutes(serviceID: configuration.serviceID, store: store, faults: faults, stats: stats, clock: clock,
+            .add(middleware: SignatureVerificationMiddleware(accounts: configuration.allAccounts, clock: clock, stats: stats))
+        UnsubscribeRoutes(stores: stores, faults: faults, stats: stats, clock: clock,
                           localTime: configuration.localTime).add(to: sens)
-        AdminRoutes(store: store, faults: faults, stats: stats, clock: clock, localTime: configuration.localTime)
+        AdminRoutes(stores: stores, defaultServiceID: configuration.serviceID, faults: faults, stats: stats, clock: clock,
+                    localTime: configuration.localTime)
             .add(to: router.group("_simulator"))
         return router
     }

@@ -2,17 +2,35 @@ import HTTPTypes
 import Hummingbird
 import SENSCore
 
-/// The API Gateway's authentication: the access key must be the simulator's, the timestamp within five minutes
-/// of its clock, and the v2 signature must be over exactly the method and request target received.
+/// The API Gateway's authentication: the access key must be one of the simulator's accounts, the timestamp
+/// within five minutes of its clock, and the v2 signature over exactly the method and request target received,
+/// with that account's secret. A service of another account is refused as permission denied.
 struct SignatureVerificationMiddleware<Context: RequestContext>: RouterMiddleware {
-    let signer: NCPSigner
+    let signers: [String: (signer: NCPSigner, serviceIDs: Set<String>)]
     let clock: any EpochClock
     let stats: SimulatorStats
+
+    init(accounts: [SimulatedAccount], clock: any EpochClock, stats: SimulatorStats) {
+        var signers: [String: (signer: NCPSigner, serviceIDs: Set<String>)] = [:]
+        for account in accounts {
+            signers[account.credentials.accessKey] = (NCPSigner(credentials: account.credentials), Set(account.serviceIDs))
+        }
+        self.signers = signers
+        self.clock = clock
+        self.stats = stats
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let problem = authenticationProblem(request) {
             stats.record { $0.rejectedCalls += 1 }
             throw SimulatorError.gateway(.authenticationFailed, details: problem)
+        }
+        let account = signers[request.headers[.ncpAccessKey]!]!
+        let serviceID = context.parameters.get("serviceId") ?? ""
+        let known = signers.values.contains { $0.serviceIDs.contains(serviceID) }
+        if known && !account.serviceIDs.contains(serviceID) {
+            stats.record { $0.rejectedCalls += 1 }
+            throw SimulatorError.gateway(.permissionDenied, details: "The access key's account does not own this service.")
         }
         return try await next(request, context)
     }
@@ -22,7 +40,7 @@ struct SignatureVerificationMiddleware<Context: RequestContext>: RouterMiddlewar
             let accessKey = request.headers[.ncpAccessKey],
             let signature = request.headers[.ncpSignature]
         else { return "Required headers are missing." }
-        guard accessKey == signer.credentials.accessKey else { return "Invalid access key." }
+        guard let signer = signers[accessKey]?.signer else { return "Invalid access key." }
         guard let milliseconds = Int64(timestamp),
             abs(clock.nowMilliseconds() - milliseconds) < SENSLimits.timestampToleranceMilliseconds
         else { return "Invalid timestamp." }

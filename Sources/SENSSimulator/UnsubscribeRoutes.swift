@@ -6,8 +6,8 @@ import SENSCore
 struct UnsubscribeRoutes {
     typealias Context = SimulatorRequestContext
 
-    let serviceID: String
-    let store: UnsubscribeStore
+    /// Each service's list, by service id.
+    let stores: [String: UnsubscribeStore]
     let faults: FaultInjector
     let stats: SimulatorStats
     let clock: any EpochClock
@@ -17,14 +17,14 @@ struct UnsubscribeRoutes {
     static var maxBodyBytes: Int { 1 << 20 }
 
     func add(to group: RouterGroup<Context>) {
-        group.post { request, context in try await serve(request, context) { try await register(request) } }
-        group.get { request, context in try await serve(request, context) { try list(request) } }
-        group.delete { request, context in try await serve(request, context) { try await delete(request) } }
+        group.post { request, context in try await serve(request, context) { try await register(request, $0) } }
+        group.get { request, context in try await serve(request, context) { try list(request, $0) } }
+        group.delete { request, context in try await serve(request, context) { try await delete(request, $0) } }
     }
 
     /// Checks the service id, then applies the injected faults, then runs the operation.
-    private func serve(_ request: Request, _ context: Context, _ operation: () async throws -> Response) async throws -> Response {
-        guard context.parameters.get("serviceId") == serviceID else {
+    private func serve(_ request: Request, _ context: Context, _ operation: (UnsubscribeStore) async throws -> Response) async throws -> Response {
+        guard let store = context.parameters.get("serviceId").flatMap({ stores[$0] }) else {
             stats.record { $0.rejectedCalls += 1 }
             throw SimulatorError.gateway(.notFound, details: "Unknown service.")
         }
@@ -32,7 +32,7 @@ struct UnsubscribeRoutes {
         if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
         switch decision {
         case .proceed:
-            return try await operation()
+            return try await operation(store)
         case .fail(let status):
             stats.record { $0.faultedCalls += 1 }
             throw SimulatorError.gateway(APIGatewayErrorCode(status: status), status: status)
@@ -58,20 +58,20 @@ struct UnsubscribeRoutes {
         }
     }
 
-    private func register(_ request: Request) async throws -> Response {
+    private func register(_ request: Request, _ store: UnsubscribeStore) async throws -> Response {
         stats.record { $0.registerCalls += 1 }
         let numbers = try await targetNumbers(request)
         let records = store.register(numbers, type: .manual, at: clock.nowMilliseconds())
         return .json(status: 200, records.map(wire))
     }
 
-    private func list(_ request: Request) throws -> Response {
+    private func list(_ request: Request, _ store: UnsubscribeStore) throws -> Response {
         stats.record { $0.listCalls += 1 }
         let query = try listQuery(request.uri.queryParameters)
         return .json(status: 200, store.list(query).map(wire))
     }
 
-    private func delete(_ request: Request) async throws -> Response {
+    private func delete(_ request: Request, _ store: UnsubscribeStore) async throws -> Response {
         stats.record { $0.deleteCalls += 1 }
         store.delete(try await targetNumbers(request))
         return Response(status: .noContent)

@@ -19,9 +19,9 @@ struct GatewayCommand {
             StandardError.write(failure.line)
             exit(2)
         }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        let level = configuration.log.level
         LoggingSystem.bootstrap { label in
-            if configuration.logFormat == "json" {
+            if configuration.log.format == .json {
                 var handler = JSONLogHandler(label: label)
                 handler.logLevel = level
                 return handler
@@ -31,7 +31,12 @@ struct GatewayCommand {
             return handler
         }
         do {
-            try await GatewayRunner.run(configuration, logger: Logger(label: "sens-gateway"))
+            let logger = Logger(label: "sens-gateway")
+            if configuration.isSimulator {
+                try await SimulatorMode.run(configuration, logger: logger)
+            } else {
+                try await GatewayRunner.run(configuration, logger: logger)
+            }
         } catch {
             let stop = GatewayStartup.stopped(by: error, configuration: configuration)
             StandardError.write(stop.line)

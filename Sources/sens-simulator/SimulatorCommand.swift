@@ -15,7 +15,8 @@ struct SimulatorCommand {
           --http-port PORT                  port to listen on, 0 for any free one [HTTP_PORT] (default 9090)
           --sens-access-key KEY             accepted access key [SENS_ACCESS_KEY] (default ACCESS_KEY_ID)
           --sens-secret-key KEY             accepted secret key [SENS_SECRET_KEY] (default SECRET_KEY)
-          --sens-service-id ID              served SMS service id [SENS_SERVICE_ID] (default ncp:sms:kr:123456789012:sens)
+          --sens-service-id ID              served SMS service id, repeatable for several, each with its own list
+                                            [SENS_SERVICE_ID, comma-separated] (default ncp:sms:kr:123456789012:sens)
           --simulator-latency-milliseconds N   added to every SENS answer (default 0)
           --simulator-failure-rate R        share of calls, 0-1, that fail (default 0)
           --simulator-failure-status S      status of those failures (default 500)
@@ -58,7 +59,7 @@ struct SimulatorCommand {
             logger: logger
         ) { port in
             logger.info("SENS simulator ready", metadata: [
-                "port": "\(port)", "serviceId": "\(configuration.serviceID)",
+                "port": "\(port)", "serviceIds": "\(configuration.serviceIDs.joined(separator: ","))",
                 "accessKey": "\(configuration.credentials.accessKey)",
             ])
         }

@@ -1,5 +1,7 @@
 @testable import SENSGateway
 import Testing
+@testable import OptOuts
+import SENSClient
 
 @Suite("Circuit breaker")
 struct CircuitBreakerTests {

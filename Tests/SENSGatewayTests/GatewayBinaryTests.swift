@@ -8,6 +8,8 @@ import SENSTestSupport
 import Testing
 
 import Hummingbird
+import OptOuts
+import SENSClient
 
 /// The executable as an operator meets it: settings refused with one line and exit status 2, a taken port, the
 /// start-up check of the keys, and what the start-up lines show of them.

@@ -6,6 +6,8 @@ import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway query cache")
 struct GatewayCacheTests {
@@ -187,7 +189,7 @@ struct GatewayCacheTests {
     /// A check whose SENS call started before a register, and answers after it, must not overwrite what the
     /// register made true.
     @Test func aSlowCheckAnswerCannotOverwriteANewerWrite() async throws {
-        let sens = GatedSENSClient()
+        let sens = GatedUnsubscribes()
         try await runRouter(sens: sens, cache: CacheSettings()) { gateway in
             try await PooledClient.with(port: try #require(gateway.port)) { pooled in
                 async let slowCheck = pooled.send(.GET, "/v1/unsubscribes/01012345678")
@@ -206,7 +208,7 @@ struct GatewayCacheTests {
 
     /// When a write fails, SENS may or may not have applied it: those numbers are asked again.
     @Test func aFailedWriteForgetsItsNumbers() async throws {
-        let sens = ScriptedSENSClient(failOnCall: 2, with: .unavailable("SENS answered 503"))
+        let sens = ScriptedUnsubscribes(failOnCall: 2, with: .unavailable("SENS answered 503"))
         try await runRouter(sens: sens, cache: CacheSettings()) { gateway in
             _ = try await gateway.get("/v1/unsubscribes/01012345678")  // call 1: cached as not opted out
             #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"]).status == 503)  // call 2 fails
@@ -220,57 +222,3 @@ extension HTTPField.Name {
     static let xCache = Self("X-Cache")!
 }
 
-/// A SENS client whose list calls wait until the test releases them; register echoes what it is sent.
-final class GatedSENSClient: SENSClient {
-    private struct State {
-        var listCalls = 0
-        var released = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        var arrivals: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    var listCalls: Int { state.withLock { $0.listCalls } }
-
-    func waitForListCall() async throws {
-        await withCheckedContinuation { continuation in
-            let arrived = state.withLock { state -> Bool in
-                if state.listCalls > 0 { return true }
-                state.arrivals.append(continuation)
-                return false
-            }
-            if arrived { continuation.resume() }
-        }
-    }
-
-    func releaseList() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.released = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord] {
-        await withCheckedContinuation { continuation in
-            let (proceed, arrivals) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
-                state.listCalls += 1
-                defer { state.arrivals = [] }
-                if state.released { return (true, state.arrivals) }
-                state.waiters.append(continuation)
-                return (false, state.arrivals)
-            }
-            arrivals.forEach { $0.resume() }
-            if proceed { continuation.resume() }
-        }
-        return []
-    }
-
-    func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
-        numbers.map { OptOutRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
-    }
-
-    func delete(_ numbers: [String]) async throws(SENSError) {}
-}

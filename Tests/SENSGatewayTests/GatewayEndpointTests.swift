@@ -5,6 +5,8 @@ import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway endpoints over loopback, with the simulator as SENS")
 struct GatewayEndpointTests {

@@ -15,6 +15,8 @@ import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
+import OptOuts
+import SENSClient
 
 /// Runs a SENS simulator and the gateway in front of it, both on loopback ports, and hands the test an HTTP
 /// client for the gateway.
@@ -42,10 +44,10 @@ struct GatewayHarness {
     }
 
     func run(
-        maxBodyBytes: Int = 4 << 20,
+        maxBodyBytes: Int = 8 << 20,
         idleTimeoutSeconds: Int = 30,
         logger: Logger = Logger(label: "gateway"),
-        adjust: @escaping @Sendable (inout GatewayConfiguration.SENSSettings) -> Void = { _ in },
+        adjust: @escaping @Sendable (inout SENSServiceSettings) -> Void = { _ in },
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
         let simulatorApp = simulator.buildApplication(
@@ -54,7 +56,7 @@ struct GatewayHarness {
         let resilience = self.resilience, resilienceStatistics = self.resilienceStatistics, metrics = self.metrics
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
-            var sens = GatewayConfiguration.SENSSettings(
+            var sens = SENSServiceSettings(
                 credentials: simulator.configuration.credentials,
                 serviceID: simulator.configuration.serviceID,
                 baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!,
@@ -71,14 +73,14 @@ struct GatewayHarness {
 
     /// The gateway alone, pointed at whatever `sens` says.
     static func runGateway(
-        sens: GatewayConfiguration.SENSSettings,
+        sens: SENSServiceSettings,
         cache: CacheSettings = CacheSettings(),
         resilience: ResilienceSettings = singleAttempt,
         clock: any EpochClock = SystemEpochClock(),
         metrics: GatewayMetrics = GatewayMetrics(),
         cacheStatistics: CacheStatistics? = CacheStatistics(),
         resilienceStatistics: ResilienceStatistics? = ResilienceStatistics(),
-        maxBodyBytes: Int = 4 << 20,
+        maxBodyBytes: Int = 8 << 20,
         idleTimeoutSeconds: Int = 30,
         logger: Logger = Logger(label: "gateway"),
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void

@@ -7,6 +7,8 @@ import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway logs: request ids, audit lines, masking")
 struct GatewayLoggingTests {

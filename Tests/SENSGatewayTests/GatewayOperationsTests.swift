@@ -4,6 +4,8 @@ import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway operations: metrics and readiness")
 struct GatewayOperationsTests {
@@ -24,15 +26,15 @@ struct GatewayOperationsTests {
                 #"http_server_requests_total{route="/v1/unsubscribes/{phoneNumber}",method="GET",status="200"} 2"#,
                 #"http_server_requests_total{route="/v1/unsubscribes/{phoneNumber}",method="GET",status="400"} 1"#,
                 #"http_server_request_duration_seconds_bucket{route="/v1/unsubscribes",method="GET",status="200",le="+Inf"} 1"#,
-                #"sens_upstream_calls_total{operation="register",outcome="success"} 1"#,
-                #"sens_upstream_calls_total{operation="list",outcome="success"} 2"#,
-                #"sens_upstream_call_duration_seconds_count{operation="list",outcome="success"} 2"#,
-                #"sens_gateway_numbers_written_total{operation="register"} 2"#,
-                #"cache_hits_total{cache="check"} 1"#,
-                #"cache_misses_total{cache="check"} 1"#,
-                #"cache_misses_total{cache="list"} 1"#,
-                #"cache_entries{cache="check"} 3"#,
-                "sens_circuit_breaker_state 0",
+                #"sens_upstream_calls_total{service="default",operation="register",outcome="success"} 1"#,
+                #"sens_upstream_calls_total{service="default",operation="list",outcome="success"} 2"#,
+                #"sens_upstream_call_duration_seconds_count{service="default",operation="list",outcome="success"} 2"#,
+                #"sens_gateway_numbers_written_total{service="default",operation="register"} 2"#,
+                #"cache_hits_total{service="default",cache="check"} 1"#,
+                #"cache_misses_total{service="default",cache="check"} 1"#,
+                #"cache_misses_total{service="default",cache="list"} 1"#,
+                #"cache_entries{service="default",cache="check"} 3"#,
+                #"sens_circuit_breaker_state{service="default"} 0"#,
             ] {
                 #expect(text.contains(series), "missing: \(series)")
             }
@@ -49,20 +51,20 @@ struct GatewayOperationsTests {
         try await harness.run { gateway in
             let ready = try await gateway.get("/readyz")
             #expect(ready.status == 200)
-            #expect(ready.body == #"{"status":"ready"}"#)
+            #expect(ready.body == #"{"services":[{"name":"default","status":"ready"}],"status":"ready"}"#)
             _ = try await gateway.get("/v1/unsubscribes/01012345678")
             _ = try await gateway.get("/v1/unsubscribes/01012345678")
             let notReady = try await gateway.get("/readyz")
             #expect(notReady.status == 503)
             #expect(notReady.body.contains("the SENS circuit breaker is open"))
-            #expect(try await gateway.get("/metrics").body.contains("sens_circuit_breaker_state 2"))
+            #expect(try await gateway.get("/metrics").body.contains(#"sens_circuit_breaker_state{service="default"} 2"#))
             #expect(try await gateway.get("/healthz").status == 200, "alive all the same")
 
             harness.simulator.faults.settings = .none
             try await Task.sleep(for: .milliseconds(350))
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)  // the probe closes it
             #expect(try await gateway.get("/readyz").status == 200)
-            #expect(try await gateway.get("/metrics").body.contains("sens_circuit_breaker_state 0"))
+            #expect(try await gateway.get("/metrics").body.contains(#"sens_circuit_breaker_state{service="default"} 0"#))
         }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
+import OptOuts
+import SENSClient
 
 /// The built `sens-gateway` executable run as a user runs it: arguments, environment, exit status, and what it
 /// writes to standard output and standard error.

@@ -10,6 +10,8 @@ import Testing
 import FoundationEssentials
 #else
 import Foundation
+import OptOuts
+import SENSClient
 #endif
 
 /// Requests that would otherwise be answered as if they meant something else, and what each route answers

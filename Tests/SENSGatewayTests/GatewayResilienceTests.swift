@@ -6,6 +6,8 @@ import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway resilience: faults, retries, deadlines, breaker, bulkhead, hostile input")
 struct GatewayResilienceTests {
@@ -114,9 +116,9 @@ struct GatewayResilienceTests {
     }
 
     @Test func retriesATransientFailureAndSucceeds() async throws {
-        let sens = ScriptedSENSClient(failing: [1: .unavailable("SENS answered 503"), 2: .failed(status: 500)])
+        let sens = ScriptedUnsubscribes(failing: [1: .unavailable("SENS answered 503"), 2: .failed(status: 500)])
         let statistics = ResilienceStatistics()
-        try await runRouter(sens: ResilientSENSClient(upstream: sens, metrics: statistics)) { gateway in
+        try await runRouter(sens: ResilientUnsubscribes(upstream: sens, metrics: statistics)) { gateway in
             let answer = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"])
             #expect(answer.status == 200)
             #expect(sens.calls == 3)

@@ -8,6 +8,8 @@ import SENSGateway
 import SENSSimulator
 import ServiceLifecycle
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway graceful shutdown")
 struct GatewayShutdownTests {

@@ -1,7 +1,10 @@
 import Foundation
+import Logging
 import SENSCore
 import SENSGateway
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway start-up configuration")
 struct GatewayStartupTests {
@@ -14,8 +17,8 @@ struct GatewayStartupTests {
         ).get()
         #expect(configuration.http.port == 9999)
         #expect(configuration.http.host == "127.0.0.1")
-        #expect(configuration.logLevel == "debug")
-        let sens = try #require(configuration.sens)
+        #expect(configuration.log.level == .debug)
+        let sens = try #require(configuration.services.first?.sens)
         #expect(sens.credentials.accessKey == "AK")
         #expect(sens.baseURL.text == "http://127.0.0.1:1234/prefix")
         #expect(sens.baseURL.pathPrefix == "/prefix")
@@ -30,7 +33,7 @@ struct GatewayStartupTests {
         var environment = complete
         environment["SENS_SECRET_KEY"] = nil
         environment["SENS_SECRET_KEY_FILE"] = path
-        let sens = try #require(try GatewayStartup.configuration(arguments: ["sens-gateway"], environment: environment).get().sens)
+        let sens = try #require(try GatewayStartup.configuration(arguments: ["sens-gateway"], environment: environment).get().services.first?.sens)
         let expected = NCPSigner(credentials: NCPCredentials(accessKey: "AK", secretKey: NCPSecretKey("file-secret")))
         #expect(NCPSigner(credentials: sens.credentials).signature(method: "GET", pathAndQuery: "/", timestamp: "1")
                 == expected.signature(method: "GET", pathAndQuery: "/", timestamp: "1"))
@@ -38,15 +41,15 @@ struct GatewayStartupTests {
 
     @Test func simulatorModeNeedsNoKeys() throws {
         let configuration = try GatewayStartup.configuration(arguments: ["sens-gateway", "--simulator"], environment: [:]).get()
-        #expect(configuration.simulator)
-        #expect(configuration.sens == nil)
+        #expect(configuration.isSimulator)
+        #expect(configuration.services.isEmpty)
     }
 
     /// A missing or malformed value stops start-up with one line naming it.
     @Test(arguments: [
         (["SENS_ACCESS_KEY": nil], "sens-gateway: configuration error: sens.accessKey (SENS_ACCESS_KEY, --sens-access-key) is required; or run with --simulator"),
         (["SENS_SECRET_KEY": nil], "sens-gateway: configuration error: sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator"),
-        (["SENS_SERVICE_ID": nil], "sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) is required; or run with --simulator"),
+        (["SENS_SERVICE_ID": nil], "sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) or sens.services (SENS_SERVICES, --sens-services) is required; or run with --simulator"),
         (["SENS_SERVICE_ID": "my-service"], #"sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) is "my-service"; expected an id like ncp:sms:kr:123456789012:name"#),
         (["SENS_BASE_URL": "ftp://x"], #"sens-gateway: configuration error: sens.baseUrl (SENS_BASE_URL, --sens-base-url) is "ftp://x"; expected an http(s) URL without query, like https://sens.apigw.ntruss.com"#),
         (["SENS_SECRET_KEY_FILE": "/nonexistent"], "sens-gateway: configuration error: set sens.secretKey or sens.secretKeyFile, not both"),
@@ -93,5 +96,13 @@ struct GatewayStartupTests {
             }
             #expect(failure.line.contains(setting.key) && failure.line.contains("not-a-value"), "\(failure.line)")
         }
+    }
+}
+
+extension GatewayConfiguration {
+    /// The configured SENS services; none in simulator mode.
+    var services: [Service] {
+        if case .sens(let services) = upstream { return services }
+        return []
     }
 }

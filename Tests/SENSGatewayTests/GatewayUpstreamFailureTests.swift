@@ -9,6 +9,9 @@ import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
+import OptOuts
+import SENSClient
+import GatewayHTTP
 
 @Suite("Gateway answers when SENS fails")
 struct GatewayUpstreamFailureTests {
@@ -38,14 +41,10 @@ struct GatewayUpstreamFailureTests {
     @Test func refusedCredentialsTakeReadinessDownUntilACallSucceeds() async throws {
         let metrics = GatewayMetrics()
         let breaker = CircuitBreaker(minimumCalls: 1_000, windowSize: 1_000)
-        let sens = ResilientSENSClient(upstream: ScriptedSENSClient(failing: [1: .refused(status: 401), 2: .refused(status: 403)]),
-                                       policy: RetryPolicy(maxAttempts: 3), breaker: breaker, metrics: metrics)
-        let router = try GatewayApplication.buildRouter(
-            optOuts: OptOutService(sens: sens), registerTimeOffsetSeconds: 9 * 3600, maxBodyBytes: 1 << 20,
-            readiness: SENSReadiness(breaker: breaker, credentials: sens.credentials), metrics: metrics)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in
-            let gateway = GatewayClient(client: client)
+        let sens = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 401), 2: .refused(status: 403)]),
+                                       policy: RetryPolicy(maxAttempts: 3), breaker: breaker, metrics: metrics.service("default"))
+        try await runRouter(sens: sens, health: SENSServiceHealth(breaker: breaker, credentials: sens.credentials),
+                            metrics: metrics) { gateway in
             #expect(try await gateway.get("/readyz").status == 200)
             let refused = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(refused.status == 502)
@@ -54,7 +53,7 @@ struct GatewayUpstreamFailureTests {
             let notReady = try await gateway.get("/readyz")
             #expect(notReady.status == 503)
             #expect(notReady.body.contains(#""reason":"sens_credentials_rejected""#))
-            #expect(try await gateway.get("/metrics").body.contains("sens_credentials_rejected_total 1"))
+            #expect(try await gateway.get("/metrics").body.contains(#"sens_credentials_rejected_total{service="default"} 1"#))
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 502, "403 too, not retried")
             #expect(try await gateway.get("/readyz").status == 503)
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)
@@ -118,7 +117,7 @@ struct GatewayUpstreamFailureTests {
     /// The second of three calls fails after it was sent: the answer names exactly which numbers were registered,
     /// which may have been, and which were never sent.
     @Test func namesWhatWasAndWasNotWrittenWhenAChunkFails() async throws {
-        let sens = ScriptedSENSClient(failOnCall: 2, with: .unavailable("SENS answered 503"))
+        let sens = ScriptedUnsubscribes(failOnCall: 2, with: .unavailable("SENS answered 503"))
         let numbers = mobileNumbers(2_500)
         try await runRouter(sens: sens) { gateway in
             let answer = try await gateway.post("/v1/unsubscribes", phoneNumbers: numbers)
@@ -163,55 +162,19 @@ struct GatewayUpstreamFailureTests {
 }
 
 /// Settings for a SENS stand-in on a loopback port that checks no signature.
-func stubSENSSettings(port: Int) -> GatewayConfiguration.SENSSettings {
-    GatewayConfiguration.SENSSettings(
+func stubSENSSettings(port: Int) -> SENSServiceSettings {
+    SENSServiceSettings(
         credentials: NCPCredentials(accessKey: "A", secretKey: NCPSecretKey("S")), serviceID: SimulatorConfiguration.defaultServiceID,
         baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)
 }
 
-/// A SENS client that succeeds, except on the calls it is told to fail (counted from 1).
-final class ScriptedSENSClient: SENSClient {
-    private let count = Mutex(0)
-    let failures: [Int: SENSError]
-
-    init(failing failures: [Int: SENSError]) {
-        self.failures = failures
-    }
-
-    convenience init(failOnCall call: Int, with error: SENSError) {
-        self.init(failing: [call: error])
-    }
-
-    var calls: Int { count.withLock { $0 } }
-
-    private func next() throws(SENSError) {
-        let call = count.withLock { value -> Int in
-            value += 1
-            return value
-        }
-        if let error = failures[call] { throw error }
-    }
-
-    func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
-        try next()
-        return numbers.map { OptOutRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
-    }
-
-    func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord] {
-        try next()
-        return []
-    }
-
-    func delete(_ numbers: [String]) async throws(SENSError) {
-        try next()
-    }
-}
-
 /// The gateway's router with `sens` as its SENS client, served on a loopback port.
-func runRouter(sens: any SENSClient, cache: CacheSettings = .disabled,
-               _ test: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
-    let router = try GatewayApplication.buildRouter(optOuts: OptOutService(sens: sens, cache: cache),
-                                                    registerTimeOffsetSeconds: 9 * 3600, maxBodyBytes: 1 << 20)
+func runRouter(sens: any SENSUnsubscribes, cache: CacheSettings = .disabled, health: any ServiceHealth = AlwaysHealthy(),
+               metrics: GatewayMetrics = GatewayMetrics(), _ test: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
+    let directory = CachedOptOutDirectory(base: SENSOptOutDirectory(sens: sens), settings: cache)
+    let services = OptOutServices([OptOutService(name: "default", serviceID: SimulatorConfiguration.defaultServiceID,
+                                                 directory: directory, health: health)])
+    let router = try GatewayRouter.build(services: services, metrics: metrics, maxBodyBytes: 1 << 20)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "gateway"))
     try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
 }

@@ -4,6 +4,8 @@ import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
+import OptOuts
+import SENSClient
 
 @Suite("Gateway input validation")
 struct GatewayValidationTests {

@@ -1,4 +1,6 @@
 import Glibc
+import OptOuts
+import SENSClient
 
 /// A bare TCP connection to a loopback port, for requests no HTTP client library sends as written (a chunked
 /// body sent piece by piece after `Expect: 100-continue`).

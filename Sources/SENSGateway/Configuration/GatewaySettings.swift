@@ -10,7 +10,11 @@ public enum GatewaySettings {
         Setting("sens.secretKeyFile", .text, default: nil, placeholder: "PATH",
                 help: "file holding the secret key, e.g. a mounted Secret"),
         Setting("sens.serviceId", .text, default: nil, placeholder: "ID",
-                help: "SMS service id, like ncp:sms:kr:123456789012:name (required without --simulator)"),
+                help: "SMS service id, like ncp:sms:kr:123456789012:name: the one service, named default"),
+        Setting("sens.services", .text, default: nil, placeholder: "NAME=ID,...",
+                help: "several services instead: names (a-z, 0-9, -; up to 32) and their SMS service ids"),
+        Setting("sens.defaultService", .text, default: nil, placeholder: "NAME",
+                help: "the service /v1/unsubscribes addresses (default: the first listed)"),
         Setting("sens.baseUrl", .text, default: "https://sens.apigw.ntruss.com", placeholder: "URL", help: "SENS API"),
         Setting("sens.registerTimeOffset", .text, default: "+09:00", placeholder: "+HH:MM",
                 help: "zone of SENS's zone-less registerTime values"),
@@ -36,8 +40,9 @@ public enum GatewaySettings {
         Setting("http.host", .text, default: "127.0.0.1", placeholder: "HOST",
                 help: "address to listen on; 0.0.0.0 in the container"),
         Setting("http.port", .integer(0...65_535), default: "8080", placeholder: "PORT", help: "port to listen on; 0 picks a free one"),
-        // 4 MiB holds the largest valid write: 10,000 numbers of 64 characters, each escaped as \uXXXX.
-        Setting("http.maxBodyBytes", .integer(1_024...(64 << 20)), default: "4194304", placeholder: "N",
+        // 8 MiB holds the largest schema-valid write: 10,000 numbers of 64 characters, each written as the JSON
+        // escapes of a surrogate pair (12 bytes).
+        Setting("http.maxBodyBytes", .integer(1_024...(64 << 20)), default: "8388608", placeholder: "N",
                 help: "larger request bodies are answered 413"),
         Setting("http.idleTimeoutSeconds", .integer(1...3_600), default: "30", placeholder: "N",
                 help: "connections idle this long are closed"),
@@ -56,6 +61,34 @@ public enum GatewaySettings {
     static let byFlag: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.flag, $0) })
     static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
 
+    /// One service's own keys, for services in other NCP accounts: `sens.service.NAME.accessKey`
+    /// (`SENS_SERVICE_NAME_ACCESS_KEY`, `--sens-service-NAME-access-key`, the name upper-cased with `-` as `_`
+    /// in the environment), `…secretKey` and `…secretKeyFile`.
+    static func serviceSettings(_ name: String) -> (accessKey: Setting, secretKey: Setting, secretKeyFile: Setting) {
+        (Setting("sens.service.\(name).accessKey", .text, default: nil, placeholder: "KEY", help: "the service's own NCP access key"),
+         Setting("sens.service.\(name).secretKey", .secret, default: nil, placeholder: "KEY", help: "the service's own NCP secret key"),
+         Setting("sens.service.\(name).secretKeyFile", .text, default: nil, placeholder: "PATH", help: "file holding the service's own secret key"))
+    }
+
+    /// The per-service settings as `--help` and the README show them, with NAME for the service name.
+    static let serviceTemplates: [Setting] = {
+        let settings = serviceSettings("NAME")
+        return [settings.accessKey, settings.secretKey, settings.secretKeyFile]
+    }()
+
+    /// The per-service setting a flag names (`--sens-service-retail-access-key`), if it names one.
+    static func serviceSetting(flag: String) -> Setting? {
+        let prefix = "--sens-service-"
+        guard flag.hasPrefix(prefix) else { return nil }
+        for (suffix, pick) in [("-secret-key-file", 2), ("-secret-key", 1), ("-access-key", 0)] where flag.hasSuffix(suffix) {
+            let name = String(flag.dropFirst(prefix.count).dropLast(suffix.count))
+            guard GatewayConfiguration.isServiceName(name) else { return nil }
+            let settings = serviceSettings(name)
+            return [settings.accessKey, settings.secretKey, settings.secretKeyFile][pick]
+        }
+        return nil
+    }
+
     /// `--help`: every setting with its flag, environment variable, form and default.
     public static var usage: String {
         var lines = [
@@ -64,7 +97,7 @@ public enum GatewaySettings {
             "A value that is malformed or out of range, or an unknown option, stops start-up (exit status 2).",
             "",
         ]
-        for setting in all {
+        for setting in all + serviceTemplates {
             let left = "  " + setting.flag + (setting.form == .boolean ? "" : " " + (setting.placeholder.isEmpty ? "VALUE" : setting.placeholder))
             var details: [String] = []
             switch setting.form {

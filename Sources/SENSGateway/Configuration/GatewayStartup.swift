@@ -12,10 +12,11 @@ public enum GatewayStartup {
         arguments: [String],
         environment: [String: String]? = nil
     ) -> Result<GatewayConfiguration, StartupFailure> {
-        let secrets = Set(GatewaySettings.all.filter { $0.form == .secret }.map(\.environmentName))
+        // SENS_SECRET_KEY and every SENS_SERVICE_NAME_SECRET_KEY.
+        let secrets: SecretsSpecifier<String, String> = .dynamic { name, _ in name.hasSuffix("SECRET_KEY") }
         let environmentProvider = environment.map {
-            EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: .specific(secrets))
-        } ?? EnvironmentVariablesProvider(secretsSpecifier: .specific(secrets))
+            EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: secrets)
+        } ?? EnvironmentVariablesProvider(secretsSpecifier: secrets)
         do {
             let settings = try SettingsReader(arguments: arguments, environment: ConfigReader(provider: environmentProvider))
             return .success(try GatewayConfiguration(settings: settings))

@@ -33,12 +33,12 @@ public struct Setting: Sendable {
 
     /// `HTTP_PORT` for `http.port`.
     public var environmentName: String {
-        Self.words(key).joined(separator: "_").uppercased()
+        String(Self.words(key).joined(separator: "_").uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
     /// `--http-port` for `http.port`.
     public var flag: String {
-        "--" + Self.words(key).joined(separator: "-").lowercased()
+        "--" + Self.words(key).joined(separator: "-")
     }
 
     /// `http.port (HTTP_PORT, --http-port)`: how refusals name a setting.
@@ -57,6 +57,7 @@ public struct Setting: Sendable {
     /// `sens.connectTimeoutMilliseconds` → `sens`, `connect`, `timeout`, `milliseconds`.
     static func words(_ key: String) -> [String] {
         key.split(separator: ".").flatMap { part -> [String] in
+            if part == "NAME" { return ["NAME"] }  // the placeholder of per-service settings
             var words: [String] = []
             for character in part {
                 if character.isUppercase || words.isEmpty { words.append("") }

@@ -14,9 +14,12 @@ struct SettingsReader {
 
     /// The value given for `key`, flags first; nil when neither gives one. An empty value counts as given.
     func raw(_ key: String) -> String? {
-        guard let setting = GatewaySettings.byKey[key] else { preconditionFailure("\(key) is not in GatewaySettings.all") }
+        let isServiceKey = key.hasPrefix("sens.service.")
+        guard let setting = GatewaySettings.byKey[key] ?? (isServiceKey ? Setting(key, .text, default: nil, help: "") : nil) else {
+            preconditionFailure("\(key) is not in GatewaySettings.all")
+        }
         if let value = flags[key] { return value }
-        return environment.string(forKey: ConfigKey(key), isSecret: setting.form == .secret)
+        return environment.string(forKey: ConfigKey(key), isSecret: setting.form == .secret || key.hasSuffix(".secretKey"))
     }
 
     func string(_ key: String) throws(ConfigurationError) -> String {
@@ -73,7 +76,7 @@ struct SettingsReader {
                 name = argument
                 inline = nil
             }
-            guard let setting = GatewaySettings.byFlag[name] else {
+            guard let setting = GatewaySettings.byFlag[name] ?? GatewaySettings.serviceSetting(flag: name) else {
                 throw ConfigurationError("unknown option \(name) (see --help)")
             }
             guard values[setting.key] == nil else { throw ConfigurationError("\(name) is given more than once") }

@@ -1,10 +1,13 @@
 import CoreMetrics
+import GatewayHTTP
+import OptOuts
 import Prometheus
 import Synchronization
 
 /// The gateway's metrics, kept in a Prometheus registry that is passed in (no global metrics system), and served
-/// at `/metrics` in the Prometheus text format. It is also what the cache and the resilience layer report to.
-public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
+/// at `/metrics` in the Prometheus text format. The HTTP layer reports to it, and each service's caches and
+/// resilience through `service(_:)`, which labels them with the service's name.
+public final class GatewayMetrics: GatewayHTTPMetrics {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     /// Request metric handles by label set: looked up once, not in the registry on every request.
@@ -47,7 +50,7 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
     // MARK: HTTP server
 
     /// `route` is the matched route template (never the raw path, which may hold a phone number).
-    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+    public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         let (counter, timer) = handle(in: requestHandles, RequestLabels(route: route, method: method, status: status)) {
             let dimensions = [("route", route), ("method", method), ("status", String(status))]
             return (CoreMetrics.Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
@@ -58,60 +61,25 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
     }
 
     /// Numbers SENS confirmed registered or removed.
-    func recordWritten(operation: String, count: Int) {
+    public func recordWritten(service: String, operation: String, count: Int) {
         guard count > 0 else { return }
-        counter("sens_gateway_numbers_written_total", [("operation", operation)]).increment(by: count)
+        counter("sens_gateway_numbers_written_total", [("service", service), ("operation", operation)]).increment(by: count)
     }
 
-    // MARK: ResilienceMetrics
-
-    public func recordAttempt(operation: String, outcome: String, duration: Duration) {
-        let dimensions = [("operation", operation), ("outcome", outcome)]
-        counter("sens_upstream_calls_total", dimensions).increment()
-        timer("sens_upstream_call_duration_seconds", dimensions).recordNanoseconds(duration.nanoseconds)
-    }
-
-    public func recordRetry(operation: String) {
-        counter("sens_upstream_retries_total", [("operation", operation)]).increment()
-    }
-
-    public func recordRejection(operation: String, reason: String) {
-        counter("sens_upstream_rejections_total", [("operation", operation), ("reason", reason)]).increment()
-    }
-
-    /// 0 closed, 1 half-open, 2 open.
-    public func recordBreakerState(_ state: CircuitBreaker.State) {
-        let value: Double = switch state {
-        case .closed: 0
-        case .halfOpen: 1
-        case .open: 2
-        }
-        gauge("sens_circuit_breaker_state", []).record(value)
-    }
-
-    public func recordCredentialsRejected() {
-        counter("sens_credentials_rejected_total", []).increment()
-    }
-
-    // MARK: CacheMetrics
-
-    public func recordHit(cache: String) { counter("cache_hits_total", [("cache", cache)]).increment() }
-    public func recordMiss(cache: String) { counter("cache_misses_total", [("cache", cache)]).increment() }
-    public func recordStale(cache: String) { counter("cache_stale_total", [("cache", cache)]).increment() }
-    public func recordEvictions(cache: String, count: Int) { counter("cache_evictions_total", [("cache", cache)]).increment(by: count) }
-    public func recordEntries(cache: String, count: Int) { gauge("cache_entries", [("cache", cache)]).record(count) }
+    /// Where one service's caches and resilience report, labelled `service`.
+    public func service(_ name: String) -> ServiceMetrics { ServiceMetrics(metrics: self, service: name) }
 
     // MARK: Handles
 
-    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+    func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
         handle(in: counters, HandleKey(label, dimensions)) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
-    private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+    func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
         handle(in: timers, HandleKey(label, dimensions)) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory) }
     }
 
-    private func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
+    func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
         handle(in: gauges, HandleKey(label, dimensions)) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
     }
 
@@ -126,6 +94,50 @@ public final class GatewayMetrics: CacheMetrics, ResilienceMetrics {
             return made
         }
     }
+}
+
+/// One service's view of the gateway's metrics: its caches and its resilience, labelled with its name.
+public struct ServiceMetrics: CacheMetrics, ResilienceMetrics {
+    let metrics: GatewayMetrics
+    let service: String
+
+    // MARK: ResilienceMetrics
+
+    public func recordAttempt(operation: String, outcome: String, duration: Duration) {
+        let dimensions = [("service", service), ("operation", operation), ("outcome", outcome)]
+        metrics.counter("sens_upstream_calls_total", dimensions).increment()
+        metrics.timer("sens_upstream_call_duration_seconds", dimensions).recordNanoseconds(duration.nanoseconds)
+    }
+
+    public func recordRetry(operation: String) {
+        metrics.counter("sens_upstream_retries_total", [("service", service), ("operation", operation)]).increment()
+    }
+
+    public func recordRejection(operation: String, reason: String) {
+        metrics.counter("sens_upstream_rejections_total", [("service", service), ("operation", operation), ("reason", reason)]).increment()
+    }
+
+    /// 0 closed, 1 half-open, 2 open.
+    public func recordBreakerState(_ state: CircuitBreaker.State) {
+        let value: Double = switch state {
+        case .closed: 0
+        case .halfOpen: 1
+        case .open: 2
+        }
+        metrics.gauge("sens_circuit_breaker_state", [("service", service)]).record(value)
+    }
+
+    public func recordCredentialsRejected() {
+        metrics.counter("sens_credentials_rejected_total", [("service", service)]).increment()
+    }
+
+    // MARK: CacheMetrics
+
+    public func recordHit(cache: String) { metrics.counter("cache_hits_total", [("service", service), ("cache", cache)]).increment() }
+    public func recordMiss(cache: String) { metrics.counter("cache_misses_total", [("service", service), ("cache", cache)]).increment() }
+    public func recordStale(cache: String) { metrics.counter("cache_stale_total", [("service", service), ("cache", cache)]).increment() }
+    public func recordEvictions(cache: String, count: Int) { metrics.counter("cache_evictions_total", [("service", service), ("cache", cache)]).increment(by: count) }
+    public func recordEntries(cache: String, count: Int) { metrics.gauge("cache_entries", [("service", service), ("cache", cache)]).record(count) }
 }
 
 extension Duration {

@@ -1,3 +1,4 @@
+import CallScope
 import Hummingbird
 
 /// Gives every request its deadline: SENS attempts are cut short and retries stop so that the answer, a 504 at

@@ -1,21 +1,6 @@
 import SENSCore
 import Synchronization
 
-/// How a cached read was answered, for the `X-Cache` and `Age` response headers.
-public enum CacheStatus: String, Sendable {
-    case hit = "HIT"
-    case miss = "MISS"
-    /// Served from an expired entry because SENS failed (stale-if-error).
-    case stale = "STALE"
-}
-
-public struct CachedAnswer<Value: Sendable>: Sendable {
-    public var value: Value
-    public var status: CacheStatus
-    /// Whole seconds since the value was fetched from SENS.
-    public var ageSeconds: Int
-}
-
 public struct CacheSettings: Sendable, Equatable {
     /// How long an entry is served without asking SENS; 0 turns caching off.
     public var ttlMilliseconds: Int64
@@ -38,7 +23,7 @@ public struct CacheSettings: Sendable, Equatable {
     public var isEnabled: Bool { ttlMilliseconds > 0 }
 }
 
-/// A read-through cache of SENS answers: TTL and LRU bounded, single-flight (concurrent identical misses share
+/// A read-through cache of a directory's answers: TTL and LRU bounded, single-flight (concurrent identical misses share
 /// one upstream call and its result or error), stale-if-error, and kept coherent by writes through `apply`.
 public final class QueryCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Entry {
@@ -81,11 +66,11 @@ public final class QueryCache<Key: Hashable & Sendable, Value: Sendable>: Sendab
     public func value(
         for key: Key,
         refresh: Bool = false,
-        fetch: @escaping @Sendable () async throws(SENSError) -> Value
-    ) async throws(SENSError) -> CachedAnswer<Value> {
+        fetch: @escaping @Sendable () async throws(OptOutError) -> Value
+    ) async throws(OptOutError) -> Answer<Value> {
         guard settings.isEnabled else {
             metrics.recordMiss(cache: name)
-            return CachedAnswer(value: try await fetch(), status: .miss, ageSeconds: 0)
+            return Answer(value: try await fetch(), origin: .fetched, ageSeconds: 0)
         }
         let now = clock.nowMilliseconds()
         let plan: Plan = state.withLock { state in
@@ -112,18 +97,18 @@ public final class QueryCache<Key: Hashable & Sendable, Value: Sendable>: Sendab
         switch plan {
         case .hit(let entry):
             metrics.recordHit(cache: name)
-            return CachedAnswer(value: entry.value, status: .hit, ageSeconds: age(entry, now))
+            return Answer(value: entry.value, origin: .cached, ageSeconds: age(entry, now))
         case .wait(let task):
             do {
                 let value = try await task.value
                 metrics.recordMiss(cache: name)
-                return CachedAnswer(value: value, status: .miss, ageSeconds: 0)
+                return Answer(value: value, origin: .fetched, ageSeconds: 0)
             } catch {
-                let failure = error as? SENSError ?? .unavailable("the SENS call was cancelled")
+                let failure = error as? OptOutError ?? OptOutError(.unavailable, "the call to the source was cancelled")
                 let now = clock.nowMilliseconds()
                 if let entry = state.withLock({ $0.storage.peek(key) }), now - entry.fetchedAt < settings.staleIfErrorMilliseconds {
                     metrics.recordStale(cache: name)
-                    return CachedAnswer(value: entry.value, status: .stale, ageSeconds: age(entry, now))
+                    return Answer(value: entry.value, origin: .stale, ageSeconds: age(entry, now))
                 }
                 throw failure
             }

@@ -108,7 +108,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// The `DecodingError` behind a request the runtime could not read. The runtime wraps it in its own error
-    /// type, which is not public, so the wrapping is looked through by reflection.
+    /// type, which is not public, so the wrapping is looked through by reflection; if the runtime's shape
+    /// changes, `GatewayValidationTests.refusesMalformedBodies` fails (its messages name the field).
     static func decodingError(in error: ServerError) -> DecodingError? {
         func search(_ value: Any, depth: Int) -> DecodingError? {
             if let decoding = value as? DecodingError { return decoding }

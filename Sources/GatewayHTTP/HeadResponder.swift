@@ -4,11 +4,15 @@ import Hummingbird
 /// Answers HEAD on every GET route as GET would be answered, headers and `Content-Length` included, without
 /// the body. The request goes through the router as a GET, so the route's middleware runs once; the access log
 /// and metrics still name HEAD (`RequestMethod.received`).
-struct HeadResponder<Base: HTTPResponder>: HTTPResponder {
-    typealias Context = Base.Context
+public struct HeadResponder<Base: HTTPResponder>: HTTPResponder {
+    public typealias Context = Base.Context
     let base: Base
 
-    func respond(to request: Request, context: Context) async throws -> Response {
+    public init(base: Base) {
+        self.base = base
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
         guard request.method == .head else { return try await base.respond(to: request, context: context) }
         var head = request.head
         head.method = .get

@@ -1,9 +1,13 @@
+import CallScope
+import SENSClient
 import SENSCore
 
-/// Wraps a SENS client with the gateway's defences: a circuit breaker, a bulkhead, and retries within the
-/// request's deadline (see `RetryPolicy`). Every answer other than an outage counts as SENS being up.
-public struct ResilientSENSClient: SENSClient {
-    let upstream: any SENSClient
+/// Wraps one service's SENS calls with the gateway's defences: a circuit breaker, a bulkhead, and retries within
+/// the request's deadline (see `RetryPolicy`). Every answer other than an outage counts as SENS being up. A
+/// decorator of each SENS call rather than of the directory, so that a retry repeats one call of at most 1,000
+/// numbers, never a whole write.
+public struct ResilientUnsubscribes: SENSUnsubscribes {
+    let upstream: any SENSUnsubscribes
     let policy: RetryPolicy
     public let breaker: CircuitBreaker
     let bulkhead: Bulkhead
@@ -11,7 +15,7 @@ public struct ResilientSENSClient: SENSClient {
     /// Whether SENS last accepted or refused the gateway's keys.
     public let credentials: CredentialsHealth
 
-    public init(upstream: any SENSClient, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
+    public init(upstream: any SENSUnsubscribes, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
                 bulkhead: Bulkhead = Bulkhead(), metrics: any ResilienceMetrics = ResilienceStatistics(),
                 credentials: CredentialsHealth? = nil) {
         self.upstream = upstream
@@ -22,11 +26,11 @@ public struct ResilientSENSClient: SENSClient {
         self.credentials = credentials ?? CredentialsHealth(metrics: metrics)
     }
 
-    public func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord] {
+    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSRecord] {
         try await call("register") { () throws(SENSError) in try await upstream.register(numbers) }
     }
 
-    public func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord] {
+    public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord] {
         try await call("list") { () throws(SENSError) in try await upstream.list(query) }
     }
 

@@ -1,5 +1,5 @@
 import GatewayAPI
-import SENSCore
+import OptOuts
 
 /// RFC 9457 problem documents, in the generated schema types.
 enum Problems {
@@ -37,19 +37,25 @@ enum Problems {
         )))
     }
 
-    static func upstream(_ error: SENSError) -> Components.Schemas.Problem {
-        make(status: error.httpStatus, detail: error.detail, type: error.problemType)
+    static func serviceNotFound(_ name: String, among services: OptOutServices) -> Components.Responses.ServiceNotFound {
+        let names = services.all.map(\.name).joined(separator: ", ")
+        return .init(body: .applicationProblemJson(make(status: 404, detail: "no such service: \(name); this gateway serves \(names)")))
     }
 
-    /// A write's failure, saying which numbers SENS confirmed, which it may or may not have applied, and which
-    /// it has not.
+    /// The problem for a read that could not be answered.
+    static func upstream(_ error: OptOutError) -> Components.Schemas.Problem {
+        make(status: error.httpStatus, detail: error.reason, type: error.problemType)
+    }
+
+    /// A write's failure, saying which numbers were confirmed, which may or may not have been applied, and which
+    /// were not.
     static func partialWrite(_ outcome: WriteOutcome, verb: String) -> Components.Schemas.PartialWriteProblem {
         let error = outcome.failure!
         let total = outcome.done.count + outcome.unconfirmed.count + outcome.notSent.count
-        var detail = "\(error.detail). Of \(total) numbers, \(outcome.done.count) were \(verb) (done), "
+        var detail = "\(error.reason). Of \(total) numbers, \(outcome.done.count) were \(verb) (done), "
             + "\(outcome.unconfirmed.count) were sent but SENS's answer was lost, so they may or may not be \(verb) (unconfirmed), "
             + "and \(outcome.notSent.count) were not \(verb) (notSent). "
-        detail += error.isCredentialRefusal
+        detail += error.kind == .credentialsRefused
             ? "Retrying will not help until the gateway's keys are fixed."
             : "Retrying unconfirmed and notSent is safe: the operation is idempotent."
         return .init(value1: make(status: error.httpStatus, detail: detail, type: error.problemType),
@@ -75,54 +81,21 @@ enum Problems {
     }
 }
 
-extension SENSError {
-    /// The gateway's status for this upstream failure (see DESIGN.md).
+extension OptOutError {
+    /// The gateway's status for this failure (openapi.yaml, "Errors").
     var httpStatus: Int {
-        switch self {
-        case .refused, .failed, .invalidResponse: 502
-        case .unavailable, .unreachable, .circuitOpen, .overloaded: 503
+        switch kind {
+        case .refused, .credentialsRefused, .failed: 502
+        case .unavailable: 503
         case .timedOut: 504
         case .throttled: 429
         }
     }
 
-    /// The gateway's own words for the failure; nothing from the upstream body.
-    var detail: String {
-        switch self {
-        case .refused(let status) where status == 401 || status == 403:
-            "SENS refused the gateway's credentials (\(status)): its NCP keys, their permissions or its clock need attention; retrying will not help"
-        case .refused(404): "SENS does not know the gateway's configured service id (404)"
-        case .refused(let status): "SENS refused the call (\(status))"
-        case .throttled(let seconds): "SENS is throttling the gateway; retry after \(seconds ?? 1) s"
-        case .unavailable(let reason): "SENS is unavailable (\(reason))"
-        case .unreachable(let reason): "SENS is unreachable (\(reason))"
-        case .failed(let status): "SENS failed (\(status))"
-        case .invalidResponse(let reason): "SENS answered something unreadable (\(reason))"
-        case .timedOut(.attempt(let milliseconds)): "SENS did not answer within \(milliseconds) ms"
-        case .timedOut(.deadline): "the request's deadline passed before SENS answered"
-        case .timedOut(.upstream): "SENS reported a timeout (504)"
-        case .circuitOpen(let seconds): "SENS has been failing, so the gateway is not calling it for \(seconds) s (circuit open)"
-        case .overloaded: "too many SENS calls are under way; try again shortly"
-        }
-    }
-
     var problemType: String {
-        isCredentialRefusal ? Problems.credentialsType : Problems.upstreamType
+        kind == .credentialsRefused ? Problems.credentialsType : Problems.upstreamType
     }
 
-    var retryAfterSeconds: Int {
-        switch self {
-        case .throttled(let seconds): seconds ?? 1
-        case .circuitOpen(let seconds): seconds
-        default: 1
-        }
-    }
-
-    /// `Retry-After` for a 503: when the gateway itself knows when to come back.
-    var unavailableRetryAfter: Int? {
-        switch self {
-        case .circuitOpen, .overloaded: retryAfterSeconds
-        default: nil
-        }
-    }
+    /// `Retry-After` for a 429: what the source asked for, else one second.
+    var throttledRetryAfter: Int { retryAfterSeconds ?? 1 }
 }

@@ -1,3 +1,4 @@
+import CallScope
 import HTTPTypes
 import Hummingbird
 import Logging

@@ -1,28 +1,3 @@
-import SENSCore
-
-/// The three SENS unsubscribe operations, with every failure already classified.
-public protocol SENSClient: Sendable {
-    /// Registers at most 1,000 normalized numbers; returns SENS's records.
-    func register(_ numbers: [String]) async throws(SENSError) -> [OptOutRecord]
-    /// One page of the list.
-    func list(_ query: SENSListQuery) async throws(SENSError) -> [OptOutRecord]
-    /// Removes at most 1,000 normalized numbers.
-    func delete(_ numbers: [String]) async throws(SENSError)
-}
-
-/// One opt-out as SENS holds it, its zone-less `registerTime` already read into an instant (once, by the client).
-public struct OptOutRecord: Sendable, Equatable {
-    public var phoneNumber: String
-    public var source: SENSRegisterType
-    public var registeredAtMilliseconds: Int64
-
-    public init(phoneNumber: String, source: SENSRegisterType, registeredAtMilliseconds: Int64) {
-        self.phoneNumber = phoneNumber
-        self.source = source
-        self.registeredAtMilliseconds = registeredAtMilliseconds
-    }
-}
-
 /// Why a SENS call did not succeed. Carries no upstream body: callers never see one.
 public enum SENSError: Error, Sendable, Equatable {
     /// SENS (or its API Gateway) refused the call with this 4xx status (not 429).

@@ -1,3 +1,4 @@
+import SENSClient
 import SENSCore
 import Synchronization
 

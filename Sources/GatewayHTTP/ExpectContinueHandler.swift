@@ -5,18 +5,18 @@ import NIOHTTPTypes
 /// Answers `Expect: 100-continue` with `100 Continue` at once, unless the declared body is over the limit (then
 /// the final 413 is the answer, and the client sends nothing). Without it, clients such as curl wait a second
 /// before sending a large or chunked body.
-final class ExpectContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundOut = HTTPResponsePart
+public final class ExpectContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundOut = HTTPResponsePart
 
     let maxBodyBytes: Int
 
-    init(maxBodyBytes: Int) {
+    public init(maxBodyBytes: Int) {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(var head) = unwrapInboundIn(data), head.headerFields[.expect]?.lowercased() == "100-continue" {
             head.headerFields[.expect] = nil
             let declared = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0

@@ -1,3 +1,4 @@
+import SENSClient
 import SENSCore
 
 /// How failed SENS calls are retried: every SENS operation is idempotent, so connection errors, 5xx, unreadable

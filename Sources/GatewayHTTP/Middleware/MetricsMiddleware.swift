@@ -3,7 +3,7 @@ import Hummingbird
 /// Counts and times every request by route template, method and final status. Outermost, so it sees the status
 /// the caller gets, problem answers included.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: GatewayMetrics
+    let metrics: any GatewayHTTPMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now

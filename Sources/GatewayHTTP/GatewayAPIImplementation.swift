@@ -1,0 +1,156 @@
+import GatewayAPI
+import OpenAPIRuntime
+import OptOuts
+
+/// The gateway's operations, as declared in `openapi.yaml`: each finds its service and hands over to
+/// `OptOutHandlers`, spelling the shared answers in its own output type. Every documented outcome is returned
+/// as its typed case; nothing a caller can cause is thrown.
+struct GatewayAPIImplementation: APIProtocol {
+    let services: OptOutServices
+    let metrics: any GatewayHTTPMetrics
+    var handlers: OptOutHandlers { OptOutHandlers(metrics: metrics) }
+
+    // MARK: The default service (/v1/unsubscribes…)
+
+    func registerOptOuts(_ input: Operations.RegisterOptOuts.Input) async throws -> Operations.RegisterOptOuts.Output {
+        guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
+        return await handlers.write(
+            .register, request, in: services.defaultService,
+            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) },
+            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func removeOptOuts(_ input: Operations.RemoveOptOuts.Input) async throws -> Operations.RemoveOptOuts.Output {
+        guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
+        return await handlers.write(
+            .remove, request, in: services.defaultService,
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) },
+            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func removeOptOut(_ input: Operations.RemoveOptOut.Input) async throws -> Operations.RemoveOptOut.Output {
+        await handlers.removeOne(
+            input.path.phoneNumber, in: services.defaultService,
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) }, badRequest: { .badRequest($0) },
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func listOptOuts(_ input: Operations.ListOptOuts.Input) async throws -> Operations.ListOptOuts.Output {
+        let query = input.query
+        return await handlers.list(
+            APIMapping.query(phoneNumber: query.phoneNumber, from: query.from, to: query.to, page: query.page, pageSize: query.pageSize),
+            cacheControl: input.headers.cacheControl, in: services.defaultService,
+            ok: { answer, query in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
+                                             body: .json(APIMapping.page(answer, query)))) },
+            badRequest: { .badRequest($0) },
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func checkOptOut(_ input: Operations.CheckOptOut.Input) async throws -> Operations.CheckOptOut.Output {
+        await handlers.check(
+            input.path.phoneNumber, cacheControl: input.headers.cacheControl, in: services.defaultService,
+            ok: { answer, number in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
+                                              body: .json(APIMapping.status(number, answer)))) },
+            badRequest: { .badRequest($0) },
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    // MARK: Named services (/v1/services/{service}/unsubscribes…)
+
+    func listServices(_ input: Operations.ListServices.Input) async throws -> Operations.ListServices.Output {
+        .ok(.init(body: .json(.init(services: services.all.map {
+            .init(name: $0.name, serviceId: $0.serviceID, _default: $0.name == services.defaultService.name)
+        }))))
+    }
+
+    func registerServiceOptOuts(_ input: Operations.RegisterServiceOptOuts.Input) async throws -> Operations.RegisterServiceOptOuts.Output {
+        guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
+        guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
+        return await handlers.write(
+            .register, request, in: service,
+            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) },
+            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func removeServiceOptOuts(_ input: Operations.RemoveServiceOptOuts.Input) async throws -> Operations.RemoveServiceOptOuts.Output {
+        guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
+        guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
+        return await handlers.write(
+            .remove, request, in: service,
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) },
+            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func removeServiceOptOut(_ input: Operations.RemoveServiceOptOut.Input) async throws -> Operations.RemoveServiceOptOut.Output {
+        guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
+        return await handlers.removeOne(
+            input.path.phoneNumber, in: service,
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) }, badRequest: { .badRequest($0) },
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func listServiceOptOuts(_ input: Operations.ListServiceOptOuts.Input) async throws -> Operations.ListServiceOptOuts.Output {
+        guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
+        let query = input.query
+        return await handlers.list(
+            APIMapping.query(phoneNumber: query.phoneNumber, from: query.from, to: query.to, page: query.page, pageSize: query.pageSize),
+            cacheControl: input.headers.cacheControl, in: service,
+            ok: { answer, query in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
+                                             body: .json(APIMapping.page(answer, query)))) },
+            badRequest: { .badRequest($0) },
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    func checkServiceOptOut(_ input: Operations.CheckServiceOptOut.Input) async throws -> Operations.CheckServiceOptOut.Output {
+        guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
+        return await handlers.check(
+            input.path.phoneNumber, cacheControl: input.headers.cacheControl, in: service,
+            ok: { answer, number in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
+                                              body: .json(APIMapping.status(number, answer)))) },
+            badRequest: { .badRequest($0) },
+            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
+                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+    }
+
+    // MARK: Operations
+
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        .ok(.init(body: .json(.init(status: .ok))))
+    }
+
+    /// Not ready only when no service can be served: every replica shares the same SENS, so one service's
+    /// outage is not a reason to take replicas away from the others.
+    func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
+        let states = services.all.map { (name: $0.name, problem: $0.health.problem()) }
+        let perService: [Components.Schemas.Readiness.ServicesPayloadPayload] = states.map {
+            .init(name: $0.name, status: $0.problem == nil ? .ready : .notReady,
+                  reason: $0.problem.flatMap { .init(rawValue: $0.reason) }, detail: $0.problem?.detail)
+        }
+        guard states.allSatisfy({ $0.problem != nil }), let first = states.first?.problem else {
+            return .ok(.init(body: .json(.init(status: .ready, services: perService))))
+        }
+        return .serviceUnavailable(.init(body: .json(.init(status: .notReady, reason: .init(rawValue: first.reason),
+                                                           detail: first.detail, services: perService))))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        .ok(.init(body: .plainText(HTTPBody(metrics.exposition()))))
+    }
+
+    func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output {
+        .ok(.init(body: .yaml(HTTPBody(EmbeddedOpenAPIDocument.text))))
+    }
+}

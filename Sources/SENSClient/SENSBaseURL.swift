@@ -1,0 +1,23 @@
+/// Scheme, host, optional port and optional path prefix of the SENS API, without a trailing slash.
+public struct SENSBaseURL: Sendable, Equatable {
+    public let text: String
+
+    public static let ncp = SENSBaseURL("https://sens.apigw.ntruss.com")!
+
+    public init?(_ text: String) {
+        var text = text
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let schemeEnd = text.firstRange(of: "://"), ["http", "https"].contains(text[..<schemeEnd.lowerBound].lowercased()),
+            let host = text[schemeEnd.upperBound...].split(separator: "/", omittingEmptySubsequences: false).first,
+            !host.isEmpty, !text.contains("?"), !text.contains("#"), !text.contains(where: \.isWhitespace)
+        else { return nil }
+        self.text = text
+    }
+
+    /// The path prefix (`""` for the NCP host), which is signed along with the resource path.
+    public var pathPrefix: String {
+        let afterScheme = text[text.firstRange(of: "://")!.upperBound...]
+        guard let slash = afterScheme.firstIndex(of: "/") else { return "" }
+        return String(afterScheme[slash...])
+    }
+}

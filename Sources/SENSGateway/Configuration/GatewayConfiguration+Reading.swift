@@ -1,0 +1,173 @@
+import Logging
+import OptOuts
+import SENSClient
+import SENSCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension GatewayConfiguration {
+    /// Reads every setting in `GatewaySettings` (`sens.accessKey` is `SENS_ACCESS_KEY` and `--sens-access-key`,
+    /// and so on). Any value that cannot be read stops here, naming it.
+    init(settings: SettingsReader) throws(ConfigurationError) {
+        let http = HTTPSettings(host: try settings.string("http.host"), port: try settings.integer("http.port"),
+                                maxBodyBytes: try settings.integer("http.maxBodyBytes"),
+                                idleTimeoutSeconds: try settings.integer("http.idleTimeoutSeconds"))
+        let log = LogSettings(level: Logger.Level(rawValue: try settings.string("log.level"))!,
+                              format: LogSettings.Format(rawValue: try settings.string("log.format"))!)
+        let simulator = try settings.boolean("simulator")
+        let cache = try Self.cacheSettings(settings)
+        let resilience = try Self.resilienceSettings(settings)
+        let calls = try Self.callSettings(settings)
+        let names = try Self.serviceList(settings, simulator: simulator)
+        let defaultName = settings.raw("sens.defaultService") ?? names[0].name
+        guard names.contains(where: { $0.name == defaultName }) else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.defaultService"]!, defaultName,
+                                         expected: "one of the configured services: " + names.map(\.name).joined(separator: ", "))
+        }
+        let upstream: Upstream
+        if simulator {
+            // The simulator makes its own keys and service ids: whatever is set for NCP is not needed then.
+            upstream = .simulator(serviceNames: names.map(\.name))
+        } else {
+            upstream = .sens(try names.map { name, serviceID throws(ConfigurationError) in
+                var sens = SENSServiceSettings(credentials: try Self.credentials(settings, service: name, single: names.count == 1 && name == "default"),
+                                               serviceID: serviceID, baseURL: calls.baseURL,
+                                               registerTimeOffsetSeconds: calls.registerTimeOffsetSeconds)
+                sens.connectTimeoutMilliseconds = calls.connectTimeoutMilliseconds
+                sens.attemptTimeoutMilliseconds = calls.attemptTimeoutMilliseconds
+                return Service(name: name, sens: sens)
+            })
+        }
+        self.init(http: http, upstream: upstream, defaultService: defaultName, calls: calls, cache: cache,
+                  resilience: resilience, log: log)
+    }
+
+    private static func resilienceSettings(_ settings: SettingsReader) throws(ConfigurationError) -> ResilienceSettings {
+        ResilienceSettings(
+            deadlineMilliseconds: try settings.integer("sens.deadlineMilliseconds"),
+            maxAttempts: try settings.integer("sens.maxAttempts"),
+            breakerMinimumCalls: try settings.integer("sens.breakerMinimumCalls"),
+            breakerFailurePercent: try settings.integer("sens.breakerFailurePercent"),
+            breakerWindow: try settings.integer("sens.breakerWindow"),
+            breakerCooldownMilliseconds: try settings.integer("sens.breakerCooldownMilliseconds"),
+            maxConcurrentCalls: try settings.integer("sens.maxConcurrentCalls"),
+            maxQueuedCalls: try settings.integer("sens.maxQueuedCalls")
+        )
+    }
+
+    private static func cacheSettings(_ settings: SettingsReader) throws(ConfigurationError) -> CacheSettings {
+        CacheSettings(ttlMilliseconds: Int64(try settings.integer("cache.ttlSeconds")) * 1000,
+                      staleIfErrorMilliseconds: Int64(try settings.integer("cache.staleIfErrorSeconds")) * 1000,
+                      maxEntries: try settings.integer("cache.maxEntries"),
+                      maxListEntries: try settings.integer("cache.maxListEntries"))
+    }
+
+    private static func callSettings(_ settings: SettingsReader) throws(ConfigurationError) -> SENSCallSettings {
+        let urlText = try settings.string("sens.baseUrl")
+        guard let baseURL = SENSBaseURL(urlText) else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.baseUrl"]!, urlText, expected: "an http(s) URL without query, like https://sens.apigw.ntruss.com")
+        }
+        let offsetText = try settings.string("sens.registerTimeOffset")
+        guard let offset = parseOffset(offsetText) else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.registerTimeOffset"]!, offsetText, expected: "an offset like +09:00")
+        }
+        return SENSCallSettings(baseURL: baseURL, registerTimeOffsetSeconds: offset,
+                                connectTimeoutMilliseconds: try settings.integer("sens.connectTimeoutMilliseconds"),
+                                attemptTimeoutMilliseconds: try settings.integer("sens.attemptTimeoutMilliseconds"))
+    }
+
+    /// `sens.services` (`default=ncp:…,retail=ncp:…`), or `sens.serviceId` as the one service `default`; in
+    /// simulator mode only the names count, and `default` when none is given.
+    private static func serviceList(_ settings: SettingsReader, simulator: Bool) throws(ConfigurationError) -> [(name: String, serviceID: String)] {
+        let listSetting = GatewaySettings.byKey["sens.services"]!, idSetting = GatewaySettings.byKey["sens.serviceId"]!
+        switch (settings.raw("sens.services"), settings.raw("sens.serviceId")) {
+        case (.some, .some):
+            throw ConfigurationError("set sens.services (SENS_SERVICES) or sens.serviceId (SENS_SERVICE_ID), not both")
+        case (nil, .some(let serviceID)):
+            guard simulator || isServiceID(serviceID) else {
+                throw SettingsReader.refusal(idSetting, serviceID, expected: "an id like ncp:sms:kr:123456789012:name")
+            }
+            return [("default", serviceID)]
+        case (nil, nil):
+            guard simulator else {
+                throw ConfigurationError("\(idSetting.described) or \(listSetting.described) is required; or run with --simulator")
+            }
+            return [("default", "")]
+        case (.some(let text), nil):
+            var services: [(name: String, serviceID: String)] = []
+            for entry in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(parts[0]), serviceID = parts.count == 2 ? String(parts[1]) : ""
+                guard isServiceName(name), simulator || isServiceID(serviceID), !services.contains(where: { $0.name == name }) else {
+                    throw SettingsReader.refusal(listSetting, text, expected: "distinct NAME=ID pairs separated by commas, "
+                        + "NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name (\"\(entry)\" is not)")
+                }
+                services.append((name, serviceID))
+            }
+            return services
+        }
+    }
+
+    static func isServiceName(_ name: String) -> Bool {
+        (1...32).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+    }
+
+    private static func isServiceID(_ serviceID: String) -> Bool {
+        serviceID.hasPrefix("ncp:sms:") && serviceID.split(separator: ":").count == 5
+            && !serviceID.contains(where: { $0.isWhitespace || "/?#%".contains($0) })
+    }
+
+    /// The service's own keys (`sens.service.NAME.accessKey`, `…secretKey[File]`), else the shared ones.
+    private static func credentials(_ settings: SettingsReader, service: String, single: Bool) throws(ConfigurationError) -> NCPCredentials {
+        let own = GatewaySettings.serviceSettings(service)
+        let accessSetting = single ? GatewaySettings.byKey["sens.accessKey"]! : own.accessKey
+        guard let accessKey = settings.raw(own.accessKey.key) ?? settings.raw("sens.accessKey"), !accessKey.isEmpty else {
+            if single { throw ConfigurationError("\(accessSetting.described) is required; or run with --simulator") }
+            throw ConfigurationError("service \(service) has no access key: set \(own.accessKey.described) or sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)")
+        }
+        guard !accessKey.contains(where: \.isWhitespace) else {
+            throw SettingsReader.refusal(accessSetting, accessKey, expected: "a key without whitespace")
+        }
+        let secretKey: String
+        if let ownSecret = try secret(settings, inline: own.secretKey, file: own.secretKeyFile) {
+            secretKey = ownSecret
+        } else if let shared = try secret(settings, inline: GatewaySettings.byKey["sens.secretKey"]!, file: GatewaySettings.byKey["sens.secretKeyFile"]!) {
+            secretKey = shared
+        } else if single {
+            throw ConfigurationError("sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator")
+        } else {
+            throw ConfigurationError("service \(service) has no secret key: set \(own.secretKey.described), \(own.secretKeyFile.described), or the shared sens.secretKey or sens.secretKeyFile")
+        }
+        return NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey(secretKey))
+    }
+
+    /// A secret from its inline setting or from the file its file setting names (trailing newline trimmed), never
+    /// both; nil when neither is set.
+    private static func secret(_ settings: SettingsReader, inline: Setting, file: Setting) throws(ConfigurationError) -> String? {
+        switch (settings.raw(inline.key), settings.raw(file.key)) {
+        case (.some, .some):
+            throw ConfigurationError("set \(inline.key) or \(file.key), not both")
+        case (.some(let value), nil):
+            guard !value.isEmpty else { throw ConfigurationError("\(inline.described) is empty") }
+            return value
+        case (nil, .some(let path)):
+            guard let data = try? Data(contentsOf: URL(filePath: path)) else {
+                throw ConfigurationError("\(file.described) \"\(path)\" cannot be read")
+            }
+            var value = String(decoding: data, as: UTF8.self)
+            while let last = value.last, last.isNewline || last == " " { value.removeLast() }
+            guard !value.isEmpty else { throw ConfigurationError("\(file.described) \"\(path)\" is empty") }
+            return value
+        case (nil, nil):
+            return nil
+        }
+    }
+
+    private static func parseOffset(_ text: String) -> Int? {
+        RFC3339.parse("2000-01-01T00:00:00" + text).map { Int((946_684_800_000 - $0) / 1000) }
+    }
+}

@@ -1,0 +1,58 @@
+import Hummingbird
+import Logging
+import SENSClient
+import SENSCore
+import SENSGateway
+import SENSSimulator
+import ServiceLifecycle
+import UnixSignals
+
+/// `--simulator`: an in-process SENS simulator on a loopback port, with freshly made keys and one simulated
+/// service per configured name, and the gateway in front of it. Wired here, so that the production library never
+/// links the simulator.
+enum SimulatorMode {
+    static func run(_ configuration: GatewayConfiguration, logger: Logger) async throws {
+        guard case .simulator(let names) = configuration.upstream else { return }
+        let credentials = NCPCredentials(accessKey: randomHex(20), secretKey: NCPSecretKey(randomHex(40)))
+        let simulator = SENSSimulator(configuration: SimulatorConfiguration(
+            credentials: credentials, serviceIDs: names.map(GatewayConfiguration.simulatedServiceID)))
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let simulatorApp = simulator.buildApplication(
+            server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            logger: Logger(label: "sens-simulator")
+        ) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        let gateway = DeferredService {
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { return nil }
+            logger.notice("simulator mode: SENS is an in-process simulator; nothing reaches NCP", metadata: [
+                "simulator": "http://127.0.0.1:\(port)", "services": "\(names.joined(separator: ","))",
+            ])
+            let services = configuration.simulatedServices(baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!, credentials: credentials)
+            return try GatewayRunner.application(configuration, services: services, logger: logger, checkSENSAtStart: false)
+        }
+        // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: simulatorApp), .init(service: gateway)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+
+    static func randomHex(_ length: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in "0123456789abcdef".randomElement(using: &generator)! })
+    }
+}
+
+/// A service built only once something it needs is known (here, the simulator's port).
+struct DeferredService: Service {
+    let make: @Sendable () async throws -> (any Service)?
+
+    func run() async throws {
+        try await make()?.run()
+    }
+}
