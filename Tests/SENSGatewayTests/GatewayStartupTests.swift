@@ -73,6 +73,50 @@ struct GatewayStartupTests {
         #expect(!failure.line.contains("SK"))
     }
 
+    /// Several services: names and ids, the default, and keys of their own (environment and flags) or shared.
+    @Test func readsSeveralServices() throws {
+        let environment = [
+            "SENS_ACCESS_KEY": "SHARED", "SENS_SECRET_KEY": "shared-secret",
+            "SENS_SERVICES": "default=ncp:sms:kr:111111111111:sens,retail-web=ncp:sms:kr:222222222222:retail",
+            "SENS_SERVICE_RETAIL_WEB_ACCESS_KEY": "RETAIL", "SENS_DEFAULT_SERVICE": "retail-web",
+        ]
+        let configuration = try GatewayStartup.configuration(
+            arguments: ["sens-gateway", "--sens-service-retail-web-secret-key", "retail-secret"], environment: environment).get()
+        #expect(configuration.defaultService == "retail-web")
+        let services = configuration.services
+        #expect(services.map(\.name) == ["default", "retail-web"])
+        #expect(services.map(\.sens.serviceID) == ["ncp:sms:kr:111111111111:sens", "ncp:sms:kr:222222222222:retail"])
+        #expect(services.map(\.sens.credentials.accessKey) == ["SHARED", "RETAIL"])
+        let signature = { (secret: String) in
+            NCPSigner(credentials: NCPCredentials(accessKey: "K", secretKey: NCPSecretKey(secret))).signature(method: "GET", pathAndQuery: "/", timestamp: "1")
+        }
+        let retailSigner = NCPSigner(credentials: NCPCredentials(accessKey: "K", secretKey: services[1].sens.credentials.secretKey))
+        #expect(retailSigner.signature(method: "GET", pathAndQuery: "/", timestamp: "1") == signature("retail-secret"))
+    }
+
+    @Test(arguments: [
+        (["SENS_SERVICES": "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"],
+         #"sens.services (SENS_SERVICES, --sens-services) is "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"; expected distinct NAME=ID pairs separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("Retail=ncp:sms:kr:2:retail" is not)"#),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"],
+         #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"; expected distinct NAME=ID pairs separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("a=ncp:sms:kr:2:retail" is not)"#),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_ID": "ncp:sms:kr:1:sens"],
+         "set sens.services (SENS_SERVICES) or sens.serviceId (SENS_SERVICE_ID), not both"),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_DEFAULT_SERVICE": "b"],
+         #"sens.defaultService (SENS_DEFAULT_SERVICE, --sens-default-service) is "b"; expected one of the configured services: a"#),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:2:sens", "SENS_ACCESS_KEY": nil, "SENS_SERVICE_A_ACCESS_KEY": "AK"],
+         "service b has no access key: set sens.service.b.accessKey (SENS_SERVICE_B_ACCESS_KEY, --sens-service-b-access-key) or sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)"),
+    ] as [([String: String?], String)])
+    func refusesBadServices(changes: [String: String?], refusal: String) {
+        var environment: [String: String] = ["SENS_ACCESS_KEY": "AK", "SENS_SECRET_KEY": "SK"]
+        for (key, value) in changes { environment[key] = value }
+        let result = GatewayStartup.configuration(arguments: ["sens-gateway"], environment: environment)
+        guard case .failure(let failure) = result else {
+            Issue.record("started despite \(changes)")
+            return
+        }
+        #expect(failure.line == "sens-gateway: configuration error: \(refusal)")
+    }
+
     /// The README's configuration table names every setting the gateway reads.
     @Test func theReadmeDocumentsEverySetting() throws {
         let readme = try String(contentsOf: URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
