@@ -113,7 +113,10 @@ enum APIMapping {
         return query.compactMap { item in
             switch item.name {
             case "page", "pageSize":
-                return Int(item.value) == nil ? (item.name, "must be an integer") : nil
+                // Decimal digits only, as the runtime reads them (`+5` and ` 5` are not integers to it).
+                let digits = item.value.hasPrefix("-") ? item.value.dropFirst() : Substring(item.value)
+                return digits.isEmpty || !digits.allSatisfy(\.isASCIIDigitCharacter) || Int(item.value) == nil
+                    ? (item.name, "must be an integer") : nil
             case "from", "to":
                 return RFC3339DateTranscoder.parse(item.value) == nil
                     ? (item.name, "must be an RFC 3339 date-time, like 2025-11-26T10:11:59+09:00") : nil
@@ -122,4 +125,8 @@ enum APIMapping {
             }
         }
     }
+}
+
+extension Character {
+    fileprivate var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) }
 }

@@ -18,8 +18,7 @@ struct GatewayAPIImplementation: APIProtocol {
             .register, request, in: services.defaultService,
             ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) },
             refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func removeOptOuts(_ input: Operations.RemoveOptOuts.Input) async throws -> Operations.RemoveOptOuts.Output {
@@ -28,16 +27,14 @@ struct GatewayAPIImplementation: APIProtocol {
             .remove, request, in: services.defaultService,
             ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) },
             refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func removeOptOut(_ input: Operations.RemoveOptOut.Input) async throws -> Operations.RemoveOptOut.Output {
         await handlers.removeOne(
             input.path.phoneNumber, in: services.defaultService,
             ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) }, badRequest: { .badRequest($0) },
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func listOptOuts(_ input: Operations.ListOptOuts.Input) async throws -> Operations.ListOptOuts.Output {
@@ -48,8 +45,7 @@ struct GatewayAPIImplementation: APIProtocol {
             ok: { answer, query in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
                                              body: .json(APIMapping.page(answer, query)))) },
             badRequest: { .badRequest($0) },
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func checkOptOut(_ input: Operations.CheckOptOut.Input) async throws -> Operations.CheckOptOut.Output {
@@ -58,8 +54,7 @@ struct GatewayAPIImplementation: APIProtocol {
             ok: { answer, number in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
                                               body: .json(APIMapping.status(number, answer)))) },
             badRequest: { .badRequest($0) },
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     // MARK: Named services (/v1/services/{service}/unsubscribes…)
@@ -77,8 +72,7 @@ struct GatewayAPIImplementation: APIProtocol {
             .register, request, in: service,
             ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) },
             refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func removeServiceOptOuts(_ input: Operations.RemoveServiceOptOuts.Input) async throws -> Operations.RemoveServiceOptOuts.Output {
@@ -88,8 +82,7 @@ struct GatewayAPIImplementation: APIProtocol {
             .remove, request, in: service,
             ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) },
             refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func removeServiceOptOut(_ input: Operations.RemoveServiceOptOut.Input) async throws -> Operations.RemoveServiceOptOut.Output {
@@ -97,8 +90,7 @@ struct GatewayAPIImplementation: APIProtocol {
         return await handlers.removeOne(
             input.path.phoneNumber, in: service,
             ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) }, badRequest: { .badRequest($0) },
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func listServiceOptOuts(_ input: Operations.ListServiceOptOuts.Input) async throws -> Operations.ListServiceOptOuts.Output {
@@ -110,8 +102,7 @@ struct GatewayAPIImplementation: APIProtocol {
             ok: { answer, query in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
                                              body: .json(APIMapping.page(answer, query)))) },
             badRequest: { .badRequest($0) },
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     func checkServiceOptOut(_ input: Operations.CheckServiceOptOut.Input) async throws -> Operations.CheckServiceOptOut.Output {
@@ -121,8 +112,7 @@ struct GatewayAPIImplementation: APIProtocol {
             ok: { answer, number in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
                                               body: .json(APIMapping.status(number, answer)))) },
             badRequest: { .badRequest($0) },
-            failures: .init(throttled: { .tooManyRequests($0) }, badGateway: { .badGateway($0) },
-                            unavailable: { .serviceUnavailable($0) }, timeout: { .gatewayTimeout($0) }))
+            failures: .spelled)
     }
 
     // MARK: Operations

@@ -1,9 +1,12 @@
 /// Finds the first object key that appears twice in the same JSON object. JSON parsers disagree on which of
 /// the two wins (the runtime's keeps one silently), so a body with a repeated key is refused instead of read.
-/// Malformed JSON is left to the decoder, which says where it is malformed.
+/// Malformed or too deeply nested JSON is left to the decoder, which refuses it and says where.
 enum JSONDuplicateKeys {
+    /// Deeper than this, the scan stops: the decoder refuses such nesting anyway (its limit is 512).
+    static let maxDepth = 512
+
     /// Where the repeated key is, as `phoneNumbers` or `items[2].name`; nil when there is none (or the text is
-    /// not JSON).
+    /// not JSON, or nests deeper than `maxDepth`). Time and memory are linear in the body's size.
     static func first(in bytes: some Collection<UInt8>) -> String? {
         var scanner = Scanner(bytes: Array(bytes))
         return scanner.scan()
@@ -13,9 +16,11 @@ enum JSONDuplicateKeys {
         let bytes: [UInt8]
         var index = 0
 
+        /// One open container: an object with the keys seen so far and the key being read, or an array with the
+        /// index of the element being read. Paths are built only when a repeated key is found.
         enum Container {
-            case object(keys: Set<[UInt8]>, path: String)
-            case array(count: Int, path: String)
+            case object(keys: Set<[UInt8]>, current: [UInt8]?)
+            case array(index: Int)
         }
 
         init(bytes: [UInt8]) {
@@ -24,17 +29,15 @@ enum JSONDuplicateKeys {
 
         mutating func scan() -> String? {
             var stack: [Container] = []
-            /// The path of the value about to be read.
-            var valuePath = ""
             while index < bytes.count {
-                let byte = bytes[index]
-                switch byte {
+                switch bytes[index] {
                 case UInt8(ascii: "{"):
-                    stack.append(.object(keys: [], path: valuePath))
+                    guard stack.count < JSONDuplicateKeys.maxDepth else { return nil }
+                    stack.append(.object(keys: [], current: nil))
                     index += 1
                 case UInt8(ascii: "["):
-                    stack.append(.array(count: 0, path: valuePath))
-                    valuePath += "[0]"
+                    guard stack.count < JSONDuplicateKeys.maxDepth else { return nil }
+                    stack.append(.array(index: 0))
                     index += 1
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
                     guard !stack.isEmpty else { return nil }
@@ -42,25 +45,37 @@ enum JSONDuplicateKeys {
                     index += 1
                 case UInt8(ascii: ","):
                     index += 1
-                    if case .array(let count, let path)? = stack.last {
-                        stack[stack.count - 1] = .array(count: count + 1, path: path)
-                        valuePath = path + "[\(count + 1)]"
-                    }
+                    if case .array(let element)? = stack.last { stack[stack.count - 1] = .array(index: element + 1) }
                 case UInt8(ascii: "\""):
                     guard let string = readString() else { return nil }
                     // A string directly inside an object, followed by ':', is a key.
-                    guard case .object(var keys, let path)? = stack.last, nextSignificant() == UInt8(ascii: ":") else { continue }
-                    let name = String(decoding: string, as: UTF8.self)
-                    let keyPath = path.isEmpty ? name : path + "." + name
-                    guard keys.insert(string).inserted else { return keyPath }
-                    stack[stack.count - 1] = .object(keys: keys, path: path)
-                    valuePath = keyPath
+                    guard case .object(var keys, _)? = stack.last, nextSignificant() == UInt8(ascii: ":") else { continue }
+                    guard keys.insert(string).inserted else {
+                        stack[stack.count - 1] = .object(keys: keys, current: string)
+                        return Self.path(stack)
+                    }
+                    stack[stack.count - 1] = .object(keys: keys, current: string)
                     index += 1  // the ':'
                 default:
                     index += 1
                 }
             }
             return nil
+        }
+
+        /// `items[2].name` for the containers open now.
+        static func path(_ stack: [Container]) -> String {
+            var path = ""
+            for container in stack {
+                switch container {
+                case .array(let element): path += "[\(element)]"
+                case .object(_, let current?):
+                    let name = String(decoding: current, as: UTF8.self)
+                    path += path.isEmpty ? name : "." + name
+                case .object(_, nil): break
+                }
+            }
+            return path.isEmpty ? "the body" : path
         }
 
         /// The next byte that is not whitespace, without consuming it.
@@ -87,7 +102,7 @@ enum JSONDuplicateKeys {
                     case UInt8(ascii: "u"):
                         guard index + 4 <= bytes.count, let unit = UInt16(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else { return nil }
                         index += 4
-                        // Surrogate pairs are kept as their code units: enough to tell keys apart.
+                        // Surrogate halves are kept as their code units: enough to tell keys apart.
                         if let scalar = Unicode.Scalar(unit) {
                             value.append(contentsOf: Array(String(Character(scalar)).utf8))
                         } else {

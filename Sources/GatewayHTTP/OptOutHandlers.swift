@@ -123,6 +123,48 @@ struct OptOutHandlers {
     }
 }
 
+/// The generated outputs that answer a source's failures to a read with the shared responses. Their enum cases
+/// are the witnesses, so each output only declares the conformance.
+protocol ReadFailureOutput {
+    static func tooManyRequests(_ response: Components.Responses.Throttled) -> Self
+    static func badGateway(_ response: Components.Responses.BadGateway) -> Self
+    static func serviceUnavailable(_ response: Components.Responses.Unavailable) -> Self
+    static func gatewayTimeout(_ response: Components.Responses.Timeout) -> Self
+}
+
+/// The same for a write's failures, which list what became of each number.
+protocol WriteFailureOutput {
+    static func tooManyRequests(_ response: Components.Responses.WriteThrottled) -> Self
+    static func badGateway(_ response: Components.Responses.WriteBadGateway) -> Self
+    static func serviceUnavailable(_ response: Components.Responses.WriteUnavailable) -> Self
+    static func gatewayTimeout(_ response: Components.Responses.WriteTimeout) -> Self
+}
+
+extension OptOutHandlers.ReadFailures where Output: ReadFailureOutput {
+    static var spelled: Self {
+        .init(throttled: Output.tooManyRequests, badGateway: Output.badGateway, unavailable: Output.serviceUnavailable,
+              timeout: Output.gatewayTimeout)
+    }
+}
+
+extension OptOutHandlers.WriteFailures where Output: WriteFailureOutput {
+    static var spelled: Self {
+        .init(throttled: Output.tooManyRequests, badGateway: Output.badGateway, unavailable: Output.serviceUnavailable,
+              timeout: Output.gatewayTimeout)
+    }
+}
+
+extension Operations.ListOptOuts.Output: ReadFailureOutput {}
+extension Operations.CheckOptOut.Output: ReadFailureOutput {}
+extension Operations.ListServiceOptOuts.Output: ReadFailureOutput {}
+extension Operations.CheckServiceOptOut.Output: ReadFailureOutput {}
+extension Operations.RegisterOptOuts.Output: WriteFailureOutput {}
+extension Operations.RemoveOptOuts.Output: WriteFailureOutput {}
+extension Operations.RemoveOptOut.Output: WriteFailureOutput {}
+extension Operations.RegisterServiceOptOuts.Output: WriteFailureOutput {}
+extension Operations.RemoveServiceOptOuts.Output: WriteFailureOutput {}
+extension Operations.RemoveServiceOptOut.Output: WriteFailureOutput {}
+
 /// What the HTTP layer reports: requests by route template, and numbers written by service.
 public protocol GatewayHTTPMetrics: Sendable {
     /// `route` is the matched route template (never the raw path, which may hold a phone number).

@@ -54,7 +54,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
             let invalid = parameterProblems(error.operationID, query)
-            guard !invalid.isEmpty else { return problem(400, "a parameter could not be read: \(error.causeDescription)", request) }
+            // The runtime's own description names its internal types: say which parameters were sent instead.
+            guard !invalid.isEmpty else {
+                let names = query.map(\.name).joined(separator: ", ")
+                return problem(400, "a parameter could not be read" + (names.isEmpty ? "" : " (sent: \(names))"), request)
+            }
             return problem(400, invalid.map { "\($0.name): \($0.reason)" }.joined(separator: "; "), request, invalidParams: invalid)
         } catch let error as ServerError {
             context.logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error": "\(error.underlyingError)"])
@@ -72,13 +76,27 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
         let chunked = request.headers[.transferEncoding] != nil
         guard route.hasRequestBody else {
-            if (declaredLength ?? 0) > 0 || chunked {
+            if (declaredLength ?? 0) > 0 {
+                return RequestRules.Refusal(status: 400, detail: "\(route.method) \(route.path) takes no body")
+            }
+            // A chunked body may still be empty (some clients send one on every DELETE).
+            if chunked, (try? await request.collectBody(upTo: 0)) == nil {
                 return RequestRules.Refusal(status: 400, detail: "\(route.method) \(route.path) takes no body")
             }
             return nil
         }
         if let declaredLength, declaredLength > maxBodyBytes {
             return RequestRules.Refusal(status: 413, detail: "the body is larger than \(maxBodyBytes) bytes")
+        }
+        let contentTypes = request.headers[values: .contentType]
+        guard contentTypes.count <= 1 else {
+            return RequestRules.Refusal(status: 400, detail: "Content-Type is given \(contentTypes.count) times")
+        }
+        guard contentTypes.count == 1 else {
+            return RequestRules.Refusal(status: 415, detail: "the body needs Content-Type: application/json")
+        }
+        if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
+            return RequestRules.Refusal(status: 415, detail: "Content-Encoding \(encoding.prefix(64)) is not accepted: send the body unencoded")
         }
         let body: ByteBuffer
         do {

@@ -24,7 +24,8 @@ enum RequestRules {
     /// The operation `method path?query` names, or why the request cannot be one.
     static func operation(method: String, path: String, query: Substring?, routes: RouteTable) -> Result<OpenAPIRoute, Refusal> {
         guard let (template, parameters) = routes.match(path) else {
-            return .failure(Refusal(status: 404, detail: "no such route: \(method) \(path)"))
+            let shown = path.count > 200 ? path.prefix(200) + "…" : Substring(path)
+            return .failure(Refusal(status: 404, detail: "no such route: \(method) \(shown)"))
         }
         guard let route = RouteTable.route(template, method: method) else {
             let allowed = RouteTable.allowed(template)
@@ -43,7 +44,9 @@ enum RequestRules {
     static func queryRefusal(_ query: Substring?, route: OpenAPIRoute) -> Refusal? {
         guard let query, !query.isEmpty else { return nil }
         var seen: Set<String> = []
-        for item in query.split(separator: "&") {
+        for item in query.split(separator: "&", omittingEmptySubsequences: false) {
+            // `?&`, `a=1&&b=2`: an empty item is refused rather than guessed at.
+            guard !item.isEmpty else { return Refusal(status: 400, detail: "the query has an empty parameter (a stray '&')") }
             let rawName = item.prefix { $0 != "=" }
             guard let name = percentDecoded(rawName, plusIsSpace: true) else {
                 return Refusal(status: 400, detail: "the query has bad percent-encoding: \(item.prefix(64))")

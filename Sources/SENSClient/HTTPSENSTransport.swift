@@ -54,15 +54,24 @@ public struct HTTPSENSTransport: SENSTransport {
         guard remaining > .zero else { throw .timedOut(.deadline(sent: false)) }
         let deadlineBinds = remaining < attemptLimit
         let timeout = TimeAmount.nanoseconds(Int64(min(attemptLimit, remaining) / .nanoseconds(1)))
+        let response: HTTPClientResponse
         do {
             // AsyncHTTPClient gets no logger: at debug level it would log request URLs, and a list URL holds a
             // full phone number.
-            let response = try await httpClient.execute(request, timeout: timeout)
+            response = try await httpClient.execute(request, timeout: timeout)
+        } catch {
+            throw classify(error, operation: call.operation, deadlineBinds: deadlineBinds)
+        }
+        do {
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }.map { max(0, $0) }
             return SENSAnswer(status: Int(response.status.code), retryAfterSeconds: retryAfter, body: Array(body.readableBytesView))
         } catch {
-            throw classify(error, operation: call.operation, deadlineBinds: deadlineBinds)
+            // SENS answered, then the answer broke off (or timed out, or grew too large): an unreadable answer.
+            let classified = classify(error, operation: call.operation, deadlineBinds: deadlineBinds)
+            if case .timedOut = classified { throw classified }
+            if case .invalidResponse = classified { throw classified }
+            throw .invalidResponse("the \(call.operation) answer was cut off")
         }
     }
 

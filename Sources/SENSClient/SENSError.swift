@@ -18,6 +18,8 @@ public enum SENSError: Error, Sendable, Equatable {
     case circuitOpen(retryAfterSeconds: Int)
     /// Too many SENS calls are already under way or queued: this one was not made.
     case overloaded
+    /// The last attempt of a retried write failed this way, after an earlier attempt that may have been applied.
+    indirect case afterAmbiguousAttempt(SENSError)
 
     public enum Timeout: Sendable, Equatable {
         /// One attempt took longer than the attempt timeout.
@@ -35,6 +37,7 @@ extension SENSError {
     /// passed first) are certain not to have been applied.
     public var mayHaveBeenApplied: Bool {
         switch self {
+        case .afterAmbiguousAttempt: true
         case .refused, .throttled, .unreachable, .circuitOpen, .overloaded: false
         case .timedOut(.deadline(let sent)): sent
         case .unavailable, .failed, .invalidResponse, .timedOut: true
@@ -43,7 +46,13 @@ extension SENSError {
 
     /// SENS (or its API Gateway) refused the gateway's keys: 401 (codes 200, 210) or 403 (230).
     public var isCredentialRefusal: Bool {
-        if case .refused(let status) = self { return status == 401 || status == 403 }
+        if case .refused(let status) = lastFailure { return status == 401 || status == 403 }
         return false
+    }
+
+    /// The failure of the last attempt, without the note that an earlier one may have been applied.
+    public var lastFailure: SENSError {
+        if case .afterAmbiguousAttempt(let last) = self { return last.lastFailure }
+        return self
     }
 }

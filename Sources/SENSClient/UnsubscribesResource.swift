@@ -41,6 +41,13 @@ public struct UnsubscribesResource: SENSUnsubscribes {
     public func delete(_ numbers: [String]) async throws(SENSError) {
         let answer = try await transport.send(SENSRequest(method: .delete, pathAndQuery: path, body: Self.targetsJSON(numbers), operation: "delete"))
         guard answer.status == 204 || answer.status == 200 else { throw classify(answer, operation: "delete") }
+        // SENS answers 204 with no body. A 200 whose body is not JSON (a proxy's or a maintenance page) says
+        // nothing about the removal: it may or may not have been applied.
+        if answer.status == 200, let first = answer.body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
+            first != UInt8(ascii: "[") && first != UInt8(ascii: "{") {
+            RequestMetadata.logger(or: logger).warning("SENS answer unreadable", metadata: ["operation": "delete", "bytes": "\(answer.body.count)"])
+            throw .invalidResponse("the delete answer is not the documented empty answer")
+        }
     }
 
     /// `[{"clientTelNo":"01012345678"},…]`, written directly: the numbers are digits only.

@@ -9,7 +9,14 @@ extension PhoneNumber {
     /// Country forms: domestic (`010…`, `02…`, `1588…`), or `+82`, `82`, `0082` followed by the national number
     /// with or without its leading 0. Anything else is rejected with a reason; nothing is guessed.
     public static func parse(_ input: String) throws(PhoneNumberError) -> PhoneNumber {
-        let scanned = try scan(trimmed(input))
+        // The length bound holds for the input as given, padding included: cheap in bytes first, so hostile
+        // megabyte strings are not walked character by character.
+        if input.utf8.count > maxInputCharacters * 4 || input.count > maxInputCharacters {
+            throw .inputTooLong(maxCharacters: maxInputCharacters)
+        }
+        let number = trimmed(input)
+        // Positions in reasons count from the input as sent, padding included.
+        let scanned = try scan(number, positionOffset: input.distance(from: input.startIndex, to: number.startIndex))
         let national = try nationalNumber(scanned)
         let kind: Kind
         do {
@@ -30,8 +37,8 @@ extension PhoneNumber {
         return PhoneNumber(digits: digitString(normalized[...]), kind: kind)
     }
 
-    /// No Korean number has fewer digits after its trunk 0 (`02-123-4567` has eight); shorter input is too short
-    /// to be any number, whatever else is wrong with it.
+    /// Input without a leading 0 or a country code and with fewer digits than this (`123`) is reported as too
+    /// short rather than as a number missing its 0: no number missing its 0 is that short.
     static let minimumNationalDigits = 7
 
     /// The input without leading and trailing whitespace of any kind (space, tab, CR, LF, no-break and
@@ -56,12 +63,12 @@ extension PhoneNumber {
         var leadingZeroRequired: Bool
     }
 
-    private static func scan(_ input: Substring) throws(PhoneNumberError) -> Scanned {
+    private static func scan(_ input: Substring, positionOffset: Int) throws(PhoneNumberError) -> Scanned {
         if input.isEmpty { throw .empty }
         // A cheap bound first, so hostile megabyte strings are not walked character by character.
         if input.utf8.count > maxInputCharacters * 4 { throw .inputTooLong(maxCharacters: maxInputCharacters) }
         var scanned = Scanned(digits: [], hasPlus: false)
-        var position = 0
+        var position = positionOffset
         for character in input {
             position += 1
             if position > maxInputCharacters { throw .inputTooLong(maxCharacters: maxInputCharacters) }

@@ -29,14 +29,15 @@ public enum GatewayApplication {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let httpClient = makeHTTPClient(services: services, resilience: resilience)
-        var checks: [StartupCheck.Target] = []
+        var probes: [CredentialsProbe.Target] = []
         let built = services.map { service in
             let serviceMetrics = metrics.service(service.name)
-            let (optOutService, sens) = makeService(service, httpClient: httpClient, cache: cache, resilience: resilience, clock: clock,
-                                                    cacheMetrics: cacheMetrics ?? serviceMetrics,
-                                                    resilienceMetrics: resilienceMetrics ?? serviceMetrics, logger: logger)
-            checks.append(.init(name: service.name, sens: sens, accessKey: service.sens.credentials.maskedAccessKey))
-            return optOutService
+            let parts = makeService(service, httpClient: httpClient, cache: cache, resilience: resilience, clock: clock,
+                                    cacheMetrics: cacheMetrics ?? serviceMetrics, resilienceMetrics: resilienceMetrics ?? serviceMetrics,
+                                    logger: logger)
+            probes.append(.init(name: service.name, sens: parts.resource, credentials: parts.resilient.credentials,
+                                metrics: resilienceMetrics ?? serviceMetrics, accessKey: service.sens.credentials.maskedAccessKey))
+            return parts.service
         }
         let router: Router<GatewayRequestContext>
         do {
@@ -51,7 +52,8 @@ public enum GatewayApplication {
             responder: HeadResponder(base: router.buildResponder()),
             // Connections that send or read nothing for this long are closed (slow or stalled clients).
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: http.maxBodyBytes)],
+                additionalChannelHandlers: [BodyFlowHandler(maxBodyBytes: http.maxBodyBytes,
+                                                               bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds)))],
                 idleTimeout: .seconds(Int64(http.idleTimeoutSeconds))
             )),
             configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "sens-gateway"),
@@ -60,7 +62,9 @@ public enum GatewayApplication {
         )
         // Services start before the server and stop after it has drained: the client outlives every request.
         app.addServices(HTTPClientService(client: httpClient))
-        if checkSENSAtStart { app.addServices(StartupCheck(targets: checks, logger: logger)) }
+        if checkSENSAtStart {
+            app.addServices(CredentialsProbe(targets: probes, interval: .seconds(resilience.credentialsProbeSeconds), logger: logger))
+        }
         return app
     }
 
@@ -79,22 +83,25 @@ public enum GatewayApplication {
     /// One service's decorators, each with its own breaker, bulkhead, credentials state and caches.
     static func makeService(_ service: GatewayConfiguration.Service, httpClient: HTTPClient, cache: CacheSettings,
                             resilience: ResilienceSettings, clock: any EpochClock, cacheMetrics: any CacheMetrics,
-                            resilienceMetrics: any ResilienceMetrics, logger: Logger) -> (OptOutService, ResilientUnsubscribes) {
+                            resilienceMetrics: any ResilienceMetrics, logger: Logger)
+        -> (service: OptOutService, resilient: ResilientUnsubscribes, resource: UnsubscribesResource) {
         var logger = logger
         logger[metadataKey: "service"] = .string(service.name)
         let breaker = makeCircuitBreaker(resilience: resilience, metrics: resilienceMetrics, logger: logger)
         let transport = HTTPSENSTransport(httpClient: httpClient, settings: service.sens, clock: clock, logger: logger)
+        let resource = UnsubscribesResource(transport: transport, serviceID: service.sens.serviceID,
+                                            registerTimeOffsetSeconds: service.sens.registerTimeOffsetSeconds, logger: logger)
         let sens = ResilientUnsubscribes(
-            upstream: UnsubscribesResource(transport: transport, serviceID: service.sens.serviceID,
-                                           registerTimeOffsetSeconds: service.sens.registerTimeOffsetSeconds, logger: logger),
+            upstream: resource,
             policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
             breaker: breaker,
             bulkhead: Bulkhead(maxConcurrent: resilience.maxConcurrentCalls, maxQueued: resilience.maxQueuedCalls),
-            metrics: resilienceMetrics
+            metrics: resilienceMetrics,
+            logger: logger
         )
         let directory = CachedOptOutDirectory(base: SENSOptOutDirectory(sens: sens), settings: cache, clock: clock, metrics: cacheMetrics)
         let health = SENSServiceHealth(breaker: breaker, credentials: sens.credentials)
-        return (OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health), sens)
+        return (OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health), sens, resource)
     }
 
     /// The process's one HTTP client, with as many pooled connections as the bulkheads let calls run:

@@ -14,7 +14,7 @@ public struct SimulatorConfiguration: Sendable {
     /// The main account's first service.
     public var serviceID: String { serviceIDs[0] }
 
-    /// Publicly known defaults (the DESIGN.md test vectors' keys): the simulator protects nothing.
+    /// Publicly known defaults (the keys of the NCP signature test vectors): the simulator protects nothing.
     public static let defaultAccessKey = "ACCESS_KEY_ID"
     public static let defaultSecretKey = "SECRET_KEY"
     public static let defaultServiceID = "ncp:sms:kr:123456789012:sens"

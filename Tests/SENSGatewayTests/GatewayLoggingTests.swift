@@ -74,7 +74,10 @@ struct GatewayLoggingTests {
         let records = try capture.lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]) }
         let failures = records.filter { $0["message"] == "SENS call failed" }
         #expect(failures.count == 2, "two attempts")
-        #expect(failures.allSatisfy { $0["request_id"] == "req-fail-1" })
+        #expect(failures.allSatisfy { $0["request_id"] == "req-fail-1" && $0["service"] == "default" })
+        let retry = try #require(records.first { $0["message"] == "retrying SENS call" })
+        #expect(retry["request_id"] == "req-fail-1")
+        #expect(retry["attempt"] == "2" && retry["operation"] == "list")
         let breaker = try #require(records.first { $0["message"] == "SENS circuit breaker changed state" })
         #expect(breaker["request_id"] == "req-fail-1")
         #expect(records.allSatisfy { $0["hb.request.id"] == nil }, "one id per line")

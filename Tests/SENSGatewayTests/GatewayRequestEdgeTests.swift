@@ -1,5 +1,8 @@
 import HTTPTypes
+import HummingbirdTesting
+import NIOCore
 import NIOHTTP1
+import OptOuts
 import SENSCore
 import SENSGateway
 import SENSSimulator
@@ -88,6 +91,7 @@ struct GatewayRequestEdgeTests {
         ("/v1/unsubscribes/%ZZ", "phoneNumber", "bad percent-encoding"),
         ("/v1/unsubscribes/010%E0%A4", "phoneNumber", "bad percent-encoding"),
         ("/v1/unsubscribes?phoneNumber=%G1", "phoneNumber", "bad percent-encoding"),
+        ("/v1/unsubscribes?pageSize=+5", "pageSize", "must be an integer"),
     ])
     func refusesRequestsThatMeanSomethingElse(path: String, parameter: String, reason: String) async throws {
         let harness = GatewayHarness()
@@ -127,10 +131,69 @@ struct GatewayRequestEdgeTests {
             let refused = try await declared.read(until: "\r\n\r\n")
             #expect(refused.hasPrefix("HTTP/1.1 413 "), "a declared length over the limit: no 100, a 413")
 
+            // Without Expect: refused as soon as the limit passes, then the connection is closed, ending the upload.
+            let plain = try RawHTTPConnection(port: try #require(gateway.port))
+            try plain.send("POST /v1/unsubscribes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n")
+            var plainAnswer = ""
+            for _ in 0..<8 where !plainAnswer.contains("\r\n\r\n") {
+                do { try plain.send(String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n") } catch { break }
+                plainAnswer += try await plain.read(until: "\r\n\r\n", waitingAtMost: 300)
+            }
+            if !plainAnswer.contains("\r\n\r\n") { plainAnswer += try await plain.read(until: "\r\n\r\n") }
+            #expect(plainAnswer.hasPrefix("HTTP/1.1 413 "))
+            #expect(try await plain.readsToEnd(within: 5_000), "the gateway closes the connection after a 413")
+
             let small = try await gateway.send(.post, "/v1/unsubscribes", json: #"{"phoneNumbers":["010-1234-5678"]}"#,
                                                headers: [.expect: "100-continue"])
             #expect(small.status == 200)
             #expect(harness.simulator.stats.snapshot.registerCalls == 1, "only the small body reached SENS")
+        }
+    }
+
+    @Test func refusesStrayAmpersandsAndLooseBodyHeaders() async throws {
+        let harness = GatewayHarness()
+        try await harness.run { gateway in
+            for path in ["/v1/unsubscribes?&", "/v1/unsubscribes?&&pageSize=2"] {
+                let answer = try await gateway.get(path)
+                #expect(answer.status == 400)
+                #expect(answer.problem?.detail == "the query has an empty parameter (a stray '&')")
+            }
+            let body = Array(#"{"phoneNumbers":["010-1234-5678"]}"#.utf8)
+            let untyped = try await gateway.client.execute(uri: "/v1/unsubscribes", method: .post, headers: [:], body: ByteBuffer(bytes: body))
+            #expect(untyped.status.code == 415)
+            let twice = try await gateway.client.execute(uri: "/v1/unsubscribes", method: .post,
+                                                         headers: [.contentType: "text/plain", HTTPField.Name("Content-Type")!: "application/json"],
+                                                         body: ByteBuffer(bytes: body))
+            #expect(twice.status.code == 400)
+            let encoded = try await gateway.send(.post, "/v1/unsubscribes", bytes: body, headers: [.contentEncoding: "br"])
+            #expect(encoded.status == 415)
+            #expect(encoded.problem?.detail == "Content-Encoding br is not accepted: send the body unencoded")
+            #expect(harness.simulator.stats.snapshot.totalCalls == 0)
+        }
+    }
+
+    /// A body trickled a byte at a time is cut off at the request deadline, not held open.
+    @Test func closesAConnectionWhoseBodyDoesNotArriveInTime() async throws {
+        let harness = GatewayHarness(resilience: ResilienceSettings(deadlineMilliseconds: 500, maxAttempts: 1, breakerMinimumCalls: 1_000))
+        try await harness.run { gateway in
+            let connection = try RawHTTPConnection(port: try #require(gateway.port))
+            try connection.send("POST /v1/unsubscribes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+            var closed = false
+            for _ in 0..<40 where !closed {
+                do { try connection.send("{") } catch { closed = true }
+                if !closed { closed = try await connection.readsToEnd(within: 100) }
+            }
+            #expect(closed, "closed at the 0.5 s deadline, well before the 40 bytes (4 s) the client would send")
+        }
+    }
+
+    /// A chunked DELETE whose body is empty is a DELETE without a body.
+    @Test func acceptsAnEmptyChunkedBodyOnTheSingleRemove() async throws {
+        try await GatewayHarness().run { gateway in
+            let connection = try RawHTTPConnection(port: try #require(gateway.port))
+            try connection.send("DELETE /v1/unsubscribes/010-1234-5678 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            #expect(try await connection.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 200 "))
         }
     }
 

@@ -61,6 +61,75 @@ struct GatewayUpstreamFailureTests {
         }
     }
 
+    /// A write whose first attempt timed out and whose retry was throttled: the caller gets the throttle (429 with
+    /// its Retry-After), and the numbers are unconfirmed, since the first attempt may have been applied. A read in
+    /// the same sequence ending in refused keys is a credentials problem, not a time-out.
+    @Test func aRetriedCallReportsItsLastFailureAndWhetherAnEarlierAttemptMayHaveApplied() async throws {
+        let writes = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .timedOut(.attempt(milliseconds: 100)),
+                                                                                   2: .throttled(retryAfterSeconds: 7)]),
+                                           policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)))
+        try await runRouter(sens: writes) { gateway in
+            let write = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678"])
+            #expect(write.status == 429)
+            #expect(write.headers[.retryAfter] == "7")
+            #expect(write.problem?.unconfirmed == ["01012345678"])
+            #expect(write.problem?.notSent == [])
+        }
+        let reads = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .timedOut(.attempt(milliseconds: 100)),
+                                                                                  2: .refused(status: 401)]),
+                                          policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)))
+        try await runRouter(sens: reads) { gateway in
+            let check = try await gateway.get("/v1/unsubscribes/01012345678")
+            #expect(check.status == 502)
+            #expect(check.problem?.type == "urn:sens-gateway:problem:sens-credentials-rejected")
+        }
+    }
+
+    /// Keys allowed to read but refused a write: the write says so, and the service's reads stay ready.
+    @Test func aRefusedWriteLeavesReadinessAlone() async throws {
+        let breaker = CircuitBreaker(minimumCalls: 1_000, windowSize: 1_000)
+        let sens = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 403)]), breaker: breaker)
+        try await runRouter(sens: sens, health: SENSServiceHealth(breaker: breaker, credentials: sens.credentials)) { gateway in
+            let write = try await gateway.send(.delete, "/v1/unsubscribes/010-1234-5678")
+            #expect(write.status == 502)
+            #expect(write.problem?.type == "urn:sens-gateway:problem:sens-credentials-rejected")
+            #expect(try await gateway.get("/readyz").status == 200)
+        }
+    }
+
+    /// Once SENS refused the keys, the periodic probe finds them accepted again without any traffic.
+    @Test func theCredentialsProbeBringsAServiceBackWithoutTraffic() async throws {
+        let refusals = Mutex(2)
+        let router = Router()
+        router.get("/sms/v2/services/:service/unsubscribes") { _, _ -> Response in
+            let refuse = refusals.withLock { count -> Bool in
+                count -= 1
+                return count >= 0
+            }
+            return refuse
+                ? Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#)))
+                : Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "[]")))
+        }
+        let stub = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await stub.test(.live) { stubClient in
+            let app = try GatewayApplication.build(
+                http: .init(host: "127.0.0.1", port: 0), services: [.init(name: "default", sens: stubSENSSettings(port: try #require(stubClient.port)))],
+                resilience: ResilienceSettings(maxAttempts: 1, credentialsProbeSeconds: 1), logger: Logger(label: "gateway"),
+                checkSENSAtStart: true)
+            try await app.test(.live) { client in
+                let gateway = GatewayClient(client: client)
+                var states: [Int] = []
+                for _ in 0..<60 {
+                    states.append(try await gateway.get("/readyz").status)
+                    if states.last == 200 && states.contains(503) { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(states.contains(503), "refused at start-up")
+                #expect(states.last == 200, "accepted again by the probe, with no request to SENS from callers")
+            }
+        }
+    }
+
     /// A 5xx may have been applied (unconfirmed); a 4xx was not (not sent).
     @Test(arguments: [(500, 502, "SENS failed (500)"), (503, 503, "SENS is unavailable (SENS answered 503)"),
                       (504, 504, "SENS reported a timeout (504)"), (502, 503, "SENS is unavailable (SENS answered 502)"),

@@ -53,6 +53,18 @@ final class RawHTTPConnection {
         return String(decoding: received, as: UTF8.self)
     }
 
+    /// Whether the peer closes the connection within `milliseconds` (whatever it still sends is read and dropped).
+    func readsToEnd(within milliseconds: Int) async throws -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        let deadline = ContinuousClock.now + .milliseconds(milliseconds)
+        while ContinuousClock.now < deadline {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            if count < 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        return false
+    }
+
     deinit {
         close(socket)
     }

@@ -11,10 +11,13 @@ public struct ResilienceSettings: Sendable, Equatable {
     public var breakerCooldownMilliseconds: Int
     public var maxConcurrentCalls: Int
     public var maxQueuedCalls: Int
+    /// How often a service whose keys SENS refused is asked again.
+    public var credentialsProbeSeconds: Int
 
+    /// A window smaller than the minimum is widened to it here (the configuration reader refuses one instead).
     public init(deadlineMilliseconds: Int = 10_000, maxAttempts: Int = 3, breakerMinimumCalls: Int = 20,
                 breakerFailurePercent: Int = 50, breakerWindow: Int = 100, breakerCooldownMilliseconds: Int = 5_000,
-                maxConcurrentCalls: Int = 64, maxQueuedCalls: Int = 128) {
+                maxConcurrentCalls: Int = 64, maxQueuedCalls: Int = 128, credentialsProbeSeconds: Int = 30) {
         self.deadlineMilliseconds = deadlineMilliseconds
         self.maxAttempts = maxAttempts
         self.breakerMinimumCalls = breakerMinimumCalls
@@ -23,5 +26,6 @@ public struct ResilienceSettings: Sendable, Equatable {
         self.breakerCooldownMilliseconds = breakerCooldownMilliseconds
         self.maxConcurrentCalls = maxConcurrentCalls
         self.maxQueuedCalls = maxQueuedCalls
+        self.credentialsProbeSeconds = credentialsProbeSeconds
     }
 }

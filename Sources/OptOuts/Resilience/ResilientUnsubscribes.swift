@@ -1,4 +1,5 @@
 import CallScope
+import Logging
 import SENSClient
 import SENSCore
 
@@ -12,41 +13,43 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
     public let breaker: CircuitBreaker
     let bulkhead: Bulkhead
     let metrics: any ResilienceMetrics
-    /// Whether SENS last accepted or refused the gateway's keys.
+    let logger: Logger
+    /// Whether SENS last accepted or refused the gateway's keys for reading.
     public let credentials: CredentialsHealth
 
     public init(upstream: any SENSUnsubscribes, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
                 bulkhead: Bulkhead = Bulkhead(), metrics: any ResilienceMetrics = ResilienceStatistics(),
-                credentials: CredentialsHealth? = nil) {
+                credentials: CredentialsHealth? = nil, logger: Logger = Logger(label: "sens-gateway")) {
         self.upstream = upstream
         self.policy = policy
         self.breaker = breaker
         self.bulkhead = bulkhead
         self.metrics = metrics
-        self.credentials = credentials ?? CredentialsHealth(metrics: metrics)
+        self.credentials = credentials ?? CredentialsHealth()
+        self.logger = logger
     }
 
     public func register(_ numbers: [String]) async throws(SENSError) -> [SENSRecord] {
-        try await call("register") { () throws(SENSError) in try await upstream.register(numbers) }
+        try await call("register", isWrite: true) { () throws(SENSError) in try await upstream.register(numbers) }
     }
 
     public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord] {
-        try await call("list") { () throws(SENSError) in try await upstream.list(query) }
+        try await call("list", isWrite: false) { () throws(SENSError) in try await upstream.list(query) }
     }
 
     public func delete(_ numbers: [String]) async throws(SENSError) {
-        try await call("delete") { () throws(SENSError) in try await upstream.delete(numbers) }
+        try await call("delete", isWrite: true) { () throws(SENSError) in try await upstream.delete(numbers) }
     }
 
-    private func call<Value>(_ operation: String, _ attempt: () async throws(SENSError) -> Value) async throws(SENSError) -> Value {
+    private func call<Value>(_ operation: String, isWrite: Bool,
+                             _ attempt: () async throws(SENSError) -> Value) async throws(SENSError) -> Value {
         var generator = SystemRandomNumberGenerator()
         var attempts = 0
-        // The first failure after which SENS may have applied a write. If a later attempt then fails without
-        // reaching SENS (circuit open, refused, throttled), that failure is what the caller gets, so that a
-        // write is never reported as certainly not applied when an earlier attempt may have applied it.
-        var ambiguous: SENSError?
+        // Whether an earlier attempt of a write may have been applied. The caller gets the last attempt's failure
+        // (its status, its Retry-After), marked so that the write is never reported as certainly not applied.
+        var ambiguous = false
         func giveUp(_ error: SENSError) -> SENSError {
-            error.mayHaveBeenApplied ? error : ambiguous ?? error
+            ambiguous && !error.mayHaveBeenApplied ? .afterAmbiguousAttempt(error) : error
         }
         while true {
             attempts += 1
@@ -64,7 +67,7 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
                 let value = try await bulkhead.run(attempt)
                 metrics.recordAttempt(operation: operation, outcome: "success", duration: started.duration(to: .now))
                 breaker.recordSuccess()
-                credentials.recordAccepted()
+                if !isWrite { credentials.recordAccepted() }
                 return value
             } catch {
                 if case .overloaded = error {
@@ -74,12 +77,21 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
                 }
                 metrics.recordAttempt(operation: operation, outcome: error.outcomeLabel, duration: started.duration(to: .now))
                 if error.isOutage { breaker.recordFailure() } else { breaker.recordSuccess() }
-                if error.isCredentialRefusal { credentials.recordRefused() }
-                if error.mayHaveBeenApplied, ambiguous == nil { ambiguous = error }
+                if error.isCredentialRefusal {
+                    metrics.recordCredentialsRejected()
+                    // Readiness follows the read path only: a key allowed to read but not to write keeps the
+                    // service's checks served.
+                    if !isWrite { credentials.recordRefused() }
+                }
+                if isWrite && error.mayHaveBeenApplied { ambiguous = true }
                 guard RetryPolicy.isRetryable(error), attempts < policy.maxAttempts else { throw giveUp(error) }
                 let delay = policy.delay(after: attempts, error: error, using: &generator)
                 if let remaining = RequestDeadline.remaining, delay >= remaining { throw giveUp(error) }
                 metrics.recordRetry(operation: operation)
+                RequestMetadata.logger(or: logger).notice("retrying SENS call", metadata: [
+                    "operation": "\(operation)", "attempt": "\(attempts + 1)", "after": "\(error.outcomeLabel)",
+                    "delay_ms": "\(delay / .milliseconds(1))",
+                ])
                 // Cancelled while waiting (the caller went away): the last failure is the answer.
                 do { try await Task.sleep(for: delay) } catch _ { throw giveUp(error) }
             }
@@ -93,6 +105,7 @@ extension SENSError {
         switch self {
         case .unavailable, .unreachable, .failed, .timedOut, .invalidResponse: true
         case .refused, .throttled, .circuitOpen, .overloaded: false
+        case .afterAmbiguousAttempt(let last): last.isOutage
         }
     }
 
@@ -106,6 +119,7 @@ extension SENSError {
         case .timedOut: "timed_out"
         case .circuitOpen: "circuit_open"
         case .overloaded: "overloaded"
+        case .afterAmbiguousAttempt(let last): last.outcomeLabel
         }
     }
 }

@@ -19,7 +19,7 @@ public struct RetryPolicy: Sendable, Equatable {
     static func isRetryable(_ error: SENSError) -> Bool {
         switch error {
         case .unavailable, .unreachable, .failed, .invalidResponse, .timedOut, .throttled: true
-        case .refused, .circuitOpen, .overloaded: false
+        case .refused, .circuitOpen, .overloaded, .afterAmbiguousAttempt: false
         }
     }
 

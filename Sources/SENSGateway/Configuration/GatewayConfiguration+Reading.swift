@@ -13,7 +13,11 @@ extension GatewayConfiguration {
     /// Reads every setting in `GatewaySettings` (`sens.accessKey` is `SENS_ACCESS_KEY` and `--sens-access-key`,
     /// and so on). Any value that cannot be read stops here, naming it.
     init(settings: SettingsReader) throws(ConfigurationError) {
-        let http = HTTPSettings(host: try settings.string("http.host"), port: try settings.integer("http.port"),
+        let host = try settings.string("http.host")
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || "/?#@".contains($0) }) else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["http.host"]!, host, expected: "an address or host name, like 127.0.0.1 or 0.0.0.0")
+        }
+        let http = HTTPSettings(host: host, port: try settings.integer("http.port"),
                                 maxBodyBytes: try settings.integer("http.maxBodyBytes"),
                                 idleTimeoutSeconds: try settings.integer("http.idleTimeoutSeconds"))
         let log = LogSettings(level: Logger.Level(rawValue: try settings.string("log.level"))!,
@@ -47,7 +51,12 @@ extension GatewayConfiguration {
     }
 
     private static func resilienceSettings(_ settings: SettingsReader) throws(ConfigurationError) -> ResilienceSettings {
-        ResilienceSettings(
+        let minimum = try settings.integer("sens.breakerMinimumCalls"), window = try settings.integer("sens.breakerWindow")
+        guard window >= minimum else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.breakerWindow"]!, String(window),
+                                         expected: "at least sens.breakerMinimumCalls (\(minimum)): the window holds the calls the minimum counts")
+        }
+        return ResilienceSettings(
             deadlineMilliseconds: try settings.integer("sens.deadlineMilliseconds"),
             maxAttempts: try settings.integer("sens.maxAttempts"),
             breakerMinimumCalls: try settings.integer("sens.breakerMinimumCalls"),
@@ -55,7 +64,8 @@ extension GatewayConfiguration {
             breakerWindow: try settings.integer("sens.breakerWindow"),
             breakerCooldownMilliseconds: try settings.integer("sens.breakerCooldownMilliseconds"),
             maxConcurrentCalls: try settings.integer("sens.maxConcurrentCalls"),
-            maxQueuedCalls: try settings.integer("sens.maxQueuedCalls")
+            maxQueuedCalls: try settings.integer("sens.maxQueuedCalls"),
+            credentialsProbeSeconds: try settings.integer("sens.credentialsProbeSeconds")
         )
     }
 
@@ -130,7 +140,9 @@ extension GatewayConfiguration {
             throw ConfigurationError("service \(service) has no access key: set \(own.accessKey.described) or sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)")
         }
         guard !accessKey.contains(where: \.isWhitespace) else {
-            throw SettingsReader.refusal(accessSetting, accessKey, expected: "a key without whitespace")
+            // Shown masked, like the access key everywhere else.
+            let masked = NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey("")).maskedAccessKey
+            throw SettingsReader.refusal(accessSetting, masked, expected: "a key without whitespace")
         }
         let secretKey: String
         if let ownSecret = try secret(settings, inline: own.secretKey, file: own.secretKeyFile) {

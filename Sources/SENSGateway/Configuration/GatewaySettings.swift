@@ -33,6 +33,8 @@ public enum GatewaySettings {
                 help: "calls the failure share is taken over"),
         Setting("sens.breakerCooldownMilliseconds", .integer(1...600_000), default: "5000", placeholder: "N",
                 help: "open time before a probe call"),
+        Setting("sens.credentialsProbeSeconds", .integer(1...3_600), default: "30", placeholder: "N",
+                help: "how often a service whose keys SENS refused is asked again"),
         Setting("sens.maxConcurrentCalls", .integer(1...10_000), default: "64", placeholder: "N",
                 help: "bulkhead: SENS calls at once"),
         Setting("sens.maxQueuedCalls", .integer(0...100_000), default: "128", placeholder: "N",

@@ -36,9 +36,15 @@ extension GatewayStartup {
     /// The one line (and exit status) for a gateway that stopped with `error`: a listening address that is taken
     /// is a start-up refusal (2), like a bad setting; anything else is a failure (1).
     public static func stopped(by error: any Error, configuration: GatewayConfiguration) -> (line: String, status: Int32) {
+        let address = "\(configuration.http.host):\(configuration.http.port)"
         if let io = error as? IOError, io.errnoCode == EADDRINUSE {
-            let address = "\(configuration.http.host):\(configuration.http.port)"
             return ("sens-gateway: cannot listen on \(address): the address is already in use (http.host, http.port)", 2)
+        }
+        if let io = error as? IOError, io.errnoCode == EADDRNOTAVAIL {
+            return ("sens-gateway: cannot listen on \(address): the address is not one of this machine's (http.host)", 2)
+        }
+        if error is SocketAddressError {
+            return ("sens-gateway: cannot listen on \(address): the host cannot be resolved (http.host)", 2)
         }
         return ("sens-gateway: stopped: \(error)", 1)
     }
