@@ -4,7 +4,8 @@ import NIOHTTPTypes
 
 /// Per connection, below the router: answers `Expect: 100-continue` with `100 Continue` (clients such as curl
 /// otherwise wait a second before sending a large or chunked body) unless the declared body is already over the
-/// limit, and only when no earlier response is still being written on the connection (pipelined requests); and
+/// limit or the operation takes no body, and only when no earlier response is still being written on the
+/// connection (pipelined requests); and
 /// after a 413, stops the upload: the answer is sent, the connection's sending side closed, and the connection
 /// closed a little later, so a client that keeps sending cannot keep it busy. A request whose body has not
 /// arrived whole within `bodyTimeout` of its head has its connection closed (a client trickling a body a byte at
@@ -45,7 +46,10 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
         var waits = false
         if head.headerFields[.expect]?.lowercased() == "100-continue" {
             head.headerFields[.expect] = nil
+            // Only a body the operation takes, within the limit, is invited; otherwise the final answer comes.
+            let path = (head.path ?? "").prefix { $0 != "?" }
             waits = (head.headerFields[.contentLength].flatMap { Int($0) } ?? 0) <= maxBodyBytes
+                && RouteTable.embedded.takesBody(method: head.method.rawValue, path: path)
         }
         unanswered.append(waits)
         if waits && unanswered.count == 1 { sendContinue(context) }

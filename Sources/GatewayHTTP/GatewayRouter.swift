@@ -12,7 +12,7 @@ public enum GatewayRouter {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestLoggingMiddleware(requestIDs: RequestIDGenerator()))
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: ProblemMiddleware(maxBodyBytes: maxBodyBytes, routes: RouteTable(),
+        router.add(middleware: ProblemMiddleware(maxBodyBytes: maxBodyBytes, routes: .embedded,
                                                  parameterProblems: APIMapping.parameterProblems))
         router.add(middleware: DeadlineMiddleware(budget: deadline))
         try GatewayAPIImplementation(services: services, metrics: metrics).registerHandlers(

@@ -14,6 +14,9 @@ struct RouteTable: Sendable {
 
     private let templates: [Template]
 
+    /// The table of the embedded document, made once.
+    static let embedded = RouteTable()
+
     init(routes: [OpenAPIRoute] = EmbeddedOpenAPIDocument.routes) {
         let byPath = Dictionary(grouping: routes, by: \.path)
         templates = byPath.keys.sorted().map { Template(segments: $0.split(separator: "/", omittingEmptySubsequences: false), routes: byPath[$0]!) }
@@ -50,4 +53,10 @@ struct RouteTable: Sendable {
     }
 
     var isEmpty: Bool { templates.isEmpty }
+
+    /// Whether `method path` names an operation that takes a request body.
+    func takesBody(method: String, path: Substring) -> Bool {
+        guard let (template, _) = match(String(path)) else { return false }
+        return Self.route(template, method: method)?.hasRequestBody ?? false
+    }
 }

@@ -125,6 +125,11 @@ struct GatewayRequestEdgeTests {
             #expect(answer.hasPrefix("HTTP/1.1 413 "), "\(answer.prefix(80))")
             #expect(answer.contains("application/problem+json"))
 
+            // A request bound for 404 is not invited to send its body.
+            let nowhere = try RawHTTPConnection(port: try #require(gateway.port))
+            try nowhere.send("POST /v1/nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+            #expect(try await nowhere.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 404 "), "the final answer, not 100 Continue")
+
             let declared = try RawHTTPConnection(port: try #require(gateway.port))
             try declared.send("POST /v1/unsubscribes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: 5000\r\nExpect: 100-continue\r\n\r\n")
