@@ -41,8 +41,7 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
             context.fireChannelRead(data)
             return
         }
-        let channel = context.channel
-        bodyTimer = context.eventLoop.scheduleTask(in: bodyTimeout) { channel.close(promise: nil) }
+
         var waits = false
         if head.headerFields[.expect]?.lowercased() == "100-continue" {
             head.headerFields[.expect] = nil
@@ -52,7 +51,12 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
                 && RouteTable.embedded.takesBody(method: head.method.rawValue, path: path)
         }
         unanswered.append(waits)
-        if waits && unanswered.count == 1 { sendContinue(context) }
+        if !waits {
+            startBodyTimer(context)
+        } else if unanswered.count == 1 {
+            sendContinue(context)
+        }
+        // A body held back until earlier responses are written gets its time once its 100 Continue is sent.
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
@@ -82,6 +86,14 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func sendContinue(_ context: ChannelHandlerContext) {
         unanswered[0] = false
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        startBodyTimer(context)
+    }
+
+    /// The body of the request being received must arrive whole within `bodyTimeout` from now.
+    private func startBodyTimer(_ context: ChannelHandlerContext) {
+        bodyTimer?.cancel()
+        let channel = context.channel
+        bodyTimer = context.eventLoop.scheduleTask(in: bodyTimeout) { channel.close(promise: nil) }
     }
 
     /// The 413 is on its way: close the sending side (the client sees the answer, then the end), and the whole

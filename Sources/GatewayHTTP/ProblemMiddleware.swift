@@ -40,7 +40,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError {
             switch error.status {
-            case .notFound: return problem(404, "no such route: \(request.method) \(request.uri.path)", request)
+            case .notFound: return problem(404, "no such route: \(request.method) \(request.uri.path.prefix(200))", request)
             case .contentTooLarge: return problem(413, "the body is larger than \(maxBodyBytes) bytes", request)
             default: return problem(error.status.code, error.body ?? Problems.reasonPhrase(error.status.code), request)
             }

@@ -39,7 +39,8 @@ enum Problems {
 
     static func serviceNotFound(_ name: String, among services: OptOutServices) -> Components.Responses.ServiceNotFound {
         let names = services.all.map(\.name).joined(separator: ", ")
-        return .init(body: .applicationProblemJson(make(status: 404, detail: "no such service: \(name); this gateway serves \(names)")))
+        let shown = name.count > 64 ? name.prefix(64) + "…" : Substring(name)
+        return .init(body: .applicationProblemJson(make(status: 404, detail: "no such service: \(shown); this gateway serves \(names)")))
     }
 
     /// The problem for a read that could not be answered.
@@ -53,7 +54,7 @@ enum Problems {
         let error = outcome.failure!
         let total = outcome.done.count + outcome.unconfirmed.count + outcome.notSent.count
         var detail = "\(error.reason). Of \(total) numbers, \(outcome.done.count) were \(verb) (done), "
-            + "\(outcome.unconfirmed.count) were sent but SENS's answer was lost, so they may or may not be \(verb) (unconfirmed), "
+            + "\(outcome.unconfirmed.count) were sent but the answer was lost, so they may or may not be \(verb) (unconfirmed), "
             + "and \(outcome.notSent.count) were not \(verb) (notSent). "
         detail += error.kind == .credentialsRefused
             ? "Retrying will not help until the gateway's keys are fixed."

@@ -1,9 +1,10 @@
 import SENSCore
 
 /// A directory with two read-through caches in front: checks by number and list pages by exact query. Writes
-/// keep them coherent: while a write is under way its numbers are not answered from the cache, and once it is
-/// done each number's entry is what the write confirmed (opted out with its record, or not); an unconfirmed
-/// number is forgotten, and every list page is dropped.
+/// keep them coherent: when a write starts, its numbers' entries are dropped, so a check then asks the source
+/// (what it fetches may be answered until the write ends); once the write is done, each number's entry is what
+/// the write confirmed (opted out with its record, or not), an unconfirmed number is forgotten, and every list
+/// page is dropped. A fetch that started before the write is never stored over what the write confirmed.
 public struct CachedOptOutDirectory: OptOutDirectory {
     let base: any OptOutDirectory
     /// The record, or nil for "not opted out", by normalized number.

@@ -95,6 +95,9 @@ struct AdminRoutes<Context: RequestContext> {
         var toMilliseconds: Int64?
         var registerType: SENSRegisterType?
 
+        /// At most this many records a call (about 24 MB of store).
+        static var maxCount: Int { 10_000_000 }
+
         func records(now: Int64) throws -> [StoredUnsubscribe] {
             let width = 11 - prefix.utf8.count
             guard (1...10).contains(prefix.utf8.count), prefix.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
@@ -102,8 +105,8 @@ struct AdminRoutes<Context: RequestContext> {
             }
             let start = self.start ?? 0
             let capacity = (0..<width).reduce(1) { value, _ in value * 10 }
-            guard count >= 0, start >= 0, start + count <= capacity else {
-                throw SimulatorError.badRequest("prefix \(prefix) leaves room for \(capacity) numbers; start + count must fit")
+            guard (0...Self.maxCount).contains(count), (0...capacity).contains(start), count <= capacity - start else {
+                throw SimulatorError.badRequest("count must be 0 to \(Self.maxCount), and start + count fit the \(capacity) numbers prefix \(prefix) leaves room for")
             }
             let to = toMilliseconds ?? now, from = fromMilliseconds ?? to - 30 * 86_400_000
             guard from <= to else { throw SimulatorError.badRequest("fromMilliseconds must not be after toMilliseconds") }

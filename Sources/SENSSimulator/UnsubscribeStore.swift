@@ -77,7 +77,7 @@ public final class UnsubscribeStore: Sendable {
             let lower = query.endTime.map { end in Self.firstIndex(in: ordered) { $0.registeredAtMilliseconds <= end } } ?? 0
             let upper = query.startTime.map { start in Self.firstIndex(in: ordered) { $0.registeredAtMilliseconds < start } } ?? ordered.count
             let start = query.pageIndex.multipliedReportingOverflow(by: query.pageSize)
-            guard !start.overflow, lower + start.partialValue < upper else { return [] }
+            guard !start.overflow, start.partialValue < upper - lower else { return [] }
             let first = lower + start.partialValue
             return Array(ordered[first..<min(first + query.pageSize, upper)])
         }

@@ -2,6 +2,8 @@
 import Testing
 @testable import OptOuts
 import SENSClient
+import SENSCore
+import SENSTestSupport
 
 @Suite("Circuit breaker")
 struct CircuitBreakerTests {
@@ -59,5 +61,20 @@ struct CircuitBreakerTests {
         breaker.recordSuccess()
         #expect(breaker.state == .closed)
         try breaker.permit()
+    }
+
+    /// A call the request's deadline stopped before it went out says nothing about SENS: it neither opens the
+    /// breaker nor uses up its probe.
+    @Test func aCallNeverSentIsNotAnOutage() async {
+        let breaker = CircuitBreaker(minimumCalls: 1, failurePercent: 50, windowSize: 1)
+        let sens = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .timedOut(.deadline(sent: false)),
+                                                                                 2: .timedOut(.deadline(sent: false))]),
+                                         policy: RetryPolicy(maxAttempts: 1), breaker: breaker)
+        for _ in 0..<2 {
+            await #expect(throws: SENSError.timedOut(.deadline(sent: false))) { try await sens.list(SENSListQuery()) }
+        }
+        #expect(breaker.state == .closed)
+        let records = try? await sens.list(SENSListQuery())
+        #expect(records == [])
     }
 }

@@ -30,6 +30,8 @@ struct GatewayBinaryTests {
         (["--log-level", "verbose"], [:], #"log.level (LOG_LEVEL, --log-level) is "verbose"; expected one of trace, debug, info, notice, warning, error, critical"#),
         (["--log-format=xml"], [:], #"log.format (LOG_FORMAT, --log-format) is "xml"; expected one of text, json"#),
         (["--cache-ttl-seconds", "5", "--cache-ttl-seconds", "6"], [:], "--cache-ttl-seconds is given more than once"),
+        (["--sens-services", "retail=", "--sens-service-retial-access-key", "K"], [:],
+         "keys are set for service retial, which is not configured (sens.services: retail)"),
         (["8080"], [:], #"unexpected argument "8080": options are --name value or --name=value (see --help)"#),
         ([], ["HTTP_HOST": ""], #"http.host (HTTP_HOST, --http-host) is ""; expected an address or host name, like 127.0.0.1 or 0.0.0.0"#),
         ([], ["SENS_BREAKER_MINIMUM_CALLS": "50", "SENS_BREAKER_WINDOW": "20"],

@@ -52,7 +52,7 @@ struct GatewayStartupTests {
         (["SENS_SERVICE_ID": nil], "sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) or sens.services (SENS_SERVICES, --sens-services) is required; or run with --simulator"),
         (["SENS_SERVICE_ID": "my-service"], #"sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) is "my-service"; expected an id like ncp:sms:kr:123456789012:name"#),
         (["SENS_BASE_URL": "ftp://x"], #"sens-gateway: configuration error: sens.baseUrl (SENS_BASE_URL, --sens-base-url) is "ftp://x"; expected an http(s) URL without query, like https://sens.apigw.ntruss.com"#),
-        (["SENS_SECRET_KEY_FILE": "/nonexistent"], "sens-gateway: configuration error: set sens.secretKey or sens.secretKeyFile, not both"),
+        (["SENS_SECRET_KEY_FILE": "/nonexistent"], "sens-gateway: configuration error: set sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file), not both"),
         (["HTTP_PORT": "70000"], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "70000"; expected a whole number from 0 to 65535"#),
         (["HTTP_PORT": "-1"], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "-1"; expected a whole number from 0 to 65535"#),
         (["HTTP_PORT": ""], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is ""; expected a whole number from 0 to 65535"#),
@@ -103,8 +103,15 @@ struct GatewayStartupTests {
          "set sens.services (SENS_SERVICES) or sens.serviceId (SENS_SERVICE_ID), not both"),
         (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_DEFAULT_SERVICE": "b"],
          #"sens.defaultService (SENS_DEFAULT_SERVICE, --sens-default-service) is "b"; expected one of the configured services: a"#),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:2:sens", "SENS_ACCESS_KEY": nil, "SENS_SERVICE_A_ACCESS_KEY": "AK"],
-         "service b has no access key: set sens.service.b.accessKey (SENS_SERVICE_B_ACCESS_KEY, --sens-service-b-access-key) or sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)"),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:2:sens", "SENS_ACCESS_KEY": nil, "SENS_SERVICE_A_ACCESS_KEY": "AK",
+          "SENS_SERVICE_A_SECRET_KEY": "S"],
+         "service b has no access key: set sens.service.b.accessKey (SENS_SERVICE_B_ACCESS_KEY, --sens-service-b-access-key) with its secret, or the shared sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)"),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_A_SECRET_KEY": "S"],
+         "service a has its own secret but no access key: set sens.service.a.accessKey (SENS_SERVICE_A_ACCESS_KEY, --sens-service-a-access-key)"),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_A_ACCESS_KEY": "AK2"],
+         "service a has its own access key but no secret: set sens.service.a.secretKey (SENS_SERVICE_A_SECRET_KEY, --sens-service-a-secret-key) or sens.service.a.secretKeyFile (SENS_SERVICE_A_SECRET_KEY_FILE, --sens-service-a-secret-key-file)"),
+        (["SENS_SERVICES": "retail=ncp:sms:kr:1:sens", "SENS_SERVICE_RETIAL_ACCESS_KEY": "AK2"],
+         "keys are set for service retial, which is not configured (sens.services: retail)"),
     ] as [([String: String?], String)])
     func refusesBadServices(changes: [String: String?], refusal: String) {
         var environment: [String: String] = ["SENS_ACCESS_KEY": "AK", "SENS_SECRET_KEY": "SK"]

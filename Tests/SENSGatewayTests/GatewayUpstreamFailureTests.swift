@@ -198,7 +198,7 @@ struct GatewayUpstreamFailureTests {
             #expect(doneIsFirstChunk)
             #expect(unconfirmedIsTheFailedChunk)
             #expect(notSentIsTheRest)
-            #expect(problem.detail.contains("Of 2500 numbers, 1000 were registered (done), 1000 were sent but SENS's answer was lost"))
+            #expect(problem.detail.contains("Of 2500 numbers, 1000 were registered (done), 1000 were sent but the answer was lost"))
             #expect(problem.detail.contains("500 were not registered (notSent). Retrying unconfirmed and notSent is safe"))
             #expect(sens.calls == 2, "no call after the failed one")
         }

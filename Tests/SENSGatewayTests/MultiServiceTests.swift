@@ -29,8 +29,7 @@ struct MultiServiceTests {
                 credentials: SimulatorConfiguration().credentials, serviceID: SimulatorConfiguration.defaultServiceID,
                 baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)),
             .init(name: "retail", sens: SENSServiceSettings(
-                credentials: retailKeys, serviceID: retailID, baseURL: SENSBaseURL("http://127.0.0.1:\(retailPort ?? port)")!,
-                connectTimeoutMilliseconds: 200)),
+                credentials: retailKeys, serviceID: retailID, baseURL: SENSBaseURL("http://127.0.0.1:\(retailPort ?? port)")!))
         ]
     }
 

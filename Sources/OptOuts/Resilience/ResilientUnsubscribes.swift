@@ -75,6 +75,10 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
                     breaker.releasePermit()  // nothing was sent: neither proof of an outage nor a probe result
                     throw giveUp(error)
                 }
+                if case .timedOut(.deadline(sent: false)) = error {
+                    breaker.releasePermit()  // the request's time ran out before the call went: not SENS's doing
+                    throw giveUp(error)
+                }
                 metrics.recordAttempt(operation: operation, outcome: error.outcomeLabel, duration: started.duration(to: .now))
                 if error.isOutage { breaker.recordFailure() } else { breaker.recordSuccess() }
                 if error.isCredentialRefusal {

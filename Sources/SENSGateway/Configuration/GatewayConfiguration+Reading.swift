@@ -27,6 +27,9 @@ extension GatewayConfiguration {
         let resilience = try Self.resilienceSettings(settings)
         let calls = try Self.callSettings(settings)
         let names = try Self.serviceList(settings, simulator: simulator)
+        if let stray = settings.serviceNamesWithOwnSettings.subtracting(names.map(\.name)).sorted().first {
+            throw ConfigurationError("keys are set for service \(stray), which is not configured (sens.services: \(names.map(\.name).joined(separator: ", ")))")
+        }
         let defaultName = settings.raw("sens.defaultService") ?? names[0].name
         guard names.contains(where: { $0.name == defaultName }) else {
             throw SettingsReader.refusal(GatewaySettings.byKey["sens.defaultService"]!, defaultName,
@@ -131,28 +134,39 @@ extension GatewayConfiguration {
             && !serviceID.contains(where: { $0.isWhitespace || "/?#%".contains($0) })
     }
 
-    /// The service's own keys (`sens.service.NAME.accessKey`, `…secretKey[File]`), else the shared ones.
+    /// The service's own keys (`sens.service.NAME.accessKey` with `…secretKey` or `…secretKeyFile`), else the shared
+    /// ones. Keys are a pair: a service with only half of its own pair is refused, never signed with a mix.
     private static func credentials(_ settings: SettingsReader, service: String, single: Bool) throws(ConfigurationError) -> NCPCredentials {
         let own = GatewaySettings.serviceSettings(service)
-        let accessSetting = single ? GatewaySettings.byKey["sens.accessKey"]! : own.accessKey
-        guard let accessKey = settings.raw(own.accessKey.key) ?? settings.raw("sens.accessKey"), !accessKey.isEmpty else {
+        let ownAccessKey = settings.raw(own.accessKey.key)
+        let ownSecret = try secret(settings, inline: own.secretKey, file: own.secretKeyFile)
+        let accessSetting: Setting, accessKey: String?, secretKey: String?
+        switch (ownAccessKey, ownSecret) {
+        case (.some(let key), .some(let secret)):
+            (accessSetting, accessKey, secretKey) = (own.accessKey, key, secret)
+        case (nil, nil):
+            accessSetting = GatewaySettings.byKey["sens.accessKey"]!
+            accessKey = settings.raw("sens.accessKey")
+            secretKey = try secret(settings, inline: GatewaySettings.byKey["sens.secretKey"]!, file: GatewaySettings.byKey["sens.secretKeyFile"]!)
+        case (.some, nil):
+            throw ConfigurationError("service \(service) has its own access key but no secret: set \(own.secretKey.described) or \(own.secretKeyFile.described)")
+        case (nil, .some):
+            throw ConfigurationError("service \(service) has its own secret but no access key: set \(own.accessKey.described)")
+        }
+        guard let accessKey, !accessKey.isEmpty else {
             if single { throw ConfigurationError("\(accessSetting.described) is required; or run with --simulator") }
-            throw ConfigurationError("service \(service) has no access key: set \(own.accessKey.described) or sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)")
+            throw ConfigurationError("service \(service) has no access key: set \(own.accessKey.described) with its secret, or the shared sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)")
         }
         guard !accessKey.contains(where: \.isWhitespace) else {
             // Shown masked, like the access key everywhere else.
             let masked = NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey("")).maskedAccessKey
             throw SettingsReader.refusal(accessSetting, masked, expected: "a key without whitespace")
         }
-        let secretKey: String
-        if let ownSecret = try secret(settings, inline: own.secretKey, file: own.secretKeyFile) {
-            secretKey = ownSecret
-        } else if let shared = try secret(settings, inline: GatewaySettings.byKey["sens.secretKey"]!, file: GatewaySettings.byKey["sens.secretKeyFile"]!) {
-            secretKey = shared
-        } else if single {
-            throw ConfigurationError("sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator")
-        } else {
-            throw ConfigurationError("service \(service) has no secret key: set \(own.secretKey.described), \(own.secretKeyFile.described), or the shared sens.secretKey or sens.secretKeyFile")
+        guard let secretKey else {
+            if single {
+                throw ConfigurationError("sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator")
+            }
+            throw ConfigurationError("service \(service) has no secret key: set the shared sens.secretKey (SENS_SECRET_KEY) or sens.secretKeyFile (SENS_SECRET_KEY_FILE)")
         }
         return NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey(secretKey))
     }
@@ -162,7 +176,7 @@ extension GatewayConfiguration {
     private static func secret(_ settings: SettingsReader, inline: Setting, file: Setting) throws(ConfigurationError) -> String? {
         switch (settings.raw(inline.key), settings.raw(file.key)) {
         case (.some, .some):
-            throw ConfigurationError("set \(inline.key) or \(file.key), not both")
+            throw ConfigurationError("set \(inline.described) or \(file.described), not both")
         case (.some(let value), nil):
             guard !value.isEmpty else { throw ConfigurationError("\(inline.described) is empty") }
             return value

@@ -1,4 +1,10 @@
 import Configuration
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import NIOCore
 
 #if canImport(Glibc)
@@ -18,7 +24,9 @@ public enum GatewayStartup {
             EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: secrets)
         } ?? EnvironmentVariablesProvider(secretsSpecifier: secrets)
         do {
-            let settings = try SettingsReader(arguments: arguments, environment: ConfigReader(provider: environmentProvider))
+            let names = environment.map { Array($0.keys) } ?? Array(ProcessInfo.processInfo.environment.keys)
+            let settings = try SettingsReader(arguments: arguments, environment: ConfigReader(provider: environmentProvider),
+                                              environmentNames: names)
             return .success(try GatewayConfiguration(settings: settings))
         } catch {
             return .failure(StartupFailure(line: "sens-gateway: configuration error: \(error)"))

@@ -7,9 +7,25 @@ struct SettingsReader {
     private let flags: [String: String]
     private let environment: ConfigReader
 
-    init(arguments: [String], environment: ConfigReader) throws(ConfigurationError) {
+    /// Names of services that have settings of their own, by flag or in the environment (whose names in the
+    /// gateway's `SENS_SERVICE_…` namespace can be listed, unlike the rest of the environment's).
+    let serviceNamesWithOwnSettings: Set<String>
+
+    init(arguments: [String], environment: ConfigReader, environmentNames: some Sequence<String>) throws(ConfigurationError) {
         self.flags = try Self.parse(arguments)
         self.environment = environment
+        var names = Set(flags.keys.compactMap { key -> String? in
+            let parts = key.split(separator: ".")
+            return parts.count == 4 && key.hasPrefix("sens.service.") ? String(parts[2]) : nil
+        })
+        for variable in environmentNames where variable.hasPrefix("SENS_SERVICE_") {
+            for suffix in ["_ACCESS_KEY", "_SECRET_KEY", "_SECRET_KEY_FILE"] where variable.hasSuffix(suffix) {
+                let name = variable.dropFirst("SENS_SERVICE_".count).dropLast(suffix.count)
+                // SENS_SERVICE_RETAIL_WEB_… is retail-web or retail_web; names use '-', so compare that way.
+                if !name.isEmpty { names.insert(String(name.lowercased().map { $0 == "_" ? "-" : $0 })) }
+            }
+        }
+        self.serviceNamesWithOwnSettings = names
     }
 
     /// The value given for `key`, flags first; nil when neither gives one. An empty value counts as given.

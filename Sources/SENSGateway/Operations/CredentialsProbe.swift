@@ -55,6 +55,11 @@ struct CredentialsProbe: Service {
                 logger.error("SENS refused the gateway's NCP keys: check the access key, the secret key, their permissions and the clock; /readyz reports this service not ready until SENS accepts them",
                              metadata: metadata)
             }
+        } catch where error.lastFailure == .refused(status: 404) {
+            if atStart {
+                logger.error("SENS does not know the service id: check it in sens.services or sens.serviceId; every call to this service will fail",
+                             metadata: metadata)
+            }
         } catch {
             if atStart {
                 metadata["reason"] = "\(error)"

@@ -1,1 +1,0 @@
-{"detail":"phoneNumber: unexpected character ';' at position 12","invalidParams":[{"name":"phoneNumber","reason":"unexpected character ';' at position 12"}],"status":400,"title":"Bad Request","type":"about:blank"}
