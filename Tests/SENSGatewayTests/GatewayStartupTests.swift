@@ -96,9 +96,11 @@ struct GatewayStartupTests {
 
     @Test(arguments: [
         (["SENS_SERVICES": "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"],
-         #"sens.services (SENS_SERVICES, --sens-services) is "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"; expected distinct NAME=ID pairs separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("Retail=ncp:sms:kr:2:retail" is not)"#),
+         #"sens.services (SENS_SERVICES, --sens-services) is "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("Retail=ncp:sms:kr:2:retail" is not)"#),
         (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"],
-         #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"; expected distinct NAME=ID pairs separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("a=ncp:sms:kr:2:retail" is not)"#),
+         #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("a=ncp:sms:kr:2:retail" is not)"#),
+        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:1:sens"],
+         #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:1:sens"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("b=ncp:sms:kr:1:sens" is not)"#),
         (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_ID": "ncp:sms:kr:1:sens"],
          "set sens.services (SENS_SERVICES) or sens.serviceId (SENS_SERVICE_ID), not both"),
         (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_DEFAULT_SERVICE": "b"],

@@ -115,8 +115,11 @@ extension GatewayConfiguration {
             for entry in text.split(separator: ",", omittingEmptySubsequences: false) {
                 let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let name = String(parts[0]), serviceID = parts.count == 2 ? String(parts[1]) : ""
-                guard isServiceName(name), simulator || isServiceID(serviceID), !services.contains(where: { $0.name == name }) else {
-                    throw SettingsReader.refusal(listSetting, text, expected: "distinct NAME=ID pairs separated by commas, "
+                // Distinct names, and distinct ids: two names for one list would keep two caches of it.
+                guard isServiceName(name), simulator || isServiceID(serviceID), !services.contains(where: { $0.name == name }),
+                    serviceID.isEmpty || !services.contains(where: { $0.serviceID == serviceID })
+                else {
+                    throw SettingsReader.refusal(listSetting, text, expected: "NAME=ID pairs of distinct names and ids separated by commas, "
                         + "NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name (\"\(entry)\" is not)")
                 }
                 services.append((name, serviceID))
