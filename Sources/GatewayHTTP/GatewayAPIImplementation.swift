@@ -3,7 +3,7 @@ import OpenAPIRuntime
 import OptOuts
 
 /// The gateway's operations, as declared in `openapi.yaml`: each finds its service and hands over to
-/// `OptOutHandlers`, spelling the shared answers in its own output type. Every documented outcome is returned
+/// `OptOutHandlers`, passing only its own 200. Every documented outcome is returned
 /// as its typed case; nothing a caller can cause is thrown.
 struct GatewayAPIImplementation: APIProtocol {
     let services: OptOutServices
@@ -16,25 +16,20 @@ struct GatewayAPIImplementation: APIProtocol {
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
         return await handlers.write(
             .register, request, in: services.defaultService,
-            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) },
-            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .spelled)
+            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) })
     }
 
     func removeOptOuts(_ input: Operations.RemoveOptOuts.Input) async throws -> Operations.RemoveOptOuts.Output {
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
         return await handlers.write(
             .remove, request, in: services.defaultService,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) },
-            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .spelled)
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
     }
 
     func removeOptOut(_ input: Operations.RemoveOptOut.Input) async throws -> Operations.RemoveOptOut.Output {
         await handlers.removeOne(
             input.path.phoneNumber, in: services.defaultService,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) }, badRequest: { .badRequest($0) },
-            failures: .spelled)
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
     }
 
     func listOptOuts(_ input: Operations.ListOptOuts.Input) async throws -> Operations.ListOptOuts.Output {
@@ -43,18 +38,14 @@ struct GatewayAPIImplementation: APIProtocol {
             APIMapping.query(phoneNumber: query.phoneNumber, from: query.from, to: query.to, page: query.page, pageSize: query.pageSize),
             cacheControl: input.headers.cacheControl, in: services.defaultService,
             ok: { answer, query in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
-                                             body: .json(APIMapping.page(answer, query)))) },
-            badRequest: { .badRequest($0) },
-            failures: .spelled)
+                                             body: .json(APIMapping.page(answer, query)))) })
     }
 
     func checkOptOut(_ input: Operations.CheckOptOut.Input) async throws -> Operations.CheckOptOut.Output {
         await handlers.check(
             input.path.phoneNumber, cacheControl: input.headers.cacheControl, in: services.defaultService,
             ok: { answer, number in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
-                                              body: .json(APIMapping.status(number, answer)))) },
-            badRequest: { .badRequest($0) },
-            failures: .spelled)
+                                              body: .json(APIMapping.status(number, answer)))) })
     }
 
     // MARK: Named services (/v1/services/{service}/unsubscribes…)
@@ -70,9 +61,7 @@ struct GatewayAPIImplementation: APIProtocol {
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
         return await handlers.write(
             .register, request, in: service,
-            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) },
-            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .spelled)
+            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) })
     }
 
     func removeServiceOptOuts(_ input: Operations.RemoveServiceOptOuts.Input) async throws -> Operations.RemoveServiceOptOuts.Output {
@@ -80,17 +69,14 @@ struct GatewayAPIImplementation: APIProtocol {
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
         return await handlers.write(
             .remove, request, in: service,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) },
-            refusals: .init(badRequest: { .badRequest($0) }, invalid: { .unprocessableContent($0) }),
-            failures: .spelled)
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
     }
 
     func removeServiceOptOut(_ input: Operations.RemoveServiceOptOut.Input) async throws -> Operations.RemoveServiceOptOut.Output {
         guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
         return await handlers.removeOne(
             input.path.phoneNumber, in: service,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) }, badRequest: { .badRequest($0) },
-            failures: .spelled)
+            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
     }
 
     func listServiceOptOuts(_ input: Operations.ListServiceOptOuts.Input) async throws -> Operations.ListServiceOptOuts.Output {
@@ -100,9 +86,7 @@ struct GatewayAPIImplementation: APIProtocol {
             APIMapping.query(phoneNumber: query.phoneNumber, from: query.from, to: query.to, page: query.page, pageSize: query.pageSize),
             cacheControl: input.headers.cacheControl, in: service,
             ok: { answer, query in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
-                                             body: .json(APIMapping.page(answer, query)))) },
-            badRequest: { .badRequest($0) },
-            failures: .spelled)
+                                             body: .json(APIMapping.page(answer, query)))) })
     }
 
     func checkServiceOptOut(_ input: Operations.CheckServiceOptOut.Input) async throws -> Operations.CheckServiceOptOut.Output {
@@ -110,9 +94,7 @@ struct GatewayAPIImplementation: APIProtocol {
         return await handlers.check(
             input.path.phoneNumber, cacheControl: input.headers.cacheControl, in: service,
             ok: { answer, number in .ok(.init(headers: .init(xCache: APIMapping.xCache(answer.origin), age: answer.ageSeconds),
-                                              body: .json(APIMapping.status(number, answer)))) },
-            badRequest: { .badRequest($0) },
-            failures: .spelled)
+                                              body: .json(APIMapping.status(number, answer)))) })
     }
 
     // MARK: Operations

@@ -33,15 +33,17 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .success(let found): route = found
             case .failure(let refusal): return problem(refusal, request)
             }
-            var head = request.head
-            head.headerFields[.accept] = nil
-            request = Request(head: head, body: request.body)
+            if request.headers[.accept] != nil {
+                var head = request.head
+                head.headerFields[.accept] = nil
+                request = Request(head: head, body: request.body)
+            }
             if let refusal = try await checkBody(&request, route: route) { return problem(refusal, request) }
             return try await next(request, context)
         } catch let error as HTTPError {
             switch error.status {
-            case .notFound: return problem(404, "no such route: \(request.method) \(request.uri.path.prefix(200))", request)
-            case .contentTooLarge: return problem(413, "the body is larger than \(maxBodyBytes) bytes", request)
+            case .notFound: return problem(.noSuchRoute(method: request.method.rawValue, path: request.uri.path), request)
+            case .contentTooLarge: return problem(.tooLarge(limit: maxBodyBytes), request)
             default: return problem(error.status.code, error.body ?? Problems.reasonPhrase(error.status.code), request)
             }
         } catch let error as ServerError where error.operationInput == nil {
@@ -85,9 +87,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return nil
         }
-        if let declaredLength, declaredLength > maxBodyBytes {
-            return RequestRules.Refusal(status: 413, detail: "the body is larger than \(maxBodyBytes) bytes")
-        }
+        if let declaredLength, declaredLength > maxBodyBytes { return .tooLarge(limit: maxBodyBytes) }
         let contentTypes = request.headers[values: .contentType]
         guard contentTypes.count <= 1 else {
             return RequestRules.Refusal(status: 400, detail: "Content-Type is given \(contentTypes.count) times")
@@ -102,7 +102,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             body = try await request.collectBody(upTo: maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            return RequestRules.Refusal(status: 413, detail: "the body is larger than \(maxBodyBytes) bytes")
+            return .tooLarge(limit: maxBodyBytes)
         }
         if request.headers[.contentType]?.lowercased().contains("json") == true,
             let path = body.withUnsafeReadableBytes({ JSONDuplicateKeys.first(in: $0) }) {

@@ -19,13 +19,22 @@ enum RequestRules {
         static func parameter(_ name: String, _ reason: String) -> Refusal {
             Refusal(status: 400, detail: "\(name): \(reason)", invalidParams: [.init(name: name, reason: reason)])
         }
+
+        /// 404 for a path no operation has (a long path is shown cut short).
+        static func noSuchRoute(method: String, path: String) -> Refusal {
+            let shown = path.count > 200 ? path.prefix(200) + "…" : Substring(path)
+            return Refusal(status: 404, detail: "no such route: \(method) \(shown)")
+        }
+
+        static func tooLarge(limit: Int) -> Refusal {
+            Refusal(status: 413, detail: "the body is larger than \(limit) bytes")
+        }
     }
 
     /// The operation `method path?query` names, or why the request cannot be one.
     static func operation(method: String, path: String, query: Substring?, routes: RouteTable) -> Result<OpenAPIRoute, Refusal> {
         guard let (template, parameters) = routes.match(path) else {
-            let shown = path.count > 200 ? path.prefix(200) + "…" : Substring(path)
-            return .failure(Refusal(status: 404, detail: "no such route: \(method) \(shown)"))
+            return .failure(.noSuchRoute(method: method, path: path))
         }
         guard let route = RouteTable.route(template, method: method) else {
             let allowed = RouteTable.allowed(template)

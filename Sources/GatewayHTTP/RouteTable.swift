@@ -37,11 +37,6 @@ struct RouteTable: Sendable {
         return (best, parameters)
     }
 
-    /// The methods served at `path` (HEAD wherever GET is); empty when no route matches it.
-    func allowedMethods(for path: String) -> [String] {
-        match(path).map { Self.allowed($0.template) } ?? []
-    }
-
     static func allowed(_ template: Template) -> [String] {
         template.routes.flatMap { $0.method == "GET" ? ["GET", "HEAD"] : [$0.method] }
     }
@@ -51,8 +46,6 @@ struct RouteTable: Sendable {
         let method = method == "HEAD" ? "GET" : method
         return template.routes.first { $0.method == method }
     }
-
-    var isEmpty: Bool { templates.isEmpty }
 
     /// Whether `method path` names an operation that takes a request body.
     func takesBody(method: String, path: Substring) -> Bool {

@@ -30,12 +30,10 @@ struct SettingsReader {
 
     /// The value given for `key`, flags first; nil when neither gives one. An empty value counts as given.
     func raw(_ key: String) -> String? {
-        let isServiceKey = key.hasPrefix("sens.service.")
-        guard let setting = GatewaySettings.byKey[key] ?? (isServiceKey ? Setting(key, .text, default: nil, help: "") : nil) else {
-            preconditionFailure("\(key) is not in GatewaySettings.all")
-        }
+        precondition(GatewaySettings.byKey[key] != nil || key.hasPrefix("sens.service."), "\(key) is not in GatewaySettings")
         if let value = flags[key] { return value }
-        return environment.string(forKey: ConfigKey(key), isSecret: setting.form == .secret || key.hasSuffix(".secretKey"))
+        // Every secret setting's key ends in `secretKey` (the shared one and each service's).
+        return environment.string(forKey: ConfigKey(key), isSecret: key.hasSuffix("secretKey"))
     }
 
     func string(_ key: String) throws(ConfigurationError) -> String {
