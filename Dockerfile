@@ -27,11 +27,15 @@ FROM ubuntu:noble
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates libssl3t64 libstdc++6 zlib1g tzdata \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin sens-gateway
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin sens-gateway \
+    && install -d -o 10001 -g 10001 -m 0750 /var/lib/sens-gateway
 COPY --from=build /staging/sens-gateway /usr/local/bin/sens-gateway
 USER 10001:10001
+# The mirror's SQLite file (and its -wal and -shm files) live in a directory the gateway's user owns; mount a
+# volume there (docker run -v sens-mirror:/var/lib/sens-gateway) to keep the mirror when the container is replaced.
 ENV HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080 \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    MIRROR_PATH=/var/lib/sens-gateway/mirror.sqlite
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/sens-gateway"]

@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // Already resolved for swift-openapi-generator; the build tool reads the spec's routes with it.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The mirror's embedded store (vendors SQLite: no system package).
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
         // System OpenSSL libcrypto, for HMAC-SHA256 (Debian: libssl-dev).
@@ -105,12 +107,29 @@ let package = Package(
             dependencies: ["SENSCore", "SENSClient", "CallScope"],
             swiftSettings: swiftSettings
         ),
+        // The mirror: a synced copy of each opt-out list (in-memory index, sync loop, store, change feed).
+        .target(
+            name: "OptOutMirror",
+            dependencies: [
+                "OptOuts",
+                "SENSCore",
+                "SENSClient",
+                "CallScope",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP: the generated API implemented over the domain, middleware, problems; no SENS types.
         .target(
             name: "GatewayHTTP",
             dependencies: [
                 "GatewayAPI",
                 "OptOuts",
+                "OptOutMirror",
                 "SENSCore",
                 "CallScope",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -129,6 +148,7 @@ let package = Package(
             dependencies: [
                 "GatewayHTTP",
                 "OptOuts",
+                "OptOutMirror",
                 "SENSClient",
                 "SENSCore",
                 "CallScope",
@@ -188,7 +208,9 @@ let package = Package(
             dependencies: [
                 "SENSGateway",
                 "GatewayHTTP",
+                "GatewayAPI",
                 "OptOuts",
+                "OptOutMirror",
                 "SENSClient",
                 "CallScope",
                 "SENSTestSupport",

@@ -23,9 +23,9 @@ start_nginx upstream "$upstream_port"
 wait_for "http://127.0.0.1:$upstream_port/sms/v2/services/x/unsubscribes" || { echo "nginx did not start" >&2; exit 1; }
 
 case $route in
-    list) start_gateway "$gateway_port" "$upstream_port" CACHE_TTL_SECONDS=0; path="/v1/unsubscribes?pageSize=100" ;;
-    check) start_gateway "$gateway_port" "$upstream_port"; path="/v1/unsubscribes/01020000005" ;;
-    healthz) start_gateway "$gateway_port" "$upstream_port"; path="/healthz" ;;
+    list) start_gateway "$gateway_port" "$upstream_port" CACHE_TTL_SECONDS=0 MIRROR_ENABLED=false; path="/v1/unsubscribes?pageSize=100" ;;
+    check) start_gateway "$gateway_port" "$upstream_port" MIRROR_ENABLED=false; path="/v1/unsubscribes/01020000005" ;;
+    healthz) start_gateway "$gateway_port" "$upstream_port" MIRROR_ENABLED=false; path="/healthz" ;;
     *) echo "route: list, check or healthz" >&2; exit 2 ;;
 esac
 url="http://127.0.0.1:$gateway_port$path"

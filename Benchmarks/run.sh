@@ -40,8 +40,8 @@ start_nginx proxy "$proxy_port" "$upstream_port"
 service_path="/sms/v2/services/ncp:sms:kr:123456789012:sens/unsubscribes"
 wait_for "http://127.0.0.1:$upstream_port$service_path" || { echo "nginx did not start" >&2; exit 1; }
 
-start_gateway "$cached_port" "$upstream_port"; cached=$gateway
-start_gateway "$uncached_port" "$upstream_port" CACHE_TTL_SECONDS=0; uncached=$gateway
+start_gateway "$cached_port" "$upstream_port" MIRROR_ENABLED=false; cached=$gateway
+start_gateway "$uncached_port" "$upstream_port" CACHE_TTL_SECONDS=0 MIRROR_ENABLED=false; uncached=$gateway
 idle_cached_kb=$(rss_kb "$cached"); idle_uncached_kb=$(rss_kb "$uncached")
 
 # A number on nginx's list page, so that its check is a cached "opted out" after the first call.

@@ -75,6 +75,7 @@ enum APIMapping {
         case .cached: .hit
         case .fetched: .miss
         case .stale: .stale
+        case .mirror: .mirror
         }
     }
 
@@ -109,10 +110,10 @@ enum APIMapping {
 
     /// Which of an operation's typed query parameters cannot be read, and why (the runtime does not say).
     static func parameterProblems(operationID: String, query: [(name: String, value: String)]) -> [(name: String, reason: String)] {
-        guard operationID == "listOptOuts" || operationID == "listServiceOptOuts" else { return [] }
+        guard ["listOptOuts", "listServiceOptOuts", "listOptOutChanges", "listServiceOptOutChanges"].contains(operationID) else { return [] }
         return query.compactMap { item in
             switch item.name {
-            case "page", "pageSize":
+            case "page", "pageSize", "limit":
                 // Decimal digits only, as the runtime reads them (`+5` and ` 5` are not integers to it).
                 let digits = item.value.hasPrefix("-") ? item.value.dropFirst() : Substring(item.value)
                 return digits.isEmpty || !digits.allSatisfy(\.isASCIIDigitCharacter) || Int(item.value) == nil

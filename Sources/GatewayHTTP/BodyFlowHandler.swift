@@ -1,3 +1,4 @@
+import GatewayAPI
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
@@ -17,6 +18,8 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
     public typealias OutboundOut = HTTPResponsePart
 
     let maxBodyBytes: Int
+    /// Larger bounds for the operations that read their body as it arrives, by operation id.
+    let streamedBodyLimits: [String: Int]
     let bodyTimeout: TimeAmount
     /// How long a connection refused with 413 may still deliver what was in flight before it is closed.
     let lingerAfterRefusal: TimeAmount
@@ -25,8 +28,10 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var unanswered: [Bool] = []
     private var refusing = false
 
-    public init(maxBodyBytes: Int, bodyTimeout: TimeAmount = .seconds(10), lingerAfterRefusal: TimeAmount = .seconds(2)) {
+    public init(maxBodyBytes: Int, streamedBodyLimits: [String: Int] = [:], bodyTimeout: TimeAmount = .seconds(10),
+                lingerAfterRefusal: TimeAmount = .seconds(2)) {
         self.maxBodyBytes = maxBodyBytes
+        self.streamedBodyLimits = streamedBodyLimits
         self.bodyTimeout = bodyTimeout
         self.lingerAfterRefusal = lingerAfterRefusal
     }
@@ -47,8 +52,10 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
             head.headerFields[.expect] = nil
             // Only a body the operation takes, within the limit, is invited; otherwise the final answer comes.
             let path = (head.path ?? "").prefix { $0 != "?" }
-            waits = (head.headerFields[.contentLength].flatMap { Int($0) } ?? 0) <= maxBodyBytes
-                && RouteTable.embedded.takesBody(method: head.method.rawValue, path: path)
+            if let route = RouteTable.embedded.operation(method: head.method.rawValue, path: path), route.hasRequestBody {
+                let limit = streamedBodyLimits[route.operationID] ?? maxBodyBytes
+                waits = (head.headerFields[.contentLength].flatMap { Int($0) } ?? 0) <= limit
+            }
         }
         unanswered.append(waits)
         if !waits {

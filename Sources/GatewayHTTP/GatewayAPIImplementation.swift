@@ -1,5 +1,6 @@
 import GatewayAPI
 import OpenAPIRuntime
+import OptOutMirror
 import OptOuts
 
 /// The gateway's operations, as declared in `openapi.yaml`: each finds its service and hands over to
@@ -7,8 +8,12 @@ import OptOuts
 /// as its typed case; nothing a caller can cause is thrown.
 struct GatewayAPIImplementation: APIProtocol {
     let services: OptOutServices
+    /// The mirror of each service that has one, by name.
+    let mirrors: [String: any MirrorReading]
     let metrics: any GatewayHTTPMetrics
+    let mirrorRetryAfterSeconds: Int
     var handlers: OptOutHandlers { OptOutHandlers(metrics: metrics) }
+    var mirrorHandlers: MirrorHandlers { MirrorHandlers(retryAfterSeconds: mirrorRetryAfterSeconds) }
 
     // MARK: The default service (/v1/unsubscribes…)
 
@@ -48,7 +53,33 @@ struct GatewayAPIImplementation: APIProtocol {
                                               body: .json(APIMapping.status(number, answer)))) })
     }
 
+    func filterOptOuts(_ input: Operations.FilterOptOuts.Input) async throws -> Operations.FilterOptOuts.Output {
+        throw FilterMiddleware<GatewayRequestContext>.NotAnsweredHere()
+    }
+
+    func listOptOutChanges(_ input: Operations.ListOptOutChanges.Input) async throws -> Operations.ListOptOutChanges.Output {
+        await mirrorHandlers.changes(after: input.query.after, limit: input.query.limit, mirror: mirrors[services.defaultService.name])
+    }
+
+    func getMirrorStatus(_ input: Operations.GetMirrorStatus.Input) async throws -> Operations.GetMirrorStatus.Output {
+        .ok(.init(body: .json(.init(services: services.all.map { MirrorHandlers.status($0, mirror: mirrors[$0.name]) }))))
+    }
+
     // MARK: Named services (/v1/services/{service}/unsubscribes…)
+
+    func filterServiceOptOuts(_ input: Operations.FilterServiceOptOuts.Input) async throws -> Operations.FilterServiceOptOuts.Output {
+        throw FilterMiddleware<GatewayRequestContext>.NotAnsweredHere()
+    }
+
+    func listServiceOptOutChanges(_ input: Operations.ListServiceOptOutChanges.Input) async throws -> Operations.ListServiceOptOutChanges.Output {
+        guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
+        return await mirrorHandlers.changes(after: input.query.after, limit: input.query.limit, mirror: mirrors[service.name])
+    }
+
+    func getServiceMirrorStatus(_ input: Operations.GetServiceMirrorStatus.Input) async throws -> Operations.GetServiceMirrorStatus.Output {
+        guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
+        return .ok(.init(body: .json(MirrorHandlers.status(service, mirror: mirrors[service.name]))))
+    }
 
     func listServices(_ input: Operations.ListServices.Input) async throws -> Operations.ListServices.Output {
         .ok(.init(body: .json(.init(services: services.all.map {
@@ -107,9 +138,11 @@ struct GatewayAPIImplementation: APIProtocol {
     /// outage is not a reason to take replicas away from the others.
     func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
         let states = services.all.map { (name: $0.name, problem: $0.health.problem()) }
+        // The mirror is reported, never judged: the SENS path still serves while it syncs or is stale.
         let perService: [Components.Schemas.Readiness.ServicesPayloadPayload] = states.map {
             .init(name: $0.name, status: $0.problem == nil ? .ready : .notReady,
-                  reason: $0.problem.flatMap { .init(rawValue: $0.reason) }, detail: $0.problem?.detail)
+                  reason: $0.problem.flatMap { .init(rawValue: $0.reason) }, detail: $0.problem?.detail,
+                  mirror: MirrorHandlers.state(mirrors[$0.name]?.status().state ?? .disabled))
         }
         guard states.allSatisfy({ $0.problem != nil }), let first = states.first?.problem else {
             return .ok(.init(body: .json(.init(status: .ready, services: perService))))

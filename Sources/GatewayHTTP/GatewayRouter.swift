@@ -2,20 +2,29 @@ import GatewayAPI
 import Hummingbird
 import OpenAPIHummingbird
 import OpenAPIRuntime
+import OptOutMirror
 import OptOuts
+import SENSCore
 
 /// The gateway's HTTP surface: the router generated from `openapi.yaml` over the given services, with its
 /// middleware, outermost first: request id and access log, metrics, request checks and problems, deadline.
 public enum GatewayRouter {
-    public static func build(services: OptOutServices, metrics: any GatewayHTTPMetrics, maxBodyBytes: Int,
-                             deadline: Duration = .seconds(10), responseUTCOffsetSeconds: Int = 9 * 3600) throws -> Router<GatewayRequestContext> {
+    /// `mirrors` holds the mirror of each service that has one, by service name.
+    public static func build(services: OptOutServices, mirrors: [String: any MirrorReading] = [:], metrics: any GatewayHTTPMetrics,
+                             maxBodyBytes: Int, filterMaxBodyBytes: Int = 64 << 20, mirrorRetryAfterSeconds: Int = 30,
+                             clock: any EpochClock = SystemEpochClock(), deadline: Duration = .seconds(10),
+                             responseUTCOffsetSeconds: Int = 9 * 3600) throws -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestLoggingMiddleware(requestIDs: RequestIDGenerator()))
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: ProblemMiddleware(maxBodyBytes: maxBodyBytes, routes: .embedded,
-                                                 parameterProblems: APIMapping.parameterProblems))
+        router.add(middleware: ProblemMiddleware(maxBodyBytes: maxBodyBytes, streamedBodyLimits: streamedBodyLimits(filterMaxBodyBytes: filterMaxBodyBytes),
+                                                 routes: .embedded, parameterProblems: APIMapping.parameterProblems))
         router.add(middleware: DeadlineMiddleware(budget: deadline))
-        try GatewayAPIImplementation(services: services, metrics: metrics).registerHandlers(
+        router.add(middleware: FilterMiddleware(services: services, mirrors: mirrors, maxBodyBytes: filterMaxBodyBytes,
+                                                retryAfterSeconds: mirrorRetryAfterSeconds, responseUTCOffsetSeconds: responseUTCOffsetSeconds,
+                                                clock: clock))
+        try GatewayAPIImplementation(services: services, mirrors: mirrors, metrics: metrics, mirrorRetryAfterSeconds: mirrorRetryAfterSeconds)
+            .registerHandlers(
             on: router,
             // Compact JSON: the runtime's default pretty-printing made a list page half again as large and slower
             // to write (Benchmarks/README.md). Keys stay sorted: without that, the encoder's key order changes
@@ -26,5 +35,10 @@ public enum GatewayRouter {
             )
         )
         return router
+    }
+
+    /// The operations that read their body as it arrives (the filter), with their bound.
+    public static func streamedBodyLimits(filterMaxBodyBytes: Int) -> [String: Int] {
+        ["filterOptOuts": filterMaxBodyBytes, "filterServiceOptOuts": filterMaxBodyBytes]
     }
 }

@@ -21,6 +21,9 @@ import Foundation
 /// the operation had run, a write included.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
+    /// Operations whose handler reads the body as it arrives, with its own bound: their body is not collected
+    /// here, and they see `Accept` (the filter answers CSV when asked).
+    let streamedBodyLimits: [String: Int]
     let routes: RouteTable
     /// Names the operation's malformed query parameters, when the runtime could not read them.
     let parameterProblems: @Sendable (_ operationID: String, _ query: [(name: String, value: String)]) -> [(name: String, reason: String)]
@@ -33,7 +36,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .success(let found): route = found
             case .failure(let refusal): return problem(refusal, request)
             }
-            if request.headers[.accept] != nil {
+            if request.headers[.accept] != nil, streamedBodyLimits[route.operationID] == nil {
                 var head = request.head
                 head.headerFields[.accept] = nil
                 request = Request(head: head, body: request.body)
@@ -87,17 +90,22 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return nil
         }
-        if let declaredLength, declaredLength > maxBodyBytes { return .tooLarge(limit: maxBodyBytes) }
+        let streamedLimit = streamedBodyLimits[route.operationID]
+        let limit = streamedLimit ?? maxBodyBytes
+        if let declaredLength, declaredLength > limit { return .tooLarge(limit: limit) }
         let contentTypes = request.headers[values: .contentType]
         guard contentTypes.count <= 1 else {
             return RequestRules.Refusal(status: 400, detail: "Content-Type is given \(contentTypes.count) times")
         }
         guard contentTypes.count == 1 else {
-            return RequestRules.Refusal(status: 415, detail: "the body needs Content-Type: application/json")
+            return RequestRules.Refusal(status: 415, detail: streamedLimit == nil
+                ? "the body needs Content-Type: application/json" : "the body needs a Content-Type (application/json, text/csv or text/plain)")
         }
         if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
             return RequestRules.Refusal(status: 415, detail: "Content-Encoding \(encoding.prefix(64)) is not accepted: send the body unencoded")
         }
+        // The handler reads and bounds it as it arrives.
+        if streamedLimit != nil { return nil }
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: maxBodyBytes)

@@ -6,6 +6,7 @@ enum Problems {
     static let invalidPhoneNumbersType = "urn:sens-gateway:problem:invalid-phone-numbers"
     static let upstreamType = "urn:sens-gateway:problem:sens-failure"
     static let credentialsType = "urn:sens-gateway:problem:sens-credentials-rejected"
+    static let mirrorUnavailableType = "urn:sens-gateway:problem:mirror-unavailable"
 
     static func make(status: Int, detail: String, type: String = "about:blank", title: String? = nil,
                      invalidParams: [(name: String, reason: String)] = []) -> Components.Schemas.Problem {
@@ -38,9 +39,22 @@ enum Problems {
     }
 
     static func serviceNotFound(_ name: String, among services: OptOutServices) -> Components.Responses.ServiceNotFound {
+        .init(body: .applicationProblemJson(serviceNotFoundProblem(name, among: services)))
+    }
+
+    static func serviceNotFoundProblem(_ name: String, among services: OptOutServices) -> Components.Schemas.Problem {
         let names = services.all.map(\.name).joined(separator: ", ")
         let shown = name.count > 64 ? name.prefix(64) + "…" : Substring(name)
-        return .init(body: .applicationProblemJson(make(status: 404, detail: "no such service: \(shown); this gateway serves \(names)")))
+        return make(status: 404, detail: "no such service: \(shown); this gateway serves \(names)")
+    }
+
+    /// 503: the service's mirror cannot vouch now (`detail` says why), or is turned off.
+    static func mirrorUnavailableProblem(_ detail: String) -> Components.Schemas.Problem {
+        make(status: 503, detail: detail, type: mirrorUnavailableType, title: "Mirror unavailable")
+    }
+
+    static func mirrorUnavailable(_ detail: String, retryAfterSeconds: Int) -> Components.Responses.MirrorUnavailable {
+        .init(headers: .init(retryAfter: retryAfterSeconds), body: .applicationProblemJson(mirrorUnavailableProblem(detail)))
     }
 
     /// The problem for a read that could not be answered.

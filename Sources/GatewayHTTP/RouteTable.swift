@@ -47,9 +47,9 @@ struct RouteTable: Sendable {
         return template.routes.first { $0.method == method }
     }
 
-    /// Whether `method path` names an operation that takes a request body.
-    func takesBody(method: String, path: Substring) -> Bool {
-        guard let (template, _) = match(String(path)) else { return false }
-        return Self.route(template, method: method)?.hasRequestBody ?? false
+    /// The operation `method path` names, if any.
+    func operation(method: String, path: Substring) -> OpenAPIRoute? {
+        guard let (template, _) = match(String(path)) else { return nil }
+        return Self.route(template, method: method)
     }
 }

@@ -76,6 +76,8 @@ public enum AnswerOrigin: String, Sendable {
     case cached = "HIT"
     /// From an expired cache entry, because the source failed (stale-if-error).
     case stale = "STALE"
+    /// From the service's synced mirror of the list, while it can vouch for it.
+    case mirror = "MIRROR"
 }
 
 /// What a register or remove achieved. Every distinct number is in exactly one of the three lists.

@@ -4,6 +4,7 @@ import GatewayHTTP
 import Hummingbird
 import Logging
 import NIOCore
+import OptOutMirror
 import OptOuts
 import SENSClient
 import SENSCore
@@ -24,12 +25,15 @@ public enum GatewayApplication {
         cacheMetrics: (any CacheMetrics)? = nil,
         resilienceMetrics: (any ResilienceMetrics)? = nil,
         responseUTCOffsetSeconds: Int = 9 * 3600,
+        mirror: GatewayMirror? = nil,
         logger: Logger,
         checkSENSAtStart: Bool = false,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let httpClient = makeHTTPClient(services: services, resilience: resilience)
         var probes: [CredentialsProbe.Target] = []
+        var mirrors: [String: ServiceMirror] = [:]
+        var syncTargets: [MirrorSyncService.Target] = []
         let built = services.map { service in
             let serviceMetrics = metrics.service(service.name)
             let parts = makeService(service, httpClient: httpClient, cache: cache, resilience: resilience, clock: clock,
@@ -37,12 +41,22 @@ public enum GatewayApplication {
                                     logger: logger)
             probes.append(.init(name: service.name, sens: parts.resource, credentials: parts.resilient.credentials,
                                 metrics: resilienceMetrics ?? serviceMetrics, accessKey: service.sens.credentials.maskedAccessKey))
-            return parts.service
+            guard let mirror else { return parts.service }
+            let serviceMirror = ServiceMirror(name: service.name, storeKey: service.sens.serviceID, store: mirror.store, clock: clock,
+                                              settings: mirror.settings, metrics: mirror.metrics ?? serviceMetrics, logger: logger)
+            mirrors[service.name] = serviceMirror
+            syncTargets.append(.init(mirror: serviceMirror, source: parts.source))
+            return OptOutService(name: service.name, serviceID: service.sens.serviceID,
+                                 directory: MirroredOptOutDirectory(base: parts.service.directory, mirror: serviceMirror),
+                                 health: parts.service.health)
         }
+        let filterMaxBodyBytes = mirror?.filterMaxBodyBytes ?? GatewayConfiguration.MirrorConfiguration().filterMaxBodyBytes
         let router: Router<GatewayRequestContext>
         do {
-            router = try GatewayRouter.build(services: OptOutServices(built, defaultName: defaultService), metrics: metrics,
-                                             maxBodyBytes: http.maxBodyBytes, deadline: .milliseconds(resilience.deadlineMilliseconds),
+            router = try GatewayRouter.build(services: OptOutServices(built, defaultName: defaultService), mirrors: mirrors, metrics: metrics,
+                                             maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: filterMaxBodyBytes,
+                                             mirrorRetryAfterSeconds: Int(mirror?.settings.syncInterval.components.seconds ?? 30),
+                                             clock: clock, deadline: .milliseconds(resilience.deadlineMilliseconds),
                                              responseUTCOffsetSeconds: responseUTCOffsetSeconds)
         } catch {
             try? httpClient.syncShutdown()
@@ -53,7 +67,8 @@ public enum GatewayApplication {
             // Connections that send or read nothing for this long are closed (slow or stalled clients).
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [BodyFlowHandler(maxBodyBytes: http.maxBodyBytes,
-                                                               bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds)))],
+                                                            streamedBodyLimits: GatewayRouter.streamedBodyLimits(filterMaxBodyBytes: filterMaxBodyBytes),
+                                                            bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds)))],
                 idleTimeout: .seconds(Int64(http.idleTimeoutSeconds))
             )),
             configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "sens-gateway"),
@@ -62,6 +77,8 @@ public enum GatewayApplication {
         )
         // Services start before the server and stop after it has drained: the client outlives every request.
         app.addServices(HTTPClientService(client: httpClient))
+        // Added after the client, so stopped before it: a sync in the middle ends before its client goes.
+        if let mirror { app.addServices(MirrorSyncService(targets: syncTargets, store: mirror.store, logger: logger)) }
         if checkSENSAtStart {
             app.addServices(CredentialsProbe(targets: probes, interval: .seconds(resilience.credentialsProbeSeconds), logger: logger))
         }
@@ -84,7 +101,7 @@ public enum GatewayApplication {
     static func makeService(_ service: GatewayConfiguration.Service, httpClient: HTTPClient, cache: CacheSettings,
                             resilience: ResilienceSettings, clock: any EpochClock, cacheMetrics: any CacheMetrics,
                             resilienceMetrics: any ResilienceMetrics, logger: Logger)
-        -> (service: OptOutService, resilient: ResilientUnsubscribes, resource: UnsubscribesResource) {
+        -> (service: OptOutService, resilient: ResilientUnsubscribes, resource: UnsubscribesResource, source: any OptOutDirectory) {
         var logger = logger
         logger[metadataKey: "service"] = .string(service.name)
         let breaker = makeCircuitBreaker(resilience: resilience, metrics: resilienceMetrics, logger: logger)
@@ -99,9 +116,10 @@ public enum GatewayApplication {
             metrics: resilienceMetrics,
             logger: logger
         )
-        let directory = CachedOptOutDirectory(base: SENSOptOutDirectory(sens: sens), settings: cache, clock: clock, metrics: cacheMetrics)
+        let source = SENSOptOutDirectory(sens: sens)
+        let directory = CachedOptOutDirectory(base: source, settings: cache, clock: clock, metrics: cacheMetrics)
         let health = SENSServiceHealth(breaker: breaker, credentials: sens.credentials)
-        return (OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health), sens, resource)
+        return (OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health), sens, resource, source)
     }
 
     /// The process's one HTTP client, with as many pooled connections as the bulkheads let calls run:
@@ -136,5 +154,23 @@ public enum GatewayApplication {
                 RequestMetadata.logger(or: logger).warning("SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"])
             }
         )
+    }
+}
+
+/// The mirror as the application is given it: an open, migrated store shared by every service's mirror, and how
+/// they sync. The caller opens the store, so that one that cannot be opened stops start-up.
+public struct GatewayMirror: Sendable {
+    public var store: any MirrorStore
+    public var settings: MirrorSettings
+    public var filterMaxBodyBytes: Int
+    /// Replaces every service's reporting (tests count with it).
+    public var metrics: (any MirrorMetrics)?
+
+    public init(store: any MirrorStore, settings: MirrorSettings = MirrorSettings(), filterMaxBodyBytes: Int = 64 << 20,
+                metrics: (any MirrorMetrics)? = nil) {
+        self.store = store
+        self.settings = settings
+        self.filterMaxBodyBytes = filterMaxBodyBytes
+        self.metrics = metrics
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import OptOutMirror
 import SENSClient
 import SENSCore
 import ServiceLifecycle
@@ -21,20 +22,64 @@ public enum GatewayRunner {
                 "accessKey": "\(service.sens.credentials.maskedAccessKey)",
             ])
         }
-        try await application(configuration, services: services, logger: logger, checkSENSAtStart: true, onReady: onReady).runService()
+        let mirror = try await openMirror(configuration, logger: logger)
+        try await closing(mirror) {
+            try await application(configuration, services: services, mirror: mirror, logger: logger, checkSENSAtStart: true, onReady: onReady)
+                .runService()
+        }
+    }
+
+    /// Runs `body`, then closes the mirror's store whether it ran or failed (a port already taken, say): the sync
+    /// service closes it when it ran, and closing twice does nothing.
+    public static func closing(_ mirror: GatewayMirror?, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            try? await mirror?.store.close()
+            throw error
+        }
+        try? await mirror?.store.close()
+    }
+
+    /// The mirror's store, opened and migrated, when the mirror is on; a store that cannot be opened stops start-up.
+    public static func openMirror(_ configuration: GatewayConfiguration, logger: Logger) async throws -> GatewayMirror? {
+        let settings = configuration.mirror
+        guard settings.enabled else {
+            logger.notice("the mirror is off (mirror.enabled=false): no filter, no change feed; reads go to the cache and SENS")
+            return nil
+        }
+        let store: SQLiteMirrorStore
+        do {
+            store = try await SQLiteMirrorStore.open(path: settings.path, logger: logger)
+            try await store.migrate()
+        } catch {
+            throw MirrorOpenError(path: settings.path, reason: "\(error)")
+        }
+        logger.info("mirror store open", metadata: ["path": "\(settings.path ?? ":memory:")"])
+        return GatewayMirror(store: store, settings: settings.settings, filterMaxBodyBytes: settings.filterMaxBodyBytes)
     }
 
     /// The gateway as a service over the given SENS services, for running alone or beside others (the simulator).
-    public static func application(_ configuration: GatewayConfiguration, services: [GatewayConfiguration.Service], logger: Logger,
-                                   checkSENSAtStart: Bool, onReady: @escaping @Sendable (Int) async -> Void = { _ in })
+    public static func application(_ configuration: GatewayConfiguration, services: [GatewayConfiguration.Service], mirror: GatewayMirror?,
+                                   logger: Logger, checkSENSAtStart: Bool, onReady: @escaping @Sendable (Int) async -> Void = { _ in })
         throws -> some ApplicationProtocol {
         try GatewayApplication.build(
             http: configuration.http, services: services, defaultService: configuration.defaultService, cache: configuration.cache,
             resilience: configuration.resilience, responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds,
-            logger: logger, checkSENSAtStart: checkSENSAtStart
+            mirror: mirror, logger: logger, checkSENSAtStart: checkSENSAtStart
         ) { port in
             logger.info("sens-gateway listening", metadata: ["address": "http://\(configuration.http.host):\(port)"])
             await onReady(port)
         }
+    }
+}
+
+/// The mirror's store could not be opened: a start-up refusal naming the setting.
+public struct MirrorOpenError: Error, CustomStringConvertible {
+    public let path: String?
+    public let reason: String
+
+    public var description: String {
+        "cannot open the mirror's store \(path ?? ":memory:") (mirror.path, MIRROR_PATH): \(reason)"
     }
 }

@@ -14,6 +14,7 @@ enum SimulatorMode {
     static func run(_ configuration: GatewayConfiguration, logger: Logger) async throws {
         guard case .simulator(let names) = configuration.upstream else { return }
         let credentials = NCPCredentials(accessKey: randomHex(20), secretKey: NCPSecretKey(randomHex(40)))
+        let mirror = try await GatewayRunner.openMirror(configuration, logger: logger)
         let simulator = SENSSimulator(configuration: SimulatorConfiguration(
             credentials: credentials, serviceIDs: names.map(GatewayConfiguration.simulatedServiceID)))
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -31,7 +32,7 @@ enum SimulatorMode {
                 "simulator": "http://127.0.0.1:\(port)", "services": "\(names.joined(separator: ","))",
             ])
             let services = configuration.simulatedServices(baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!, credentials: credentials)
-            return try GatewayRunner.application(configuration, services: services, logger: logger, checkSENSAtStart: false)
+            return try GatewayRunner.application(configuration, services: services, mirror: mirror, logger: logger, checkSENSAtStart: false)
         }
         // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.
         let group = ServiceGroup(configuration: .init(
@@ -39,7 +40,7 @@ enum SimulatorMode {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
-        try await group.run()
+        try await GatewayRunner.closing(mirror) { try await group.run() }
     }
 
     static func randomHex(_ length: Int) -> String {

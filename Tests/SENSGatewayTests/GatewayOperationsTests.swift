@@ -51,7 +51,7 @@ struct GatewayOperationsTests {
         try await harness.run { gateway in
             let ready = try await gateway.get("/readyz")
             #expect(ready.status == 200)
-            #expect(ready.body == #"{"services":[{"name":"default","status":"ready"}],"status":"ready"}"#)
+            #expect(ready.body == #"{"services":[{"mirror":"disabled","name":"default","status":"ready"}],"status":"ready"}"#)
             _ = try await gateway.get("/v1/unsubscribes/01012345678")
             _ = try await gateway.get("/v1/unsubscribes/01012345678")
             let notReady = try await gateway.get("/readyz")

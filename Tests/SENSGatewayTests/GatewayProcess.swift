@@ -26,10 +26,13 @@ final class GatewayProcess: Sendable {
     }
 
     /// Starts the gateway. The environment is only what is given (plus PATH), so the machine's own settings
-    /// cannot leak in.
+    /// cannot leak in; it runs in a directory of its own, where the mirror's default file goes.
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = try Self.executable
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sens-gateway-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        process.currentDirectoryURL = directory
         process.arguments = arguments
         process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { given, _ in given }
         let out = Pipe(), err = Pipe()

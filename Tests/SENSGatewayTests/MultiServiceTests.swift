@@ -105,7 +105,7 @@ struct MultiServiceTests {
 
             let ready = try await gateway.get("/readyz")
             #expect(ready.status == 200, "default can be served")
-            #expect(ready.body.contains(#"{"name":"default","status":"ready"}"#))
+            #expect(ready.body.contains(#"{"mirror":"disabled","name":"default","status":"ready"}"#))
             #expect(ready.body.contains(#""name":"retail","reason":"sens_circuit_open""#))
         }
     }

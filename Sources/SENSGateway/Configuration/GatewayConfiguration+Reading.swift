@@ -1,4 +1,5 @@
 import Logging
+import OptOutMirror
 import OptOuts
 import SENSClient
 import SENSCore
@@ -50,7 +51,28 @@ extension GatewayConfiguration {
             })
         }
         self.init(http: http, upstream: upstream, defaultService: defaultName, calls: calls, cache: cache,
-                  resilience: resilience, log: log)
+                  resilience: resilience, mirror: try Self.mirrorConfiguration(settings, simulator: simulator), log: log)
+    }
+
+    private static func mirrorConfiguration(_ settings: SettingsReader, simulator: Bool) throws(ConfigurationError) -> MirrorConfiguration {
+        let interval = try settings.integer("mirror.syncIntervalSeconds"), staleness = try settings.integer("mirror.maxStalenessSeconds")
+        guard staleness > interval else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["mirror.maxStalenessSeconds"]!, String(staleness),
+                                         expected: "more than mirror.syncIntervalSeconds (\(interval)): otherwise the mirror goes stale between two syncs")
+        }
+        var path: String? = simulator ? nil : MirrorConfiguration.defaultPath
+        if let given = settings.raw("mirror.path") {
+            guard !given.isEmpty else {
+                throw SettingsReader.refusal(GatewaySettings.byKey["mirror.path"]!, given, expected: "a file path, or :memory:")
+            }
+            path = given == ":memory:" ? nil : given
+        }
+        return MirrorConfiguration(
+            enabled: try settings.boolean("mirror.enabled"), path: path,
+            settings: MirrorSettings(syncInterval: .seconds(interval), overlapMilliseconds: Int64(try settings.integer("mirror.syncOverlapSeconds")) * 1000,
+                                     reconcileInterval: .seconds(try settings.integer("mirror.reconcileIntervalSeconds")),
+                                     maxStalenessMilliseconds: Int64(staleness) * 1000),
+            filterMaxBodyBytes: try settings.integer("filter.maxBodyBytes"))
     }
 
     private static func resilienceSettings(_ settings: SettingsReader) throws(ConfigurationError) -> ResilienceSettings {

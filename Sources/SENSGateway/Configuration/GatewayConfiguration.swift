@@ -1,4 +1,5 @@
 import Logging
+import OptOutMirror
 import OptOuts
 import SENSClient
 import SENSCore
@@ -14,7 +15,27 @@ public struct GatewayConfiguration: Sendable {
     public var calls: SENSCallSettings
     public var cache: CacheSettings
     public var resilience: ResilienceSettings
+    public var mirror: MirrorConfiguration
     public var log: LogSettings
+
+    /// The mirror of each service's opt-out list, and the filter that reads it.
+    public struct MirrorConfiguration: Sendable {
+        public var enabled: Bool
+        /// The SQLite file, or nil to keep the store in memory.
+        public var path: String?
+        public var settings: MirrorSettings
+        public var filterMaxBodyBytes: Int
+
+        public static let defaultPath = "./sens-mirror.sqlite"
+
+        public init(enabled: Bool = true, path: String? = nil, settings: MirrorSettings = MirrorSettings(),
+                    filterMaxBodyBytes: Int = 64 << 20) {
+            self.enabled = enabled
+            self.path = path
+            self.settings = settings
+            self.filterMaxBodyBytes = filterMaxBodyBytes
+        }
+    }
 
     public enum Upstream: Sendable {
         /// NCP SENS, one entry per configured service.
@@ -81,8 +102,10 @@ public struct GatewayConfiguration: Sendable {
 
     public init(http: HTTPSettings = HTTPSettings(), upstream: Upstream, defaultService: String? = nil,
                 calls: SENSCallSettings = SENSCallSettings(), cache: CacheSettings = CacheSettings(),
-                resilience: ResilienceSettings = ResilienceSettings(), log: LogSettings = LogSettings()) {
+                resilience: ResilienceSettings = ResilienceSettings(), mirror: MirrorConfiguration = MirrorConfiguration(),
+                log: LogSettings = LogSettings()) {
         self.http = http
+        self.mirror = mirror
         self.upstream = upstream
         self.calls = calls
         self.cache = cache

@@ -51,6 +51,9 @@ extension GatewayStartup {
         if let io = error as? IOError, io.errnoCode == EADDRNOTAVAIL {
             return ("sens-gateway: cannot listen on \(address): the address is not one of this machine's (http.host)", 2)
         }
+        if let error = error as? MirrorOpenError {
+            return ("sens-gateway: \(error)", 2)
+        }
         if error is SocketAddressError {
             return ("sens-gateway: cannot listen on \(address): the host cannot be resolved (http.host)", 2)
         }

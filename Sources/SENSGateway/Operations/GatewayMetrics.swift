@@ -1,5 +1,6 @@
 import CoreMetrics
 import GatewayHTTP
+import OptOutMirror
 import OptOuts
 import Prometheus
 import Synchronization
@@ -97,7 +98,7 @@ public final class GatewayMetrics: GatewayHTTPMetrics {
 }
 
 /// One service's view of the gateway's metrics: its caches and its resilience, labelled with its name.
-public struct ServiceMetrics: CacheMetrics, ResilienceMetrics {
+public struct ServiceMetrics: CacheMetrics, ResilienceMetrics, MirrorMetrics {
     let metrics: GatewayMetrics
     let service: String
 
@@ -138,6 +139,31 @@ public struct ServiceMetrics: CacheMetrics, ResilienceMetrics {
     public func recordStale(cache: String) { metrics.counter("cache_stale_total", [("service", service), ("cache", cache)]).increment() }
     public func recordEvictions(cache: String, count: Int) { metrics.counter("cache_evictions_total", [("service", service), ("cache", cache)]).increment(by: count) }
     public func recordEntries(cache: String, count: Int) { metrics.gauge("cache_entries", [("service", service), ("cache", cache)]).record(count) }
+}
+
+extension ServiceMetrics {
+    // MARK: MirrorMetrics
+
+    public func recordSync(service _: String, kind: String, outcome: String, duration: Duration, sensCalls: Int) {
+        let dimensions = [("service", service), ("kind", kind), ("outcome", outcome)]
+        metrics.counter("mirror_syncs_total", dimensions).increment()
+        metrics.timer("mirror_sync_duration_seconds", dimensions).recordNanoseconds(duration.nanoseconds)
+        metrics.counter("mirror_sync_sens_calls_total", [("service", service), ("kind", kind)]).increment(by: sensCalls)
+    }
+
+    public func recordRecords(service _: String, count: Int) {
+        metrics.gauge("mirror_records", [("service", service)]).record(count)
+    }
+
+    public func recordChanges(service _: String, added: Int, removed: Int) {
+        if added > 0 { metrics.counter("mirror_changes_total", [("service", service), ("change", "added")]).increment(by: added) }
+        if removed > 0 { metrics.counter("mirror_changes_total", [("service", service), ("change", "removed")]).increment(by: removed) }
+    }
+
+    /// -1 before the first successful sync.
+    public func recordLag(service _: String, seconds: Double?) {
+        metrics.gauge("mirror_staleness_seconds", [("service", service)]).record(seconds ?? -1)
+    }
 }
 
 extension Duration {

@@ -1,0 +1,159 @@
+import OptOuts
+import SENSCore
+
+/// The in-memory opt-out list of one service: records by number for checks and filters, and in registration-time
+/// order for list pages, time windows and reconciliation. About 50 bytes a number: a hash table of two integers
+/// and a sorted array of two more (Benchmarks/README.md).
+///
+/// The time order is kept lazily, so that a sync that reads the list newest first, or a removal, never pays for
+/// moving the whole array: new entries wait in `pending` and entries whose number has moved or gone stay in
+/// `ordered` until the next list page merges and compacts them (`mergePending`, `compact`).
+struct OptOutIndex: Sendable {
+    /// The record of each number, packed: registration time (epoch ms) shifted left once, the low bit set for ARS.
+    private var byNumber: [PhoneKey: UInt64] = [:]
+    /// Ascending by time, then number. Entries are live only while `byNumber` still holds their time.
+    private var ordered: [TimedKey] = []
+    /// Entries not yet merged into `ordered`, in any order.
+    private var pending: [TimedKey] = []
+    /// How many entries of `ordered` and `pending` may be dead or repeated.
+    private var staleEntries = 0
+
+    struct TimedKey: Comparable, Sendable {
+        var time: Int64
+        var key: PhoneKey
+
+        static func < (lhs: TimedKey, rhs: TimedKey) -> Bool { (lhs.time, lhs.key) < (rhs.time, rhs.key) }
+    }
+
+    var count: Int { byNumber.count }
+
+    func record(for key: PhoneKey) -> MirrorRecord? {
+        byNumber[key].map { Self.unpack($0, key: key) }
+    }
+
+    /// The packed record of `key`, for lookups in bulk (`unpack` turns it into a record).
+    func packedRecord(for key: PhoneKey) -> UInt64? { byNumber[key] }
+
+    static func unpack(_ packed: UInt64, key: PhoneKey) -> MirrorRecord {
+        MirrorRecord(key: key, registeredAtMilliseconds: Int64(bitPattern: packed >> 1), source: packed & 1 == 1 ? .ars : .manual)
+    }
+
+    private static func pack(_ record: MirrorRecord) -> UInt64 {
+        UInt64(bitPattern: record.registeredAtMilliseconds) << 1 | (record.source == .ars ? 1 : 0)
+    }
+
+    /// Whether the index already holds exactly this record.
+    func holds(_ record: MirrorRecord) -> Bool { byNumber[record.key] == Self.pack(record) }
+
+    mutating func reserveCapacity(_ count: Int) {
+        byNumber.reserveCapacity(count)
+        ordered.reserveCapacity(count)
+    }
+
+    mutating func apply(_ change: MirrorChange) {
+        if let record = change.record { upsert(record) } else { remove(change.key) }
+    }
+
+    mutating func upsert(_ record: MirrorRecord) {
+        let packed = Self.pack(record)
+        let previous = byNumber.updateValue(packed, forKey: record.key)
+        guard previous != packed else { return }
+        if let previous {
+            // Same time, other source: its entry stays valid. Another time: the old entry is dead.
+            guard previous >> 1 != packed >> 1 else { return }
+            staleEntries += 1
+        }
+        pending.append(TimedKey(time: record.registeredAtMilliseconds, key: record.key))
+    }
+
+    mutating func remove(_ key: PhoneKey) {
+        if byNumber.removeValue(forKey: key) != nil { staleEntries += 1 }
+    }
+
+    /// The live records registered in `lower...upper`, oldest first.
+    /// Dead entries in the window are skipped rather than compacted away: a reconciliation asks once a window.
+    mutating func records(registeredIn lower: Int64, _ upper: Int64) -> [MirrorRecord] {
+        mergePending()
+        let start = firstIndex { $0.time >= lower }
+        let end = firstIndex { $0.time > upper }
+        guard start < end else { return [] }
+        var records: [MirrorRecord] = []
+        var previous: TimedKey?
+        for entry in ordered[start..<end] where entry != previous {
+            previous = entry
+            if let packed = byNumber[entry.key], Int64(bitPattern: packed >> 1) == entry.time { records.append(Self.unpack(packed, key: entry.key)) }
+        }
+        return records
+    }
+
+    /// One page of the list, newest registration first (ties by number, descending), as `query` asks.
+    mutating func page(_ query: OptOutQuery) -> [OptOut] {
+        let lower = query.fromMilliseconds ?? .min, upper = query.toMilliseconds ?? .max
+        if let number = query.phoneNumber {
+            guard query.page == 0, let key = PhoneKey(digits: number.digits), let record = record(for: key),
+                  (lower...upper).contains(record.registeredAtMilliseconds) else { return [] }
+            return [record.optOut]
+        }
+        guard lower <= upper else { return [] }
+        mergePending()
+        compact()
+        let start = firstIndex { $0.time >= lower }
+        let end = firstIndex { $0.time > upper }
+        let skip = query.page.multipliedReportingOverflow(by: query.pageSize)
+        guard !skip.overflow, skip.partialValue < end - start else { return [] }
+        let newest = end - 1 - skip.partialValue
+        let oldest = max(start, newest - query.pageSize + 1)
+        return (oldest...newest).reversed().map { Self.unpack(byNumber[ordered[$0].key]!, key: ordered[$0].key).optOut }
+    }
+
+    /// Every live record, for a bulk read (unordered).
+    func forEachRecord(_ body: (MirrorRecord) -> Void) {
+        for (key, packed) in byNumber { body(Self.unpack(packed, key: key)) }
+    }
+
+    /// Merges `pending` into `ordered`.
+    private mutating func mergePending() {
+        guard !pending.isEmpty else { return }
+        pending.sort()
+        if let last = ordered.last, let first = pending.first, last > first {
+            ordered = Self.merge(ordered, pending)
+        } else {
+            ordered.append(contentsOf: pending)
+        }
+        pending = []
+    }
+
+    /// Drops dead and repeated entries from `ordered` (after `mergePending`), so that a page is found by position.
+    private mutating func compact() {
+        guard staleEntries > 0 else { return }
+        var kept: [TimedKey] = []
+        kept.reserveCapacity(byNumber.count)
+        for entry in ordered where byNumber[entry.key].map({ Int64(bitPattern: $0 >> 1) == entry.time }) == true && kept.last != entry {
+            kept.append(entry)
+        }
+        ordered = kept
+        staleEntries = 0
+    }
+
+    private static func merge(_ a: [TimedKey], _ b: [TimedKey]) -> [TimedKey] {
+        var merged: [TimedKey] = []
+        merged.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count, j < b.count {
+            if a[i] <= b[j] { merged.append(a[i]); i += 1 } else { merged.append(b[j]); j += 1 }
+        }
+        merged.append(contentsOf: a[i...])
+        merged.append(contentsOf: b[j...])
+        return merged
+    }
+
+    /// The first index of `ordered` whose entry satisfies `predicate` (false, then true, along the array).
+    private func firstIndex(where predicate: (TimedKey) -> Bool) -> Int {
+        var low = 0, high = ordered.count
+        while low < high {
+            let middle = (low + high) / 2
+            if predicate(ordered[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}

@@ -1,0 +1,19 @@
+/// What the HTTP layer reads of a service's mirror: whether it vouches now, bulk lookups for the filter, the
+/// change feed and the status page. `ServiceMirror` is the implementation.
+public protocol MirrorReading: Sendable {
+    /// When the mirror's answers are as of (epoch ms), if it can vouch for them now.
+    func asOf() -> Int64?
+    /// The record of each listed number among `keys`, by position, under one lock.
+    func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void)
+    /// At most `limit` changes after `sequence`, oldest first.
+    func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange]
+    func status() -> MirrorStatus
+    /// What change cursors are bound to: the store and the service's list in it.
+    func cursorScope() async throws -> String
+}
+
+extension ServiceMirror: MirrorReading {
+    public func cursorScope() async throws -> String {
+        try await store.storeID() + "/" + storeKey
+    }
+}

@@ -1,0 +1,48 @@
+/// How a mirror syncs and how long it vouches for what it holds.
+public struct MirrorSettings: Sendable, Equatable {
+    /// Time between incremental syncs.
+    public var syncInterval: Duration
+    /// An incremental sync starts this long before the newest registration seen (records stamped late).
+    public var overlapMilliseconds: Int64
+    /// Time between full passes that find removals made outside the gateway.
+    public var reconcileInterval: Duration
+    /// The mirror answers only while its last successful sync started less than this long ago.
+    public var maxStalenessMilliseconds: Int64
+    /// A failed sync is tried again after this, doubling up to `syncInterval`.
+    public var retryDelay: Duration
+
+    public init(syncInterval: Duration = .seconds(30), overlapMilliseconds: Int64 = 300_000, reconcileInterval: Duration = .seconds(86_400),
+                maxStalenessMilliseconds: Int64 = 300_000, retryDelay: Duration = .seconds(1)) {
+        self.syncInterval = syncInterval
+        self.overlapMilliseconds = overlapMilliseconds
+        self.reconcileInterval = reconcileInterval
+        self.maxStalenessMilliseconds = maxStalenessMilliseconds
+        self.retryDelay = retryDelay
+    }
+}
+
+/// What a mirror reports; the operations layer exports it as metrics.
+public protocol MirrorMetrics: Sendable {
+    /// A sync ended: `kind` is `incremental` or `full`, `outcome` `ok` or `failed`.
+    func recordSync(service: String, kind: String, outcome: String, duration: Duration, sensCalls: Int)
+    func recordRecords(service: String, count: Int)
+    func recordChanges(service: String, added: Int, removed: Int)
+    /// Seconds since the last successful sync started, or nil before the first one.
+    func recordLag(service: String, seconds: Double?)
+}
+
+/// Reports nothing.
+public struct NoMirrorMetrics: MirrorMetrics {
+    public init() {}
+    public func recordSync(service: String, kind: String, outcome: String, duration: Duration, sensCalls: Int) {}
+    public func recordRecords(service: String, count: Int) {}
+    public func recordChanges(service: String, added: Int, removed: Int) {}
+    public func recordLag(service: String, seconds: Double?) {}
+}
+
+extension Duration {
+    /// The whole duration in milliseconds.
+    var totalMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,311 @@
+import Logging
+import OptOuts
+import SENSCore
+import Synchronization
+
+/// Whether a mirror can vouch for what it holds.
+public enum MirrorState: String, Sendable {
+    /// No full pass has completed yet, or no sync has succeeded since start-up.
+    case syncing
+    /// Complete and synced within the staleness bound: it answers.
+    case ready
+    /// Its last successful sync is too old, or a confirmed write could not be recorded: it does not answer.
+    case stale
+    /// The mirror is turned off.
+    case disabled
+}
+
+/// The mirrored opt-out list of one service: the in-memory index every read uses, the store behind it, and what
+/// the syncs have achieved. Reads are synchronous and short (a lock around the index); writes to the store and
+/// the index go one at a time, in the order the store sequences them.
+public final class ServiceMirror: Sendable {
+    /// The gateway's name for the service.
+    public let name: String
+    /// The key of its records in the store: the SENS service id, so that a renamed service keeps its mirror.
+    public let storeKey: String
+    let store: any MirrorStore
+    let clock: any EpochClock
+    let settings: MirrorSettings
+    let metrics: any MirrorMetrics
+    let logger: Logger
+    private let state = Mutex(State())
+    /// Store writes and the index updates they cause, one at a time.
+    private let writes = AsyncGate()
+
+    struct State {
+        var index = OptOutIndex()
+        var loaded = false
+        var progress = MirrorProgress()
+        /// When the last successful sync of this process started: what the mirror's answers are as of.
+        var lastSyncStartedAt: Int64?
+        var lastSync: SyncReport?
+        var lastReconciliationOutcome: String?
+        /// When a register happened that the mirror may lack (SENS confirmed it but the store failed, or SENS's
+        /// answer was lost), and why: the mirror does not vouch until a sync that started after it has succeeded.
+        var distrustedSince: Int64?
+        var distrustReason = ""
+        /// Writes through the gateway, counted; a sync read ignores numbers written after it started.
+        var writeGeneration: UInt64 = 0
+        var recentWrites: [PhoneKey: UInt64] = [:]
+        /// The window width a full pass narrowed to before it failed, for the next attempt at the same window.
+        var narrowedSpan: Int64?
+    }
+
+    struct SyncReport {
+        var outcome: String
+        var durationMilliseconds: Int64
+        var sensCalls: Int
+    }
+
+    public init(name: String, storeKey: String, store: any MirrorStore, clock: any EpochClock, settings: MirrorSettings,
+                metrics: any MirrorMetrics, logger: Logger) {
+        self.name = name
+        self.storeKey = storeKey
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "service"] = .string(name)
+        self.logger = logger
+    }
+
+    // MARK: Reads
+
+    /// When the mirror's answers are as of (epoch ms), if it can vouch for them now.
+    public func asOf() -> Int64? {
+        state.withLock { Self.vouchedAsOf($0, now: clock.nowMilliseconds(), settings: settings) }
+    }
+
+    /// The number's record (nil: not opted out) and when that is as of, or nil when the mirror cannot vouch.
+    public func check(_ key: PhoneKey) -> (record: MirrorRecord?, asOf: Int64)? {
+        let now = clock.nowMilliseconds()
+        return state.withLock { state in
+            Self.vouchedAsOf(state, now: now, settings: settings).map { (state.index.record(for: key), $0) }
+        }
+    }
+
+    /// A page of the list, newest first, or nil when the mirror cannot vouch.
+    public func page(_ query: OptOutQuery) -> (items: [OptOut], asOf: Int64)? {
+        let now = clock.nowMilliseconds()
+        return state.withLock { state in
+            Self.vouchedAsOf(state, now: now, settings: settings).map { (state.index.page(query), $0) }
+        }
+    }
+
+    /// Looks up many numbers under one lock: `found` gets the position in `keys` and the record of each listed
+    /// one. Callers check `asOf()` first; a batch is answered from the index as it is.
+    public func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void) {
+        state.withLock { state in
+            for (position, key) in keys.enumerated() {
+                if let packed = state.index.packedRecord(for: key) { found(position, OptOutIndex.unpack(packed, key: key)) }
+            }
+        }
+    }
+
+    /// At most `limit` changes after `sequence`, oldest first, from the store.
+    public func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange] {
+        try await store.changes(service: storeKey, after: sequence, limit: limit)
+    }
+
+    public func status() -> MirrorStatus {
+        let now = clock.nowMilliseconds()
+        return state.withLock { state in
+            let (mirrorState, detail) = Self.judge(state, now: now, settings: settings)
+            let progress = state.progress
+            return MirrorStatus(
+                service: name, state: mirrorState, detail: detail, records: state.index.count,
+                lastSyncAt: state.lastSyncStartedAt ?? progress.lastSyncAt, lastSyncOutcome: state.lastSync?.outcome,
+                lastSyncDurationMilliseconds: state.lastSync?.durationMilliseconds, lastSyncSENSCalls: state.lastSync?.sensCalls,
+                lastReconciliationAt: progress.lastReconciliationAt, lastReconciliationOutcome: state.lastReconciliationOutcome,
+                lastReconciliationRemoved: progress.lastReconciliationAt == nil ? nil : progress.lastReconciliationRemoved,
+                lagSeconds: state.lastSyncStartedAt.map { Int(max(0, now - $0) / 1000) },
+                // While the first pass runs, its progress so far.
+                initialSync: .init(records: progress.complete ? progress.initialRecords : progress.passRecords,
+                                   sensCalls: progress.complete ? progress.initialCalls : progress.passCalls,
+                                   startedAt: progress.initialStartedAt, completedAt: progress.initialCompletedAt))
+        }
+    }
+
+    private static func vouchedAsOf(_ state: State, now: Int64, settings: MirrorSettings) -> Int64? {
+        judge(state, now: now, settings: settings).0 == .ready ? state.lastSyncStartedAt : nil
+    }
+
+    private static func judge(_ state: State, now: Int64, settings: MirrorSettings) -> (MirrorState, String?) {
+        guard state.loaded, state.progress.complete else {
+            return (.syncing, "the first full sync of the opt-out list has not completed")
+        }
+        guard let last = state.lastSyncStartedAt else { return (.syncing, "no sync has succeeded since the gateway started") }
+        if let distrusted = state.distrustedSince, distrusted >= last {
+            return (.stale, state.distrustReason + "; waiting for the next sync")
+        }
+        guard now - last < settings.maxStalenessMilliseconds else {
+            return (.stale, "the last successful sync started \((now - last) / 1000) s ago (the bound is \(settings.maxStalenessMilliseconds / 1000) s)")
+        }
+        return (.ready, nil)
+    }
+
+    // MARK: Writes through the gateway
+
+    /// Records what SENS confirmed: registered records and removed numbers. A register that cannot be recorded
+    /// stops the mirror vouching until the next sync has picked it up; a removal that cannot be recorded leaves
+    /// the number opted out in the mirror (the safe side) until reconciliation finds it.
+    public func recordConfirmed(registered: [OptOut], removed: [String]) async {
+        let records = registered.compactMap(MirrorRecord.init)
+        let removals = removed.compactMap { PhoneKey(digits: $0) }
+        guard !records.isEmpty || !removals.isEmpty else { return }
+        do {
+            try await writes.run {
+                let changes = try await store.apply(service: storeKey, records: records, removals: removals,
+                                                    observedAtMilliseconds: clock.nowMilliseconds(), progress: nil)
+                state.withLock { state in
+                    state.writeGeneration += 1
+                    for key in records.map(\.key) + removals { state.recentWrites[key] = state.writeGeneration }
+                    for change in changes { state.index.apply(change) }
+                }
+                report(changes)
+            }
+        } catch {
+            logger.error("the mirror could not record a confirmed write", metadata: ["error": "\(error)", "records": "\(records.count)", "removals": "\(removals.count)"])
+            if !records.isEmpty { distrust("an opt-out SENS confirmed could not be recorded") }
+        }
+    }
+
+    /// Stops vouching until a sync that starts after now has succeeded: the mirror may lack an opt-out.
+    public func distrust(_ reason: String) {
+        let now = clock.nowMilliseconds()
+        state.withLock { state in
+            state.distrustedSince = now
+            state.distrustReason = reason
+        }
+    }
+
+    // MARK: Syncing (MirrorSync)
+
+    /// Loads the saved progress and records into the index; the first thing a sync does.
+    func load() async throws {
+        let progress = try await store.progress(service: storeKey) ?? MirrorProgress()
+        var index = OptOutIndex()
+        let loaded = try await store.loadRecords(service: storeKey) { batch in
+            for record in batch { index.upsert(record) }
+        }
+        state.withLock { state in
+            state.index = index
+            state.progress = progress
+            state.loaded = true
+        }
+        metrics.recordRecords(service: name, count: loaded.count)
+        logger.info("mirror loaded from the store", metadata: [
+            "records": "\(loaded.count)", "complete": "\(progress.complete)", "resuming": "\(progress.passUnderWay)",
+        ])
+    }
+
+    var progress: MirrorProgress { state.withLock { $0.progress } }
+
+    var narrowedSpan: Int64? {
+        get { state.withLock { $0.narrowedSpan } }
+        set { state.withLock { $0.narrowedSpan = newValue } }
+    }
+
+    /// Marks the start of a read from the source and returns its generation: writes made through the gateway
+    /// after this are not undone by what the read returns.
+    func beginRead() -> UInt64 {
+        state.withLock { state in
+            let generation = state.writeGeneration
+            state.recentWrites = state.recentWrites.filter { $0.value > generation }
+            return generation
+        }
+    }
+
+    /// Stores what the source holds for `lower...upper` (epoch ms) as read at `generation`: records that are new
+    /// or different are upserted and, when `removing`, numbers the mirror holds in the window that the source no
+    /// longer lists are removed; `progress` is saved with them. Returns how many records were added and removed.
+    @discardableResult
+    func store(window lower: Int64, _ upper: Int64, records: [MirrorRecord], readAt generation: UInt64, removing: Bool,
+               progress: (inout MirrorProgress) -> Void) async throws -> (added: Int, removed: Int) {
+        try await writes.run {
+            let (upserts, removals, next) = state.withLock { state -> ([MirrorRecord], [PhoneKey], MirrorProgress) in
+                let recentWrites = state.recentWrites
+                func writtenSince(_ key: PhoneKey) -> Bool { (recentWrites[key] ?? 0) > generation }
+                var removals: [PhoneKey] = []
+                if removing {
+                    let listed = Set(records.map(\.key))
+                    removals = state.index.records(registeredIn: lower, upper).map(\.key).filter { !listed.contains($0) && !writtenSince($0) }
+                }
+                var upserts: [MirrorRecord] = []
+                for record in records where !state.index.holds(record) && !writtenSince(record.key) { upserts.append(record) }
+                var next = state.progress
+                progress(&next)
+                return (upserts, removals, next)
+            }
+            let changes = try await store.apply(service: storeKey, records: upserts, removals: removals,
+                                                observedAtMilliseconds: clock.nowMilliseconds(), progress: next)
+            state.withLock { state in
+                for change in changes { state.index.apply(change) }
+                state.progress = next
+            }
+            report(changes)
+            let removed = changes.count { $0.kind == .removed }
+            return (changes.count - removed, removed)
+        }
+    }
+
+    /// A sync that started at `startedAt` ended. Only a successful incremental sync makes the mirror's answers as of
+    /// its start: a full pass is followed by one.
+    func finishSync(kind: String, startedAt: Int64, outcome: String, sensCalls: Int, succeeded: Bool) {
+        let now = clock.nowMilliseconds()
+        state.withLock { state in
+            state.lastSync = SyncReport(outcome: outcome, durationMilliseconds: now - startedAt, sensCalls: sensCalls)
+            if succeeded, kind == "incremental" { state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? startedAt, startedAt) }
+        }
+        metrics.recordSync(service: name, kind: kind, outcome: succeeded ? "ok" : "failed", duration: .milliseconds(now - startedAt),
+                           sensCalls: sensCalls)
+        reportLag()
+    }
+
+    func finishReconciliation(outcome: String) {
+        state.withLock { $0.lastReconciliationOutcome = outcome }
+    }
+
+    /// Exports the time since the last successful sync started.
+    func reportLag() {
+        let last = state.withLock { $0.lastSyncStartedAt }
+        metrics.recordLag(service: name, seconds: last.map { Double(clock.nowMilliseconds() - $0) / 1000 })
+    }
+
+    private func report(_ changes: [MirrorChange]) {
+        guard !changes.isEmpty else { return }
+        let removed = changes.count { $0.kind == .removed }
+        metrics.recordChanges(service: name, added: changes.count - removed, removed: removed)
+        metrics.recordRecords(service: name, count: state.withLock { $0.index.count })
+    }
+}
+
+/// What `GET /v1/mirror` shows of one service.
+public struct MirrorStatus: Sendable, Equatable {
+    public struct InitialSync: Sendable, Equatable {
+        public var records: Int
+        public var sensCalls: Int
+        public var startedAt: Int64?
+        public var completedAt: Int64?
+    }
+
+    public var service: String
+    public var state: MirrorState
+    public var detail: String?
+    public var records: Int
+    public var lastSyncAt: Int64?
+    public var lastSyncOutcome: String?
+    public var lastSyncDurationMilliseconds: Int64?
+    public var lastSyncSENSCalls: Int?
+    public var lastReconciliationAt: Int64?
+    public var lastReconciliationOutcome: String?
+    public var lastReconciliationRemoved: Int?
+    public var lagSeconds: Int?
+    public var initialSync: InitialSync?
+
+    /// A disabled mirror's status.
+    public static func disabled(_ service: String) -> MirrorStatus {
+        MirrorStatus(service: service, state: .disabled, detail: "the mirror is turned off (MIRROR_ENABLED=false)", records: 0)
+    }
+}

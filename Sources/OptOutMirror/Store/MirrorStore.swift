@@ -1,0 +1,60 @@
+/// Where mirrors keep their records, their change feed and their sync progress, for every service, so that they
+/// survive restarts. Every method that writes is one transaction: a kill in the middle leaves the store as it
+/// was before or after it, never between. Services are named by their SENS service id.
+public protocol MirrorStore: Sendable {
+    /// Creates or upgrades the schema (versioned migrations); run once at start-up, before anything else.
+    func migrate() async throws
+
+    /// Upserts `records` and deletes `removals`, appends a change for each record that was new or different and
+    /// for each number that was there to remove, and saves `progress`, all at once. Returns the changes made, in
+    /// sequence order.
+    func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
+               progress: MirrorProgress?) async throws -> [MirrorChange]
+
+    /// The service's saved progress, or nil for a service never synced.
+    func progress(service: String) async throws -> MirrorProgress?
+
+    /// Every record of the service, in batches, and the sequence of its newest change (0 when none).
+    func loadRecords(service: String, batch: (_ records: [MirrorRecord]) -> Void) async throws -> (count: Int, lastSequence: Int64)
+
+    /// At most `limit` changes of the service after `sequence`, oldest first.
+    func changes(service: String, after sequence: Int64, limit: Int) async throws -> [MirrorChange]
+
+    /// A random id made when the store was created: change cursors are bound to it, so that a cursor of another
+    /// store (another replica's, or a store made anew) is refused instead of pointing somewhere else.
+    func storeID() async throws -> String
+
+    /// Closes the store; closing it again does nothing.
+    func close() async throws
+}
+
+/// How far a service's mirror has got, saved with each window a full pass stores.
+public struct MirrorProgress: Sendable, Equatable, Codable {
+    /// Whether a full pass has ever completed: only then can the mirror vouch for "not opted out".
+    public var complete = false
+    /// The full pass under way: everything registered in `(passCursor, passEnd]` is stored; it resumes with the
+    /// window that ends at `passCursor`.
+    public var passEnd: Int64?
+    public var passCursor: Int64?
+    /// The width of the next window (ms), as the last window suggested.
+    public var passSpan: Int64?
+    public var passStartedAt: Int64?
+    public var passRecords = 0
+    public var passCalls = 0
+    public var passRemoved = 0
+    /// The first full pass, for the status page.
+    public var initialStartedAt: Int64?
+    public var initialCompletedAt: Int64?
+    public var initialRecords = 0
+    public var initialCalls = 0
+    /// The newest registration time seen: incremental syncs start from it, less the overlap.
+    public var newestRegisteredAt: Int64?
+    /// When the last successful sync started, and the last completed reconciliation.
+    public var lastSyncAt: Int64?
+    public var lastReconciliationAt: Int64?
+    public var lastReconciliationRemoved = 0
+
+    public init() {}
+
+    public var passUnderWay: Bool { passEnd != nil }
+}

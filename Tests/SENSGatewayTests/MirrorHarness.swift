@@ -1,0 +1,137 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GatewayAPI
+@testable import GatewayHTTP
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import OptOutMirror
+import OptOuts
+import SENSClient
+import SENSCore
+import SENSGateway
+import SENSSimulator
+import SENSTestSupport
+import Testing
+
+/// A SENS simulator on a loopback port and gateways with a mirror in front of it, started and stopped as a test
+/// needs (a restart test runs two, one after the other, on the same store file).
+struct MirrorHarness {
+    let simulator: SENSSimulator
+    let settings: MirrorSettings
+
+    /// Syncs every 200 ms, gives up vouching after 5 s, retries a failed sync after 20 ms.
+    static let fast = MirrorSettings(syncInterval: .milliseconds(200), overlapMilliseconds: 300_000, reconcileInterval: .seconds(3_600),
+                                     maxStalenessMilliseconds: 5_000, retryDelay: .milliseconds(20))
+
+    init(settings: MirrorSettings = fast, simulator: SimulatorConfiguration = SimulatorConfiguration()) {
+        self.simulator = SENSSimulator(configuration: simulator)
+        self.settings = settings
+    }
+
+    /// Runs the simulator for the length of `body`, which gets its base URL and an HTTP client for it.
+    func withSimulator(_ body: @escaping @Sendable (SimulatorSession) async throws -> Void) async throws {
+        let app = simulator.buildApplication(server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+                                             logger: Logger(label: "simulator"))
+        let simulator = self.simulator, settings = self.settings
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            try await body(SimulatorSession(simulator: simulator, client: GatewayClient(client: client),
+                                            baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!, settings: settings))
+        }
+    }
+}
+
+struct SimulatorSession: Sendable {
+    let simulator: SENSSimulator
+    let client: GatewayClient
+    let baseURL: SENSBaseURL
+    let settings: MirrorSettings
+
+    /// `count` numbers `prefix` + a sequence, registered at times spread over the last 30 days (the simulator's generator).
+    func seed(count: Int, prefix: String = "0105", start: Int = 0) async throws {
+        let answer = try await client.send(.post, "/_simulator/unsubscribes", json: #"{"count":\#(count),"prefix":"\#(prefix)","start":\#(start)}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+    }
+
+    /// A gateway with a mirror over this simulator, on `storePath` (a private in-memory store when nil), for the
+    /// length of `body`; stopped gracefully after it.
+    func withGateway(storePath: String? = nil, settings: MirrorSettings? = nil, filterMaxBodyBytes: Int = 64 << 20,
+                     resilience: ResilienceSettings = GatewayHarness.singleAttempt, metrics: GatewayMetrics = GatewayMetrics(),
+                     _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
+        let store = try await SQLiteMirrorStore.open(path: storePath, logger: Logger(label: "store"))
+        try await store.migrate()
+        let sens = SENSServiceSettings(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
+                                       baseURL: baseURL, attemptTimeoutMilliseconds: 2_000)
+        let app = try GatewayApplication.build(
+            http: .init(host: "127.0.0.1", port: 0), services: [.init(name: "default", sens: sens)], resilience: resilience,
+            metrics: metrics,
+            mirror: GatewayMirror(store: store, settings: settings ?? self.settings, filterMaxBodyBytes: filterMaxBodyBytes),
+            logger: Logger(label: "gateway"))
+        try await app.test(.live) { client in try await body(GatewayClient(client: client)) }
+    }
+}
+
+extension GatewayClient {
+    func mirrorStatus() async throws -> Components.Schemas.ServiceMirrorStatus {
+        let answer = try await get("/v1/services/default/mirror")
+        #expect(answer.status == 200)
+        return try answer.decodeGenerated(Components.Schemas.ServiceMirrorStatus.self)
+    }
+
+    /// Waits until the mirror's state is `state` (or `until` holds), at most `seconds`.
+    @discardableResult
+    func waitForMirror(_ state: Components.Schemas.MirrorState = .ready, seconds: Double = 120,
+                       until: (Components.Schemas.ServiceMirrorStatus) -> Bool = { _ in true }) async throws -> Components.Schemas.ServiceMirrorStatus {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while true {
+            let status = try await mirrorStatus()
+            if status.state == state && until(status) { return status }
+            guard ContinuousClock.now < deadline else {
+                Issue.record("the mirror did not reach \(state) in \(seconds) s: \(status)")
+                return status
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Every change of the default service's feed, read `limit` at a time.
+    func allChanges(limit: Int = 10_000, after: String? = nil) async throws -> (changes: [Components.Schemas.OptOutChange], next: String) {
+        var changes: [Components.Schemas.OptOutChange] = []
+        var cursor = after
+        while true {
+            let answer = try await get("/v1/unsubscribes/changes?limit=\(limit)" + (cursor.map { "&after=\($0)" } ?? ""))
+            #expect(answer.status == 200, "\(answer.body)")
+            let page = try answer.decodeGenerated(Components.Schemas.ChangePage.self)
+            changes += page.changes
+            if page.changes.isEmpty { return (changes, page.next) }
+            cursor = page.next
+        }
+    }
+
+    func filter(_ body: String, contentType: String, query: String = "", accept: String? = nil) async throws -> HTTPAnswer {
+        var headers = HTTPFields()
+        if let accept { headers[.accept] = accept }
+        return try await send(.post, "/v1/unsubscribes/filter" + query, bytes: Array(body.utf8), contentType: contentType, headers: headers)
+    }
+}
+
+extension HTTPAnswer {
+    /// The body decoded with the types generated from `openapi.yaml`, dates as the gateway writes them.
+    func decodeGenerated<Value: Decodable>(_ type: Value.Type) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let milliseconds = RFC3339.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not RFC 3339: \(text)"))
+            }
+            return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        }
+        return try decoder.decode(type, from: Data(body.utf8))
+    }
+}
