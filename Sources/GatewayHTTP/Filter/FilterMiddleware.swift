@@ -158,9 +158,3 @@ extension HTTPField.Name {
     static let xFilterInvalid = Self("X-Filter-Invalid")!
     static let xMirrorAsOf = Self("X-Mirror-As-Of")!
 }
-
-extension StringProtocol {
-    func trimmingASCIISpaces() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
-}
