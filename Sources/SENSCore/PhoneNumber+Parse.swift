@@ -9,14 +9,27 @@ extension PhoneNumber {
     /// Country forms: domestic (`010…`, `02…`, `1588…`), or `+82`, `82`, `0082` followed by the national number
     /// with or without its leading 0. Anything else is rejected with a reason; nothing is guessed.
     public static func parse(_ input: String) throws(PhoneNumberError) -> PhoneNumber {
-        // The length bound holds for the input as given, padding included: cheap in bytes first, so hostile
-        // megabyte strings are not walked character by character.
-        if input.utf8.count > maxInputCharacters * 4 || input.count > maxInputCharacters {
-            throw .inputTooLong(maxCharacters: maxInputCharacters)
+        try parse(input, bytesFirst: true)
+    }
+
+    /// `bytesFirst: false` skips the byte scan, so tests can hold the two scans to the same answers.
+    static func parse(_ input: String, bytesFirst: Bool) throws(PhoneNumberError) -> PhoneNumber {
+        let scanned: Scanned
+        switch bytesFirst ? scanASCII(input) : .general {
+        case .scanned(let value):
+            scanned = value
+        case .failed(let error):
+            throw error
+        case .general:
+            // The length bound holds for the input as given, padding included: cheap in bytes first, so hostile
+            // megabyte strings are not walked character by character.
+            if input.utf8.count > maxInputCharacters * 4 || input.count > maxInputCharacters {
+                throw .inputTooLong(maxCharacters: maxInputCharacters)
+            }
+            let number = trimmed(input)
+            // Positions in reasons count from the input as sent, padding included.
+            scanned = try scan(number, positionOffset: input.distance(from: input.startIndex, to: number.startIndex))
         }
-        let number = trimmed(input)
-        // Positions in reasons count from the input as sent, padding included.
-        let scanned = try scan(number, positionOffset: input.distance(from: input.startIndex, to: number.startIndex))
         let national = try nationalNumber(scanned)
         let kind: Kind
         do {
@@ -61,6 +74,49 @@ extension PhoneNumber {
         var hadLeadingZero: Bool
         /// False after a country code, where the leading 0 is optional.
         var leadingZeroRequired: Bool
+    }
+
+    private enum ASCIIScan {
+        case scanned(Scanned)
+        case failed(PhoneNumberError)
+        /// Not only ASCII digits, separators and `+` between ASCII padding: the character scan decides.
+        case general
+    }
+
+    /// The scan of what most inputs are, straight from their UTF-8 bytes: ASCII digits, the ASCII separators
+    /// (space, `-`, `.`, `/`, `(`, `)`) and `+`, with ASCII whitespace around them. There every character is one
+    /// byte (a CR LF pair, one character of two bytes, goes to the character scan), so positions are byte
+    /// offsets; anything else goes to the character scan, which gives every other answer.
+    private static func scanASCII(_ input: String) -> ASCIIScan {
+        var input = input
+        return input.withUTF8 { bytes in
+            guard bytes.count <= maxInputCharacters else { return .general }
+            func isPadding(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+            guard let first = bytes.firstIndex(where: { !isPadding($0) }) else { return .general }
+            let last = bytes.lastIndex(where: { !isPadding($0) })!
+            var previous: UInt8 = 0
+            for byte in bytes {
+                if byte >= 0x80 || (previous == 0x0D && byte == 0x0A) { return .general }
+                previous = byte
+            }
+            var scanned = Scanned(digits: [], hasPlus: false)
+            scanned.digits.reserveCapacity(last - first + 1)
+            for position in first...last {
+                let byte = bytes[position]
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    scanned.digits.append(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "("), UInt8(ascii: ")"):
+                    continue
+                case UInt8(ascii: "+"):
+                    guard !scanned.hasPlus, scanned.digits.isEmpty else { return .failed(.misplacedPlus(position: position + 1)) }
+                    scanned.hasPlus = true
+                default:
+                    return .general
+                }
+            }
+            return scanned.digits.isEmpty ? .failed(.noDigits) : .scanned(scanned)
+        }
     }
 
     private static func scan(_ input: Substring, positionOffset: Int) throws(PhoneNumberError) -> Scanned {

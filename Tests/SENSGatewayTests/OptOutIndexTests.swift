@@ -1,6 +1,7 @@
 @testable import OptOutMirror
 import OptOuts
 import SENSCore
+import SENSTestSupport
 import Testing
 
 /// The in-memory index against a brute-force model: pages, time windows and lookups after random upserts,
@@ -58,20 +59,5 @@ import Testing
         #expect(index.page(OptOutQuery(phoneNumber: number)) == [record.optOut])
         #expect(index.page(OptOutQuery(phoneNumber: number, fromMilliseconds: 6_000)) == [])
         #expect(index.page(OptOutQuery(phoneNumber: number, page: 1)) == [])
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for repeatable random tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 @testable import GatewayHTTP
+import SENSTestSupport
 import Testing
 
 @Suite struct RecipientReaderTests {

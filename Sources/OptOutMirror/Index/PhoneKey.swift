@@ -6,17 +6,19 @@ public struct PhoneKey: Hashable, Comparable, Sendable {
 
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    /// Nil unless `digits` is 1 to 19 ASCII digits.
-    public init?(digits: some StringProtocol) {
-        var value: UInt64 = 0
-        var count: UInt64 = 0
-        for byte in digits.utf8 {
-            guard byte >= 0x30, byte <= 0x39, count < 19 else { return nil }
-            value = value &* 10 &+ UInt64(byte - 0x30)
-            count += 1
-        }
-        guard count > 0, value < (1 << 56) else { return nil }
-        rawValue = count << 56 | value
+    /// Nil unless `digits` is 1 to 16 ASCII digits.
+    public init?(digits: String) {
+        var digits = digits
+        guard let rawValue = digits.withUTF8({ bytes -> UInt64? in
+            guard (1...16).contains(bytes.count) else { return nil }
+            var value: UInt64 = 0
+            for byte in bytes {
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value &* 10 &+ UInt64(byte - 0x30)
+            }
+            return UInt64(bytes.count) << 56 | value
+        }) else { return nil }
+        self.rawValue = rawValue
     }
 
     /// The digits, leading zeros included.
