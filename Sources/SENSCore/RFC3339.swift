@@ -3,11 +3,17 @@
 public enum RFC3339 {
     /// `2025-11-26T10:11:59.271+09:00`.
     public static func format(epochMilliseconds: Int64, utcOffsetSeconds: Int) -> String {
-        let localTime = SENSLocalTime(utcOffsetSeconds: utcOffsetSeconds)
-        return String(unsafeUninitializedCapacity: 64) { buffer in
-            let count = localTime.write(epochMilliseconds: epochMilliseconds, into: buffer)
-            return count + writeOffset(utcOffsetSeconds, into: UnsafeMutableBufferPointer(rebasing: buffer[count...]))
-        }
+        String(unsafeUninitializedCapacity: maxBytes) { write(epochMilliseconds: epochMilliseconds, utcOffsetSeconds: utcOffsetSeconds, into: $0) }
+    }
+
+    /// The most bytes `write` writes.
+    public static let maxBytes = 64
+
+    /// Writes ``format(epochMilliseconds:utcOffsetSeconds:)``'s bytes into `buffer` (at least `maxBytes` long), for
+    /// answers written as bytes; returns how many.
+    public static func write(epochMilliseconds: Int64, utcOffsetSeconds: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let count = SENSLocalTime(utcOffsetSeconds: utcOffsetSeconds).write(epochMilliseconds: epochMilliseconds, into: buffer)
+        return count + writeOffset(utcOffsetSeconds, into: UnsafeMutableBufferPointer(rebasing: buffer[count...]))
     }
 
     /// `+09:00`, `-05:30`; `Z` is never written, so the offset is always explicit.

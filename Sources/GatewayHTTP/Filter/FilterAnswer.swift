@@ -39,7 +39,7 @@ enum FilterAnswer {
             out.writeStaticString(#","phoneNumber":""#)
             out.writeString(item.record.key.digits)
             out.writeStaticString(#"","registeredAt":""#)
-            out.writeString(RFC3339.format(epochMilliseconds: item.record.registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds))
+            writeTime(item.record.registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds, to: &out)
             out.writeStaticString(item.record.source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)
         }
         out.writeStaticString("]}")
@@ -56,9 +56,19 @@ enum FilterAnswer {
         return out
     }
 
-    /// An input as the answer repeats it: cut to the parser's bound, as the write operations' 422 does.
+    /// An input as the answer repeats it: cut to the parser's bound, as the write operations' 422 does (counting
+    /// characters only when the bytes could be too many).
     static func echoed(_ input: String) -> String {
-        input.count > PhoneNumber.maxInputCharacters ? input.prefix(PhoneNumber.maxInputCharacters) + "…" : input
+        guard input.utf8.count > PhoneNumber.maxInputCharacters, input.count > PhoneNumber.maxInputCharacters else { return input }
+        return input.prefix(PhoneNumber.maxInputCharacters) + "…"
+    }
+
+    /// An RFC 3339 time straight into the answer.
+    private static func writeTime(_ milliseconds: Int64, utcOffsetSeconds: Int, to out: inout ByteBuffer) {
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: RFC3339.maxBytes) { raw in
+            RFC3339.write(epochMilliseconds: milliseconds, utcOffsetSeconds: utcOffsetSeconds,
+                          into: raw.bindMemory(to: UInt8.self))
+        }
     }
 
     private static func writeLine(_ line: Int?, to out: inout ByteBuffer) {
