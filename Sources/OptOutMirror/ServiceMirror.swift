@@ -44,11 +44,17 @@ public final class ServiceMirror: Sendable {
         /// answer was lost), and why: the mirror does not vouch until a sync that started after it has succeeded.
         var distrustedSince: Int64?
         var distrustReason = ""
-        /// Writes through the gateway, counted; a sync read ignores numbers written after it started.
+        /// Writes through the gateway, counted, and the numbers they wrote: a sync leaves alone a number written
+        /// after its read started, or less than the overlap ago (SENS may list a write late).
         var writeGeneration: UInt64 = 0
-        var recentWrites: [PhoneKey: UInt64] = [:]
+        var recentWrites: [PhoneKey: RecentWrite] = [:]
         /// The window width a full pass narrowed to before it failed, for the next attempt at the same window.
         var narrowedSpan: Int64?
+    }
+
+    struct RecentWrite {
+        var generation: UInt64
+        var atMilliseconds: Int64
     }
 
     struct SyncReport {
@@ -156,12 +162,16 @@ public final class ServiceMirror: Sendable {
         guard !records.isEmpty || !removals.isEmpty else { return }
         do {
             try await writes.run {
+                let now = clock.nowMilliseconds()
                 let changes = try await store.apply(service: storeKey, records: records, removals: removals,
-                                                    observedAtMilliseconds: clock.nowMilliseconds(), progress: nil)
+                                                    observedAtMilliseconds: now, progress: nil)
                 state.withLock { state in
                     state.writeGeneration += 1
-                    for key in records.map(\.key) + removals { state.recentWrites[key] = state.writeGeneration }
-                    for change in changes { state.index.apply(change) }
+                    let write = RecentWrite(generation: state.writeGeneration, atMilliseconds: now)
+                    for key in records.map(\.key) + removals { state.recentWrites[key] = write }
+                    // What the store now holds, whether or not it was a change there.
+                    for record in records { state.index.upsert(record) }
+                    for key in removals { state.index.remove(key) }
                 }
                 report(changes)
             }
@@ -182,17 +192,21 @@ public final class ServiceMirror: Sendable {
 
     // MARK: Syncing (MirrorSync)
 
-    /// Loads the saved progress and records into the index; the first thing a sync does.
+    /// Loads the saved progress and records into the index; the first thing a sync does. No write goes between
+    /// the read and the index taking its place.
     func load() async throws {
-        let progress = try await store.progress(service: storeKey) ?? MirrorProgress()
-        var index = OptOutIndex()
-        let loaded = try await store.loadRecords(service: storeKey) { batch in
-            for record in batch { index.upsert(record) }
-        }
-        state.withLock { state in
-            state.index = index
-            state.progress = progress
-            state.loaded = true
+        let (progress, loaded) = try await writes.run {
+            let progress = try await store.progress(service: storeKey) ?? MirrorProgress()
+            var index = OptOutIndex()
+            let loaded = try await store.loadRecords(service: storeKey) { batch in
+                for record in batch { index.upsert(record) }
+            }
+            state.withLock { state in
+                state.index = index
+                state.progress = progress
+                state.loaded = true
+            }
+            return (progress, loaded)
         }
         metrics.recordRecords(service: name, count: loaded.count)
         logger.info("mirror loaded from the store", metadata: [
@@ -208,40 +222,61 @@ public final class ServiceMirror: Sendable {
     }
 
     /// Marks the start of a read from the source and returns its generation: writes made through the gateway
-    /// after this are not undone by what the read returns.
+    /// after this, or less than the overlap before it, are not undone by what the read returns.
     func beginRead() -> UInt64 {
-        state.withLock { state in
+        let now = clock.nowMilliseconds()
+        return state.withLock { state in
             let generation = state.writeGeneration
-            state.recentWrites = state.recentWrites.filter { $0.value > generation }
+            let protection = settings.overlapMilliseconds
+            state.recentWrites = state.recentWrites.filter { $0.value.generation > generation || now - $0.value.atMilliseconds < protection }
             return generation
         }
     }
 
-    /// Stores what the source holds for `lower...upper` (epoch ms) as read at `generation`: records that are new
-    /// or different are upserted and, when `removing`, numbers the mirror holds in the window that the source no
-    /// longer lists are removed; `progress` is saved with them. Returns how many records were added and removed.
+    /// Whether a sync read at `generation` must leave `key` alone (see `State.recentWrites`).
+    private static func writtenSince(_ key: PhoneKey, _ generation: UInt64, in state: State, now: Int64, protection: Int64) -> Bool {
+        guard let write = state.recentWrites[key] else { return false }
+        return write.generation > generation || now - write.atMilliseconds < protection
+    }
+
+    /// The numbers the mirror holds in `lower...upper` that a read at `generation` did not list (`listed`): the
+    /// candidates for removal, which the sync confirms with the source one by one before removing any.
+    func removalCandidates(_ lower: Int64, _ upper: Int64, listed: Set<PhoneKey>, readAt generation: UInt64) -> [PhoneKey] {
+        let now = clock.nowMilliseconds()
+        return state.withLock { state in
+            state.index.records(registeredIn: lower, upper).map(\.key).filter { key in
+                !listed.contains(key) && !Self.writtenSince(key, generation, in: state, now: now, protection: settings.overlapMilliseconds)
+            }
+        }
+    }
+
+    /// Stores what the source listed as read at `generation`: records that are new or different are upserted, and
+    /// `removals` (confirmed with the source) removed, except numbers written through the gateway since; `progress`
+    /// is saved with them. Returns how many records were added and removed.
     @discardableResult
-    func store(window lower: Int64, _ upper: Int64, records: [MirrorRecord], readAt generation: UInt64, removing: Bool,
+    func store(records: [MirrorRecord], removals: [PhoneKey] = [], readAt generation: UInt64,
                progress: (inout MirrorProgress) -> Void) async throws -> (added: Int, removed: Int) {
         try await writes.run {
+            let now = clock.nowMilliseconds()
             let (upserts, removals, next) = state.withLock { state -> ([MirrorRecord], [PhoneKey], MirrorProgress) in
-                let recentWrites = state.recentWrites
-                func writtenSince(_ key: PhoneKey) -> Bool { (recentWrites[key] ?? 0) > generation }
-                var removals: [PhoneKey] = []
-                if removing {
-                    let listed = Set(records.map(\.key))
-                    removals = state.index.records(registeredIn: lower, upper).map(\.key).filter { !listed.contains($0) && !writtenSince($0) }
-                }
+                let protection = settings.overlapMilliseconds
+                let removals = removals.filter { state.index.record(for: $0) != nil
+                    && !Self.writtenSince($0, generation, in: state, now: now, protection: protection) }
                 var upserts: [MirrorRecord] = []
-                for record in records where !state.index.holds(record) && !writtenSince(record.key) { upserts.append(record) }
+                for record in records where !state.index.holds(record)
+                    && !Self.writtenSince(record.key, generation, in: state, now: now, protection: protection) {
+                    upserts.append(record)
+                }
                 var next = state.progress
                 progress(&next)
                 return (upserts, removals, next)
             }
             let changes = try await store.apply(service: storeKey, records: upserts, removals: removals,
-                                                observedAtMilliseconds: clock.nowMilliseconds(), progress: next)
+                                                observedAtMilliseconds: now, progress: next)
             state.withLock { state in
-                for change in changes { state.index.apply(change) }
+                // What the store now holds, whether or not it was a change there.
+                for record in upserts { state.index.upsert(record) }
+                for key in removals { state.index.remove(key) }
                 state.progress = next
             }
             report(changes)

@@ -77,4 +77,13 @@ import Testing
         let csv = String(buffer: FilterAnswer.csv(filter, allocator: ByteBufferAllocator()))
         #expect(csv == allowed.map { $0 + "\n" }.joined())
     }
+
+    @Test func answersCSVOnlyWhenAcceptPrefersIt() {
+        let csv = ["text/csv", "TEXT/CSV; charset=utf-8", "text/csv, application/json;q=0.5", "application/json;q=0.1, text/*",
+                   "text/csv;q=0.9, application/json;q=0.8"]
+        let json: [String] = ["", "application/json", "*/*", "text/csv;q=0.1, application/json", "text/csv;q=0", "text/csv; q = 0",
+                              "text/*, application/json", "application/problem+json", "text/csv;q=0.5, */*;q=0.5"]
+        for accept in csv { #expect(FilterMiddleware<GatewayRequestContext>.acceptsCSV([accept]), "\(accept)") }
+        for accept in json { #expect(!FilterMiddleware<GatewayRequestContext>.acceptsCSV(accept.isEmpty ? [] : [accept]), "\(accept)") }
+    }
 }

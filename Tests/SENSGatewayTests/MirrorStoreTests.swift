@@ -70,4 +70,16 @@ import Testing
         #expect(loaded == 2_345)
         try await store.close()
     }
+
+    /// A second gateway on the same file would keep an index the first one's writes never reach: it is refused.
+    @Test func refusesASecondOpenOfTheSameFile() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let first = try await SQLiteMirrorStore.open(path: path, logger: Logger(label: "store"))
+        try await first.migrate()
+        await #expect(throws: (any Error).self) { _ = try await SQLiteMirrorStore.open(path: path, logger: Logger(label: "store")) }
+        try await first.close()
+        let again = try await SQLiteMirrorStore.open(path: path, logger: Logger(label: "store"))
+        try await again.close()
+    }
 }

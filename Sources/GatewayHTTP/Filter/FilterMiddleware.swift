@@ -53,6 +53,11 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is BodyTooLarge {
             return problem(Problems.make(status: 413, detail: "the body is larger than \(maxBodyBytes) bytes"), request)
         }
+        // A mirror that stopped vouching while the body arrived (a register whose answer was lost, say) may have
+        // answered some recipients from before it: none of it is given out.
+        guard mirror.asOf() != nil else {
+            return unavailable(mirror.status().detail ?? "the mirror stopped vouching for the list while the body arrived", request)
+        }
         let body = wantsCSV
             ? FilterAnswer.csv(filter, allocator: ByteBufferAllocator())
             : FilterAnswer.json(filter, asOf: asOf, utcOffsetSeconds: responseUTCOffsetSeconds, allocator: ByteBufferAllocator())
@@ -128,14 +133,18 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
         contentType.prefix { $0 != ";" }.trimmingASCIISpaces().lowercased()
     }
 
-    /// Whether `Accept` asks for CSV: a `text/csv` range not refused with `q=0`.
+    /// Whether `Accept` prefers CSV to JSON: each type's quality comes from its most specific range (`text/csv`,
+    /// then `text/*`, then `*/*`). Without `Accept`, or on a tie, the answer is JSON.
     static func acceptsCSV(_ values: [String]) -> Bool {
-        values.flatMap { $0.split(separator: ",") }.contains { range in
-            let parts = range.split(separator: ";").map { $0.trimmingASCIISpaces().lowercased() }
-            guard parts.first == "text/csv" else { return false }
+        var qualities: [String: Double] = [:]
+        for range in values.flatMap({ $0.split(separator: ",") }) {
+            let parts = range.split(separator: ";").map { $0.filter { $0 != " " && $0 != "\t" }.lowercased() }
+            guard let type = parts.first, !type.isEmpty else { continue }
             let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            return quality > 0
+            qualities[type] = max(qualities[type] ?? 0, quality)
         }
+        func quality(_ type: String, family: String) -> Double { qualities[type] ?? qualities[family + "/*"] ?? qualities["*/*"] ?? 0 }
+        return quality("text/csv", family: "text") > quality("application/json", family: "application")
     }
 
     private func unavailable(_ detail: String, _ request: Request) -> Response {

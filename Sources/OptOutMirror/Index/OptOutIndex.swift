@@ -74,6 +74,8 @@ struct OptOutIndex: Sendable {
     /// Dead entries in the window are skipped rather than compacted away: a reconciliation asks once a window.
     mutating func records(registeredIn lower: Int64, _ upper: Int64) -> [MirrorRecord] {
         mergePending()
+        // Dead entries are skipped below, and dropped once they are a quarter of the live ones.
+        if staleEntries > byNumber.count / 4 { compact() }
         let start = firstIndex { $0.time >= lower }
         let end = firstIndex { $0.time > upper }
         guard start < end else { return [] }

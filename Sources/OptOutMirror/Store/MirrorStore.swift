@@ -47,8 +47,11 @@ public struct MirrorProgress: Sendable, Equatable, Codable {
     public var initialCompletedAt: Int64?
     public var initialRecords = 0
     public var initialCalls = 0
-    /// The newest registration time seen: incremental syncs start from it, less the overlap.
+    /// The newest registration time seen, and the time up to which every registration has been read (a full
+    /// pass's end, then each whole incremental sync's start): an incremental sync starts from the earlier of the
+    /// two, less the overlap.
     public var newestRegisteredAt: Int64?
+    public var syncedThrough: Int64?
     /// When the last successful sync started, and the last completed reconciliation.
     public var lastSyncAt: Int64?
     public var lastReconciliationAt: Int64?

@@ -25,11 +25,16 @@ public final class SQLiteMirrorStore: MirrorStore {
     public static func open(path: String?, logger: Logger) async throws -> SQLiteMirrorStore {
         let connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
         do {
+            _ = try await connection.query("PRAGMA busy_timeout = 1000")
             if path != nil {
+                // One process a file: a second gateway on the same file would keep an index the first one's
+                // writes never reach. The lock is taken now, so the second one stops at start-up.
+                _ = try await connection.query("PRAGMA locking_mode = EXCLUSIVE")
                 _ = try await connection.query("PRAGMA journal_mode = WAL")
                 _ = try await connection.query("PRAGMA synchronous = NORMAL")
+                _ = try await connection.query("BEGIN EXCLUSIVE")
+                _ = try await connection.query("COMMIT")
             }
-            _ = try await connection.query("PRAGMA busy_timeout = 5000")
         } catch {
             try? await connection.close()
             throw error

@@ -67,10 +67,16 @@ public struct MirrorSyncService: Service {
         while !Task.isCancelled {
             let progress = mirror.progress
             do {
-                let now = mirror.clock.nowMilliseconds()
-                let reconcileDue = progress.lastReconciliationAt.map { now - $0 >= settings.reconcileInterval.totalMilliseconds } ?? true
-                if !progress.complete || progress.passUnderWay || reconcileDue {
+                if !progress.complete {
                     try await sync.fullPass()
+                } else if progress.passUnderWay || reconcileDue(progress, mirror) {
+                    // A reconciliation that fails is tried again next time; the incremental syncs go on meanwhile.
+                    do {
+                        try await sync.fullPass()
+                    } catch {
+                        guard !Task.isCancelled else { return }
+                        mirror.logger.warning("mirror reconciliation failed; it is tried again at the next sync", metadata: ["error": "\(error.reason)"])
+                    }
                 }
                 try await sync.incremental()
                 delay = settings.retryDelay
@@ -86,5 +92,10 @@ public struct MirrorSyncService: Service {
                 delay = min(delay * 2, settings.syncInterval)
             }
         }
+    }
+
+    private static func reconcileDue(_ progress: MirrorProgress, _ mirror: ServiceMirror) -> Bool {
+        guard let last = progress.lastReconciliationAt else { return true }
+        return mirror.clock.nowMilliseconds() - last >= mirror.settings.reconcileInterval.totalMilliseconds
     }
 }

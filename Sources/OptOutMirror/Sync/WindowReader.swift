@@ -1,3 +1,4 @@
+import Logging
 import OptOuts
 
 /// Reads a time range of the source's list in windows that each come back whole from one call: a window whose
@@ -6,6 +7,7 @@ import OptOuts
 /// another. Only a single millisecond holding more than a page (a bulk register) is paged through.
 struct WindowReader {
     let source: any OptOutDirectory
+    let logger: Logger
     static let pageSize = OptOutQuery.maxPageSize
     /// Windows grow or shrink toward this many records.
     static let targetRecords: Int64 = 70
@@ -34,13 +36,13 @@ struct WindowReader {
             let windowLower = upper - lower + 1 > span ? upper - span + 1 : lower
             let generation = beginRead()
             calls += 1
-            var records = try await list(windowLower, upper, page: 0)
-            if records.count == Self.pageSize && windowLower < upper {
+            var (records, full) = try await list(windowLower, upper, page: 0)
+            if full && windowLower < upper {
                 span = max(1, (upper - windowLower + 1) / 2)
                 narrowed(span)
                 continue
             }
-            if records.count == Self.pageSize {
+            if full {
                 // One millisecond with more than a page: the only place a page index is used. Its pages are read
                 // twice and joined, so that a record a removal shifted from one page to another while they were
                 // read is still found, and nothing is taken for removed unless neither reading has it.
@@ -48,7 +50,7 @@ struct WindowReader {
                 for reading in 0..<2 {
                     var page = reading == 0 ? 1 : 0
                     while true {
-                        let next = try await list(windowLower, upper, page: page)
+                        let (next, nextFull) = try await list(windowLower, upper, page: page)
                         calls += 1
                         let fresh = next.filter { seen.insert($0.key).inserted }
                         // A source that ignores the page index would otherwise be paged for ever.
@@ -56,7 +58,7 @@ struct WindowReader {
                             throw OptOutError(.failed, "SENS answered page \(page) of one millisecond with no new record")
                         }
                         records += fresh
-                        if next.count < Self.pageSize { break }
+                        if !nextFull { break }
                         page += 1
                     }
                 }
@@ -80,16 +82,20 @@ struct WindowReader {
         }
     }
 
-    /// One page of `lower...upper`. A record outside the window means the source did not filter as asked: nothing
-    /// it answered can be trusted to be the whole window.
-    private func list(_ lower: Int64, _ upper: Int64, page: Int) async throws(OptOutError) -> [MirrorRecord] {
+    /// One page of `lower...upper`, and whether it was full. A record outside the window means the source did not
+    /// filter as asked: nothing it answered can be trusted to be the whole window. A record whose number is not
+    /// digits can match no number a caller asks about, so it is skipped (and logged, without the number).
+    private func list(_ lower: Int64, _ upper: Int64, page: Int) async throws(OptOutError) -> (records: [MirrorRecord], full: Bool) {
         let answer = try await source.list(OptOutQuery(fromMilliseconds: lower, toMilliseconds: upper, page: page, pageSize: Self.pageSize),
                                            refresh: true)
-        let records = answer.value.compactMap(MirrorRecord.init)
-        guard records.count == answer.value.count, records.allSatisfy({ (lower...upper).contains($0.registeredAtMilliseconds) }) else {
+        guard answer.value.allSatisfy({ (lower...upper).contains($0.registeredAtMilliseconds) }) else {
             throw OptOutError(.failed, "SENS answered records outside the time window it was asked for")
         }
-        return records
+        let records = answer.value.compactMap(MirrorRecord.init)
+        if records.count < answer.value.count {
+            logger.warning("SENS listed opt-outs whose number is not digits; the mirror skips them", metadata: ["count": "\(answer.value.count - records.count)"])
+        }
+        return (records, answer.value.count == Self.pageSize)
     }
 }
 
