@@ -86,4 +86,14 @@ import Testing
         for accept in csv { #expect(FilterMiddleware<GatewayRequestContext>.acceptsCSV([accept]), "\(accept)") }
         for accept in json { #expect(!FilterMiddleware<GatewayRequestContext>.acceptsCSV(accept.isEmpty ? [] : [accept]), "\(accept)") }
     }
+
+    @Test func admitsAsManyFiltersAsItsLimit() {
+        let admission = FilterAdmission(limit: 2)
+        #expect(admission.enter())
+        #expect(admission.enter())
+        #expect(!admission.enter())
+        admission.leave()
+        #expect(admission.enter())
+        #expect(!admission.enter())
+    }
 }

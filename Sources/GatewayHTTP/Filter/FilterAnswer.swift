@@ -9,7 +9,7 @@ import SENSCore
 enum FilterAnswer {
     /// `FilterResult` as compact JSON, keys sorted as the gateway's encoder sorts them.
     static func json(_ filter: RecipientFilter, asOf: Int64, utcOffsetSeconds: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var out = allocator.buffer(capacity: 64 + filter.invalid.count * 120 + filter.optedOut.count * 120)
+        var out = allocator.buffer(capacity: 64 + filter.invalid.count * 140 + filter.optedOut.count * 160)
         out.writeStaticString(#"{"asOf":""#)
         out.writeString(RFC3339.format(epochMilliseconds: asOf, utcOffsetSeconds: utcOffsetSeconds))
         out.writeStaticString(#"","checked":"#)

@@ -4,6 +4,7 @@ import NIOCore
 import OptOutMirror
 import OptOuts
 import SENSCore
+import Synchronization
 import GatewayAPI
 
 /// `POST /v1/unsubscribes/filter` and `POST /v1/services/{service}/unsubscribes/filter`, answered here, below the
@@ -18,6 +19,8 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
     let retryAfterSeconds: Int
     let responseUTCOffsetSeconds: Int
     let clock: any EpochClock
+    /// Filters answered at once by this replica: each may hold a million recipients and their answer in memory.
+    let admission = FilterAdmission(limit: 2)
     static var maxRecipients: Int { 1_000_000 }
     static var maxColumnCharacters: Int { 128 }
 
@@ -40,6 +43,12 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let asOf = mirror.asOf() else {
             return unavailable(mirror.status().detail ?? "the mirror cannot vouch for the list now", request)
         }
+        guard admission.enter() else {
+            var response = problem(Problems.make(status: 503, detail: "this replica is answering \(admission.limit) filters already; retry in a second"), request)
+            response.headers[.retryAfter] = "1"
+            return response
+        }
+        defer { admission.leave() }
         let wantsCSV = Self.acceptsCSV(request.headers[values: .accept])
         var filter = RecipientFilter(mirror: mirror, keepAllowed: wantsCSV)
         do {
@@ -166,4 +175,21 @@ extension HTTPField.Name {
     static let xFilterOptedOut = Self("X-Filter-Opted-Out")!
     static let xFilterInvalid = Self("X-Filter-Invalid")!
     static let xMirrorAsOf = Self("X-Mirror-As-Of")!
+}
+
+/// Counts the filters under way against a limit.
+final class FilterAdmission: Sendable {
+    let limit: Int
+    private let running = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Whether one more may start; each `true` is followed by one `leave()`.
+    func enter() -> Bool {
+        if running.add(1, ordering: .relaxed).newValue <= limit { return true }
+        running.subtract(1, ordering: .relaxed)
+        return false
+    }
+
+    func leave() { running.subtract(1, ordering: .relaxed) }
 }
