@@ -49,10 +49,4 @@ public struct MirrorChange: Sendable, Equatable {
         self.source = source
         self.observedAtMilliseconds = observedAtMilliseconds
     }
-
-    /// The record this change leaves, for an addition.
-    public var record: MirrorRecord? {
-        guard kind == .added, let registeredAtMilliseconds, let source else { return nil }
-        return MirrorRecord(key: key, registeredAtMilliseconds: registeredAtMilliseconds, source: source)
-    }
 }

@@ -45,15 +45,6 @@ struct OptOutIndex: Sendable {
     /// Whether the index already holds exactly this record.
     func holds(_ record: MirrorRecord) -> Bool { byNumber[record.key] == Self.pack(record) }
 
-    mutating func reserveCapacity(_ count: Int) {
-        byNumber.reserveCapacity(count)
-        ordered.reserveCapacity(count)
-    }
-
-    mutating func apply(_ change: MirrorChange) {
-        if let record = change.record { upsert(record) } else { remove(change.key) }
-    }
-
     mutating func upsert(_ record: MirrorRecord) {
         let packed = Self.pack(record)
         let previous = byNumber.updateValue(packed, forKey: record.key)
@@ -106,11 +97,6 @@ struct OptOutIndex: Sendable {
         let newest = end - 1 - skip.partialValue
         let oldest = max(start, newest - query.pageSize + 1)
         return (oldest...newest).reversed().map { Self.unpack(byNumber[ordered[$0].key]!, key: ordered[$0].key).optOut }
-    }
-
-    /// Every live record, for a bulk read (unordered).
-    func forEachRecord(_ body: (MirrorRecord) -> Void) {
-        for (key, packed) in byNumber { body(Self.unpack(packed, key: key)) }
     }
 
     /// Merges `pending` into `ordered`.
