@@ -31,11 +31,13 @@ RUN apt-get update \
     && install -d -o 10001 -g 10001 -m 0750 /var/lib/sens-gateway
 COPY --from=build /staging/sens-gateway /usr/local/bin/sens-gateway
 USER 10001:10001
-# The mirror's SQLite file (and its -wal and -shm files) live in a directory the gateway's user owns; mount a
-# volume there (docker run -v sens-mirror:/var/lib/sens-gateway) to keep the mirror when the container is replaced.
+# The embedded mirror's SQLite file (./sens-mirror.sqlite, with its -wal and -shm files) lands in the working
+# directory, which the gateway's user owns; mount a volume there (docker run -v sens-mirror:/var/lib/sens-gateway)
+# to keep the mirror when the container is replaced. With MIRROR_DATABASE_URL(_FILE) the replicas share PostgreSQL
+# instead, and nothing is written here.
+WORKDIR /var/lib/sens-gateway
 ENV HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080 \
-    LOG_FORMAT=json \
-    MIRROR_PATH=/var/lib/sens-gateway/mirror.sqlite
+    LOG_FORMAT=json
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/sens-gateway"]

@@ -39,9 +39,11 @@ on_load=(taskset -c "$load_cpus")
 
 pids=()
 scratch=()
+source scripts/throwaway-postgres.sh
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    stop_throwaway_postgres
     rm -rf "${scratch[@]}"
 }
 trap cleanup EXIT
@@ -56,7 +58,7 @@ start_simulator() {
 
 # start_gateway PORT SENS_PORT [NAME=value settings...]: the gateway with the simulator's default keys, talking
 # to SENS at 127.0.0.1:SENS_PORT; sets $gateway to its pid.
-# The mirror's file goes to a scratch directory. nginx as SENS answers one fixed page whatever the time window,
+# The mirror's file goes to a scratch directory, unless a MIRROR_DATABASE_URL is among the settings. nginx as SENS answers one fixed page whatever the time window,
 # which no mirror can sync from: scripts that use it pass MIRROR_ENABLED=false.
 start_gateway() {
     local port=$1 sens_port=$2; shift 2
@@ -64,8 +66,11 @@ start_gateway() {
     local mirror_dir
     mirror_dir=$(mktemp -d)
     scratch+=("$mirror_dir")
+    # A gateway given a shared store's URL gets no file (both at once stop start-up).
+    local store=(MIRROR_PATH="$mirror_dir/mirror.sqlite") setting
+    for setting in "$@"; do [[ $setting == MIRROR_DATABASE_URL=* ]] && store=(); done
     "${on_servers[@]}" env SENS_ACCESS_KEY=ACCESS_KEY_ID SENS_SECRET_KEY=SECRET_KEY SENS_SERVICE_ID=ncp:sms:kr:123456789012:sens \
-        SENS_BASE_URL="http://127.0.0.1:$sens_port" LOG_LEVEL=error MIRROR_PATH="$mirror_dir/mirror.sqlite" "$@" "$gateway_bin" --http-port "$port" &
+        SENS_BASE_URL="http://127.0.0.1:$sens_port" LOG_LEVEL=error "${store[@]}" "$@" "$gateway_bin" --http-port "$port" &
     gateway=$!
     pids+=($gateway)
     wait_for "http://127.0.0.1:$port/healthz" || { echo "the gateway did not start" >&2; return 1; }

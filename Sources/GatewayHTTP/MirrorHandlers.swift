@@ -59,6 +59,7 @@ struct MirrorHandlers {
         let status = mirror?.status() ?? .disabled(service.name)
         return .init(
             service: service.name, state: state(status.state), detail: status.detail, records: status.records,
+            store: status.shared.map { $0 ? .shared : .embedded }, syncsHere: status.syncsHere,
             lastSyncAt: status.lastSyncAt.map { Date(epochMilliseconds: $0) }, lastSyncOutcome: status.lastSyncOutcome,
             lastSyncDurationMs: status.lastSyncDurationMilliseconds.map { Int($0) }, lastSyncSENSCalls: status.lastSyncSENSCalls,
             lastReconciliationAt: status.lastReconciliationAt.map { Date(epochMilliseconds: $0) },

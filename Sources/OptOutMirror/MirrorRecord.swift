@@ -30,6 +30,12 @@ public struct MirrorChange: Sendable, Equatable {
         case added = 1
     }
 
+    /// What made a change: a sync's read of the source, or a write through a gateway (any replica's).
+    public enum Origin: Int, Sendable {
+        case sync = 0
+        case gateway = 1
+    }
+
     /// The change's position in its service's feed: increasing, never reused.
     public var sequence: Int64
     public var key: PhoneKey
@@ -39,14 +45,16 @@ public struct MirrorChange: Sendable, Equatable {
     public var source: OptOutSource?
     /// When the mirror recorded it.
     public var observedAtMilliseconds: Int64
+    public var origin: Origin
 
     public init(sequence: Int64, key: PhoneKey, kind: Kind, registeredAtMilliseconds: Int64?, source: OptOutSource?,
-                observedAtMilliseconds: Int64) {
+                observedAtMilliseconds: Int64, origin: Origin) {
         self.sequence = sequence
         self.key = key
         self.kind = kind
         self.registeredAtMilliseconds = registeredAtMilliseconds
         self.source = source
         self.observedAtMilliseconds = observedAtMilliseconds
+        self.origin = origin
     }
 }

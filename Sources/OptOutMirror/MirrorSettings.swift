@@ -10,14 +10,22 @@ public struct MirrorSettings: Sendable, Equatable {
     public var maxStalenessMilliseconds: Int64
     /// A failed sync is tried again after this, doubling up to `syncInterval`.
     public var retryDelay: Duration
+    /// With a shared store: how often a replica reads the change table when no notification came (the safety net
+    /// under LISTEN/NOTIFY), and how old its last successful read may be while it still vouches: a replica that
+    /// cannot read the store cannot know what the other replicas wrote.
+    public var followInterval: Duration
+    public var followBoundMilliseconds: Int64
 
     public init(syncInterval: Duration = .seconds(30), overlapMilliseconds: Int64 = 300_000, reconcileInterval: Duration = .seconds(86_400),
-                maxStalenessMilliseconds: Int64 = 300_000, retryDelay: Duration = .seconds(1)) {
+                maxStalenessMilliseconds: Int64 = 300_000, retryDelay: Duration = .seconds(1), followInterval: Duration = .milliseconds(500),
+                followBoundMilliseconds: Int64 = 2_000) {
         self.syncInterval = syncInterval
         self.overlapMilliseconds = overlapMilliseconds
         self.reconcileInterval = reconcileInterval
         self.maxStalenessMilliseconds = maxStalenessMilliseconds
         self.retryDelay = retryDelay
+        self.followInterval = followInterval
+        self.followBoundMilliseconds = followBoundMilliseconds
     }
 }
 

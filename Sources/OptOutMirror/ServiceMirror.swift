@@ -16,8 +16,9 @@ public enum MirrorState: String, Sendable {
 }
 
 /// The mirrored opt-out list of one service: the in-memory index every read uses, the store behind it, and what
-/// the syncs have achieved. Reads are synchronous and short (a lock around the index); writes to the store and
-/// the index go one at a time, in the order the store sequences them.
+/// the syncs have achieved. Reads are synchronous and short (a lock around the index). The index follows the
+/// store's change table in sequence order (`State.appliedSequence`): its own writes, and with a shared store the
+/// other replicas' too, enter the index as the changes they made there. Writes and follows go one at a time.
 public final class ServiceMirror: Sendable {
     /// The gateway's name for the service.
     public let name: String
@@ -28,6 +29,8 @@ public final class ServiceMirror: Sendable {
     let settings: MirrorSettings
     let metrics: any MirrorMetrics
     let logger: Logger
+    /// Whether other processes write the store too (`MirrorCoordination.shared`).
+    let shared: Bool
     private let state = Mutex(State())
     /// Store writes and the index updates they cause, one at a time.
     private let writes = AsyncGate()
@@ -35,8 +38,13 @@ public final class ServiceMirror: Sendable {
     struct State {
         var index = OptOutIndex()
         var loaded = false
+        /// The newest change of the store's change table that the index holds.
+        var appliedSequence: Int64 = 0
+        /// With a shared store: when the last successful read of the change table started.
+        var followedAt: Int64?
         var progress = MirrorProgress()
-        /// When the last successful sync of this process started: what the mirror's answers are as of.
+        /// When the last successful sync started: what the mirror's answers are as of. Alone on its store, only a
+        /// sync of this process counts; with a shared store, the syncing replica's as read from the store.
         var lastSyncStartedAt: Int64?
         var lastSync: SyncReport?
         var lastReconciliationOutcome: String?
@@ -44,8 +52,9 @@ public final class ServiceMirror: Sendable {
         /// answer was lost), and why: the mirror does not vouch until a sync that started after it has succeeded.
         var distrustedSince: Int64?
         var distrustReason = ""
-        /// Writes through the gateway, counted, and the numbers they wrote: a sync leaves alone a number written
-        /// after its read started, or less than the overlap ago (SENS may list a write late).
+        /// Writes through the gateway (this replica's, and others' as it follows them), counted, and the numbers
+        /// they wrote: a sync leaves alone a number written after its read started, or less than the overlap ago
+        /// (SENS may list a write late).
         var writeGeneration: UInt64 = 0
         var recentWrites: [PhoneKey: RecentWrite] = [:]
         /// The window width a full pass narrowed to before it failed, for the next attempt at the same window.
@@ -71,6 +80,7 @@ public final class ServiceMirror: Sendable {
         self.clock = clock
         self.settings = settings
         self.metrics = metrics
+        self.shared = store.coordination.shared
         var logger = logger
         logger[metadataKey: "service"] = .string(name)
         self.logger = logger
@@ -80,14 +90,14 @@ public final class ServiceMirror: Sendable {
 
     /// When the mirror's answers are as of (epoch ms), if it can vouch for them now.
     public func asOf() -> Int64? {
-        state.withLock { Self.vouchedAsOf($0, now: clock.nowMilliseconds(), settings: settings) }
+        state.withLock { vouchedAsOf($0, now: clock.nowMilliseconds()) }
     }
 
     /// The number's record (nil: not opted out) and when that is as of, or nil when the mirror cannot vouch.
     public func check(_ key: PhoneKey) -> (record: MirrorRecord?, asOf: Int64)? {
         let now = clock.nowMilliseconds()
         return state.withLock { state in
-            Self.vouchedAsOf(state, now: now, settings: settings).map { (state.index.record(for: key), $0) }
+            vouchedAsOf(state, now: now).map { (state.index.record(for: key), $0) }
         }
     }
 
@@ -95,7 +105,7 @@ public final class ServiceMirror: Sendable {
     public func page(_ query: OptOutQuery) -> (items: [OptOut], asOf: Int64)? {
         let now = clock.nowMilliseconds()
         return state.withLock { state in
-            Self.vouchedAsOf(state, now: now, settings: settings).map { (state.index.page(query), $0) }
+            vouchedAsOf(state, now: now).map { (state.index.page(query), $0) }
         }
     }
 
@@ -117,10 +127,11 @@ public final class ServiceMirror: Sendable {
     public func status() -> MirrorStatus {
         let now = clock.nowMilliseconds()
         return state.withLock { state in
-            let (mirrorState, detail) = Self.judge(state, now: now, settings: settings)
+            let (mirrorState, detail) = Self.judge(state, now: now, settings: settings, shared: shared)
             let progress = state.progress
             return MirrorStatus(
                 service: name, state: mirrorState, detail: detail, records: state.index.count,
+                shared: shared, syncsHere: store.coordination.holdsLead(storeKey),
                 lastSyncAt: state.lastSyncStartedAt ?? progress.lastSyncAt, lastSyncOutcome: state.lastSync?.outcome,
                 lastSyncDurationMilliseconds: state.lastSync?.durationMilliseconds, lastSyncSENSCalls: state.lastSync?.sensCalls,
                 lastReconciliationAt: progress.lastReconciliationAt, lastReconciliationOutcome: state.lastReconciliationOutcome,
@@ -133,15 +144,19 @@ public final class ServiceMirror: Sendable {
         }
     }
 
-    private static func vouchedAsOf(_ state: State, now: Int64, settings: MirrorSettings) -> Int64? {
-        judge(state, now: now, settings: settings).0 == .ready ? state.lastSyncStartedAt : nil
+    private func vouchedAsOf(_ state: State, now: Int64) -> Int64? {
+        Self.judge(state, now: now, settings: settings, shared: shared).0 == .ready ? state.lastSyncStartedAt : nil
     }
 
-    private static func judge(_ state: State, now: Int64, settings: MirrorSettings) -> (MirrorState, String?) {
+    private static func judge(_ state: State, now: Int64, settings: MirrorSettings, shared: Bool) -> (MirrorState, String?) {
         guard state.loaded, state.progress.complete else {
             return (.syncing, "the first full sync of the opt-out list has not completed")
         }
         guard let last = state.lastSyncStartedAt else { return (.syncing, "no sync has succeeded since the gateway started") }
+        if shared, state.followedAt.map({ now - $0 >= settings.followBoundMilliseconds }) ?? true {
+            let age = state.followedAt.map { "was last read \(Double(now - $0) / 1000) s ago" } ?? "has not been read yet"
+            return (.stale, "the shared store \(age) (the bound is \(Double(settings.followBoundMilliseconds) / 1000) s): other replicas' writes may be missing")
+        }
         if let distrusted = state.distrustedSince, distrusted >= last {
             return (.stale, state.distrustReason + "; waiting for the next sync")
         }
@@ -162,16 +177,15 @@ public final class ServiceMirror: Sendable {
         guard !records.isEmpty || !removals.isEmpty else { return }
         do {
             try await writes.run {
+                try await catchUp()
                 let now = clock.nowMilliseconds()
-                let changes = try await store.apply(service: storeKey, records: records, removals: removals,
-                                                    observedAtMilliseconds: now, progress: nil)
+                let changes = try await store.apply(service: storeKey, records: records, removals: removals, observedAtMilliseconds: now,
+                                                    origin: .gateway, progress: nil, after: appliedSequence)
                 state.withLock { state in
                     state.writeGeneration += 1
                     let write = RecentWrite(generation: state.writeGeneration, atMilliseconds: now)
                     for key in records.map(\.key) + removals { state.recentWrites[key] = write }
-                    // What the store now holds, whether or not it was a change there.
-                    for record in records { state.index.upsert(record) }
-                    for key in removals { state.index.remove(key) }
+                    Self.apply(changes, to: &state)
                 }
                 report(changes)
             }
@@ -204,6 +218,7 @@ public final class ServiceMirror: Sendable {
             state.withLock { state in
                 state.index = index
                 state.progress = progress
+                state.appliedSequence = loaded.lastSequence
                 state.loaded = true
             }
             return (progress, loaded)
@@ -252,11 +267,14 @@ public final class ServiceMirror: Sendable {
 
     /// Stores what the source listed as read at `generation`: records that are new or different are upserted, and
     /// `removals` (confirmed with the source) removed, except numbers written through the gateway since; `progress`
-    /// is saved with them. Returns how many records were added and removed.
-    @discardableResult
+    /// is saved with them.
     func store(records: [MirrorRecord], removals: [PhoneKey] = [], readAt generation: UInt64,
-               progress: (inout MirrorProgress) -> Void) async throws -> (added: Int, removed: Int) {
+               progress: (inout MirrorProgress) -> Void) async throws {
         try await writes.run {
+            // A replica that lost the lead (its connection to a shared store ended) stops mid-sync.
+            guard store.coordination.holdsLead(storeKey) else { throw MirrorLeadLost() }
+            // What the other replicas wrote, first: their writes are then protected like this one's.
+            try await catchUp()
             let now = clock.nowMilliseconds()
             let (upserts, removals, next) = state.withLock { state -> ([MirrorRecord], [PhoneKey], MirrorProgress) in
                 let protection = settings.overlapMilliseconds
@@ -271,17 +289,68 @@ public final class ServiceMirror: Sendable {
                 progress(&next)
                 return (upserts, removals, next)
             }
-            let changes = try await store.apply(service: storeKey, records: upserts, removals: removals,
-                                                observedAtMilliseconds: now, progress: next)
+            let changes = try await store.apply(service: storeKey, records: upserts, removals: removals, observedAtMilliseconds: now,
+                                                origin: .sync, progress: next, after: appliedSequence)
             state.withLock { state in
-                // What the store now holds, whether or not it was a change there.
-                for record in upserts { state.index.upsert(record) }
-                for key in removals { state.index.remove(key) }
+                Self.apply(changes, to: &state)
                 state.progress = next
             }
             report(changes)
-            let removed = changes.count { $0.kind == .removed }
-            return (changes.count - removed, removed)
+        }
+    }
+
+    /// The newest change the index holds; read under the write gate.
+    private var appliedSequence: Int64 { state.withLock { $0.appliedSequence } }
+
+    /// Applies changes read from the change table, oldest first, skipping any the index already holds. A write
+    /// through another replica is protected from this replica's syncs as its own writes are (`recentWrites`).
+    private static func apply(_ changes: [MirrorChange], to state: inout State) {
+        var bumped = false
+        for change in changes where change.sequence > state.appliedSequence {
+            switch change.kind {
+            case .added:
+                state.index.upsert(MirrorRecord(key: change.key, registeredAtMilliseconds: change.registeredAtMilliseconds ?? 0,
+                                                source: change.source ?? .manual))
+            case .removed:
+                state.index.remove(change.key)
+            }
+            if change.origin == .gateway, state.recentWrites[change.key] == nil || change.observedAtMilliseconds > state.recentWrites[change.key]!.atMilliseconds {
+                if !bumped { state.writeGeneration += 1; bumped = true }
+                state.recentWrites[change.key] = RecentWrite(generation: state.writeGeneration, atMilliseconds: change.observedAtMilliseconds)
+            }
+            state.appliedSequence = change.sequence
+        }
+    }
+
+    // MARK: Following a shared store
+
+    /// Reads what the store holds that the index does not: the saved progress (the syncing replica's), then every
+    /// change after the last one applied. With a shared store, a successful read is what lets the mirror go on
+    /// vouching, and the syncing replica's last sync is what its answers are as of.
+    public func follow() async throws {
+        try await writes.run {
+            let started = clock.nowMilliseconds()
+            let progress = try await store.progress(service: storeKey)
+            try await catchUp(always: true)
+            state.withLock { state in
+                if let progress { state.progress = progress }
+                state.followedAt = started
+                if shared, let synced = progress?.lastSyncAt { state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? synced, synced) }
+            }
+        }
+    }
+
+    static let followPage = 10_000
+
+    /// With a shared store (or when `always`), applies every change after the last one applied, page by page:
+    /// before a write, so that the write's own read of the table under the store's lock stays short.
+    private func catchUp(always: Bool = false) async throws {
+        guard shared || always else { return }
+        while true {
+            let changes = try await store.changes(service: storeKey, after: appliedSequence, limit: Self.followPage)
+            state.withLock { Self.apply(changes, to: &$0) }
+            report(changes)
+            if changes.count < Self.followPage { return }
         }
     }
 
@@ -316,6 +385,11 @@ public final class ServiceMirror: Sendable {
     }
 }
 
+/// This replica no longer holds the lead of a service on a shared store: another one syncs it now.
+struct MirrorLeadLost: Error, CustomStringConvertible {
+    var description: String { "this replica lost the lead of the service's syncing (its session with the shared store ended)" }
+}
+
 /// What `GET /v1/mirror` shows of one service.
 public struct MirrorStatus: Sendable, Equatable {
     public struct InitialSync: Sendable, Equatable {
@@ -329,6 +403,9 @@ public struct MirrorStatus: Sendable, Equatable {
     public var state: MirrorState
     public var detail: String?
     public var records: Int
+    /// Whether the store is shared with other replicas, and whether this one syncs the service; nil when off.
+    public var shared: Bool?
+    public var syncsHere: Bool?
     public var lastSyncAt: Int64?
     public var lastSyncOutcome: String?
     public var lastSyncDurationMilliseconds: Int64?

@@ -48,14 +48,35 @@ public enum GatewayRunner {
             logger.notice("the mirror is off (mirror.enabled=false): no filter, no change feed; reads go to the cache and SENS")
             return nil
         }
-        let store: SQLiteMirrorStore
-        do {
-            store = try await SQLiteMirrorStore.open(path: settings.path, logger: logger)
-            try await store.migrate()
-        } catch {
-            throw MirrorOpenError(path: settings.path, reason: "\(error)")
+        let store: any MirrorStore
+        if let database = settings.database {
+            do {
+                store = try await PostgresMirrorStore.open(settings: database, logger: logger)
+            } catch {
+                throw MirrorOpenError(store: database.maskedURL, setting: "mirror.databaseUrl, MIRROR_DATABASE_URL", reason: "\(error)")
+            }
+            do {
+                try await store.migrate()
+            } catch {
+                try? await store.close()
+                throw MirrorOpenError(store: database.maskedURL, setting: "mirror.databaseUrl, MIRROR_DATABASE_URL", reason: "\(error)")
+            }
+            logger.info("mirror store open: shared by the replicas on this database", metadata: [
+                "database": "\(database.maskedURL)", "poolSize": "\(database.poolSize)",
+            ])
+        } else {
+            do {
+                let file = try await SQLiteMirrorStore.open(path: settings.path, logger: logger)
+                do { try await file.migrate() } catch {
+                    try? await file.close()
+                    throw error
+                }
+                store = file
+            } catch {
+                throw MirrorOpenError(store: settings.path ?? ":memory:", setting: "mirror.path, MIRROR_PATH", reason: "\(error)")
+            }
+            logger.info("mirror store open", metadata: ["path": "\(settings.path ?? ":memory:")"])
         }
-        logger.info("mirror store open", metadata: ["path": "\(settings.path ?? ":memory:")"])
         return GatewayMirror(store: store, settings: settings.settings, filterMaxBodyBytes: settings.filterMaxBodyBytes)
     }
 
@@ -76,10 +97,12 @@ public enum GatewayRunner {
 
 /// The mirror's store could not be opened: a start-up refusal naming the setting.
 public struct MirrorOpenError: Error, CustomStringConvertible {
-    public let path: String?
+    /// The file, or the database URL with its password masked.
+    public let store: String
+    public let setting: String
     public let reason: String
 
     public var description: String {
-        "cannot open the mirror's store \(path ?? ":memory:") (mirror.path, MIRROR_PATH): \(reason)"
+        "cannot open the mirror's store \(store) (\(setting)): \(reason)"
     }
 }

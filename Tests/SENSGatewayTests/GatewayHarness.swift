@@ -94,9 +94,35 @@ struct GatewayHarness {
 }
 
 struct GatewayClient: Sendable {
-    let client: any TestClientProtocol
+    typealias Exchange = @Sendable (_ uri: String, _ method: HTTPRequest.Method, _ headers: HTTPFields, _ body: ByteBuffer?) async throws -> HTTPAnswer
+    let port: Int?
+    /// Sends one request exactly as given (no header added) and reads the whole answer.
+    let exchange: Exchange
 
-    var port: Int? { client.port }
+    /// A gateway the test runs in-process.
+    init(client: any TestClientProtocol) {
+        port = client.port
+        exchange = { uri, method, headers, body in
+            let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
+            return HTTPAnswer(status: response.status.code, headers: response.headers, body: String(buffer: response.body))
+        }
+    }
+
+    /// A gateway process listening on a loopback port, through `http`.
+    init(port: Int, http: HTTPClient) {
+        self.port = port
+        exchange = { uri, method, headers, body in
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)" + uri)
+            request.method = .RAW(value: method.rawValue)
+            for field in headers { request.headers.add(name: field.name.rawName, value: field.value) }
+            if let body { request.body = .bytes(body) }
+            let response = try await http.execute(request, timeout: .seconds(30))
+            var fields = HTTPFields()
+            for (name, value) in response.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
+            let bytes = try await response.body.collect(upTo: 256 << 20)
+            return HTTPAnswer(status: Int(response.status.code), headers: fields, body: String(buffer: bytes))
+        }
+    }
 
     func get(_ uri: String) async throws -> HTTPAnswer {
         try await send(.get, uri)
@@ -120,8 +146,7 @@ struct GatewayClient: Sendable {
               headers: HTTPFields = [:]) async throws -> HTTPAnswer {
         var headers = headers
         if bytes != nil { headers[.contentType] = contentType }
-        let response = try await client.execute(uri: uri, method: method, headers: headers, body: bytes.map { ByteBuffer(bytes: $0) })
-        return HTTPAnswer(status: response.status.code, headers: response.headers, body: String(buffer: response.body))
+        return try await exchange(uri, method, headers, bytes.map { ByteBuffer(bytes: $0) })
     }
 }
 

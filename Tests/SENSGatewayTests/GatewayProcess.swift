@@ -85,6 +85,12 @@ final class GatewayProcess: Sendable {
         return try #require(Int(line[address.upperBound...].prefix { $0.isNumber }))
     }
 
+    /// SIGKILL: the process ends at once, as when its node dies.
+    func kill() async throws {
+        if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
+        _ = try await exitStatus()
+    }
+
     /// SIGTERM, then the exit status of the graceful shutdown.
     func stop() async throws -> Int32 {
         if process.isRunning { process.terminate() }

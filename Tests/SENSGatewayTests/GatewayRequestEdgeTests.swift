@@ -165,12 +165,12 @@ struct GatewayRequestEdgeTests {
                 #expect(answer.problem?.detail == "the query has an empty parameter (a stray '&')")
             }
             let body = Array(#"{"phoneNumbers":["010-1234-5678"]}"#.utf8)
-            let untyped = try await gateway.client.execute(uri: "/v1/unsubscribes", method: .post, headers: [:], body: ByteBuffer(bytes: body))
-            #expect(untyped.status.code == 415)
-            let twice = try await gateway.client.execute(uri: "/v1/unsubscribes", method: .post,
-                                                         headers: [.contentType: "text/plain", HTTPField.Name("Content-Type")!: "application/json"],
-                                                         body: ByteBuffer(bytes: body))
-            #expect(twice.status.code == 400)
+            let untyped = try await gateway.exchange("/v1/unsubscribes", .post, [:], ByteBuffer(bytes: body))
+            #expect(untyped.status == 415)
+            let twice = try await gateway.exchange("/v1/unsubscribes", .post,
+                                                   [.contentType: "text/plain", HTTPField.Name("Content-Type")!: "application/json"],
+                                                   ByteBuffer(bytes: body))
+            #expect(twice.status == 400)
             let encoded = try await gateway.send(.post, "/v1/unsubscribes", bytes: body, headers: [.contentEncoding: "br"])
             #expect(encoded.status == 415)
             #expect(encoded.problem?.detail == "Content-Encoding br is not accepted: send the body unencoded")

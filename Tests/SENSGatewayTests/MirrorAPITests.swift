@@ -17,8 +17,9 @@ import Testing
 @Suite("Mirror API", .serialized)
 struct MirrorAPITests {
     /// 01050000000 … 01050000099 are opted out.
-    func withReadyGateway(filterMaxBodyBytes: Int = 64 << 20, _ body: @escaping @Sendable (GatewayClient, SimulatorSession) async throws -> Void) async throws {
-        try await MirrorHarness().withSimulator { session in
+    func withReadyGateway(_ kind: StoreKind, filterMaxBodyBytes: Int = 64 << 20,
+                          _ body: @escaping @Sendable (GatewayClient, SimulatorSession) async throws -> Void) async throws {
+        try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 100)
             try await session.withGateway(filterMaxBodyBytes: filterMaxBodyBytes) { gateway in
                 try await gateway.waitForMirror()
@@ -27,8 +28,8 @@ struct MirrorAPITests {
         }
     }
 
-    @Test func filtersJSONRecipientsIntoExactlyTheRightSets() async throws {
-        try await withReadyGateway { gateway, _ in
+    @Test(arguments: StoreKind.allCases) func filtersJSONRecipientsIntoExactlyTheRightSets(kind: StoreKind) async throws {
+        try await withReadyGateway(kind) { gateway, _ in
             let recipients = ["010-5000-0001", "+82 10 5000 0002", "010-1234-5678", "not a number", "080-123-4567",
                               "01050000001", "", "0212345678", "010\u{0}5000"]
             let body = String(decoding: try JSONEncoder().encode(["phoneNumbers": recipients]), as: UTF8.self)
@@ -55,8 +56,8 @@ struct MirrorAPITests {
         }
     }
 
-    @Test func filtersCSVAsSpreadsheetsWriteIt() async throws {
-        try await withReadyGateway { gateway, _ in
+    @Test(arguments: StoreKind.allCases) func filtersCSVAsSpreadsheetsWriteIt(kind: StoreKind) async throws {
+        try await withReadyGateway(kind) { gateway, _ in
             // A BOM, a header, CRLF line ends, blank lines, a quoted cell, an invalid row, a second column.
             let body = "\u{FEFF}name,phone\r\n\"Kim, Minsu\",010-5000-0003\r\n\r\nLee,010-2222-3333\r\nPark,\"010 5000 0004\"\r\n,,\r\nChoi,abc\r\nJung,+82 2 123 4567"
             let answer = try await gateway.filter(body, contentType: "text/csv", query: "?column=phone")
@@ -82,8 +83,8 @@ struct MirrorAPITests {
         }
     }
 
-    @Test func refusesFilterRequestsItCannotRead() async throws {
-        try await withReadyGateway(filterMaxBodyBytes: 4_096) { gateway, _ in
+    @Test(arguments: StoreKind.allCases) func refusesFilterRequestsItCannotRead(kind: StoreKind) async throws {
+        try await withReadyGateway(kind, filterMaxBodyBytes: 4_096) { gateway, _ in
             let unknownColumn = try await gateway.filter("name,tel\na,01012345678\n", contentType: "text/csv", query: "?column=phone")
             #expect(unknownColumn.status == 400)
             #expect(unknownColumn.problem?.detail.contains(#"no column named "phone""#) == true)
@@ -109,8 +110,8 @@ struct MirrorAPITests {
         }
     }
 
-    @Test func writesThroughTheGatewayEnterTheMirrorAndTheFeedAtOnce() async throws {
-        try await withReadyGateway { gateway, _ in
+    @Test(arguments: StoreKind.allCases) func writesThroughTheGatewayEnterTheMirrorAndTheFeedAtOnce(kind: StoreKind) async throws {
+        try await withReadyGateway(kind) { gateway, _ in
             let start = try await gateway.allChanges()
             #expect(start.changes.count == 100)
 
@@ -153,8 +154,8 @@ struct MirrorAPITests {
         }
     }
 
-    @Test func refusesCursorsItDidNotGive() async throws {
-        try await withReadyGateway { gateway, _ in
+    @Test(arguments: StoreKind.allCases) func refusesCursorsItDidNotGive(kind: StoreKind) async throws {
+        try await withReadyGateway(kind) { gateway, _ in
             let feed = try await gateway.allChanges()
             for bad in ["abc", "1.00000000", "-1.x", "", feed.next + "0"] {
                 let answer = try await gateway.get("/v1/unsubscribes/changes?after=\(bad)")

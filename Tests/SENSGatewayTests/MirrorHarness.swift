@@ -24,25 +24,27 @@ import Testing
 struct MirrorHarness {
     let simulator: SENSSimulator
     let settings: MirrorSettings
+    let storeKind: StoreKind
 
     /// Syncs every 200 ms, gives up vouching after 5 s, retries a failed sync after 20 ms.
     static let fast = MirrorSettings(syncInterval: .milliseconds(200), overlapMilliseconds: 300_000, reconcileInterval: .seconds(3_600),
                                      maxStalenessMilliseconds: 5_000, retryDelay: .milliseconds(20))
 
-    init(settings: MirrorSettings = fast, simulator: SimulatorConfiguration = SimulatorConfiguration()) {
+    init(settings: MirrorSettings = fast, simulator: SimulatorConfiguration = SimulatorConfiguration(), store: StoreKind = .sqlite) {
         self.simulator = SENSSimulator(configuration: simulator)
         self.settings = settings
+        self.storeKind = store
     }
 
     /// Runs the simulator for the length of `body`, which gets its base URL and an HTTP client for it.
     func withSimulator(_ body: @escaping @Sendable (SimulatorSession) async throws -> Void) async throws {
         let app = simulator.buildApplication(server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
                                              logger: Logger(label: "simulator"))
-        let simulator = self.simulator, settings = self.settings
+        let simulator = self.simulator, settings = self.settings, storeKind = self.storeKind
         try await app.test(.live) { client in
             let port = try #require(client.port)
             try await body(SimulatorSession(simulator: simulator, client: GatewayClient(client: client),
-                                            baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!, settings: settings))
+                                            baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!, settings: settings, storeKind: storeKind))
         }
     }
 }
@@ -52,6 +54,7 @@ struct SimulatorSession: Sendable {
     let client: GatewayClient
     let baseURL: SENSBaseURL
     let settings: MirrorSettings
+    let storeKind: StoreKind
 
     /// `count` numbers `prefix` + a sequence, registered at times spread over the last 30 days (the simulator's generator).
     func seed(count: Int, prefix: String = "0105", start: Int = 0) async throws {
@@ -59,13 +62,22 @@ struct SimulatorSession: Sendable {
         #expect(answer.status == 200, "\(answer.body)")
     }
 
-    /// A gateway with a mirror over this simulator, on `storePath` (a private in-memory store when nil), for the
-    /// length of `body`; stopped gracefully after it.
-    func withGateway(storePath: String? = nil, settings: MirrorSettings? = nil, filterMaxBodyBytes: Int = 64 << 20,
+    /// A gateway with a mirror over this simulator, on `store` (when nil: a private in-memory SQLite store, or a new
+    /// database of the harness's kind), for the length of `body`; stopped gracefully after it.
+    func withGateway(store location: StoreLocation? = nil, settings: MirrorSettings? = nil, filterMaxBodyBytes: Int = 64 << 20,
                      resilience: ResilienceSettings = GatewayHarness.singleAttempt, metrics: GatewayMetrics = GatewayMetrics(),
                      _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
-        let store = try await SQLiteMirrorStore.open(path: storePath, logger: Logger(label: "store"))
-        try await store.migrate()
+        guard let location else {
+            if storeKind == .sqlite {
+                return try await withGateway(store: StoreLocation(kind: .sqlite, path: nil, database: nil), settings: settings,
+                                             filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience, metrics: metrics, body)
+            }
+            return try await StoreLocation.with(storeKind) { location in
+                try await withGateway(store: location, settings: settings, filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience,
+                                      metrics: metrics, body)
+            }
+        }
+        let store = try await location.open()
         let sens = SENSServiceSettings(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
                                        baseURL: baseURL, attemptTimeoutMilliseconds: 2_000)
         let app = try GatewayApplication.build(
@@ -79,18 +91,16 @@ struct SimulatorSession: Sendable {
 
 extension GatewayClient {
     func mirrorStatus() async throws -> Components.Schemas.ServiceMirrorStatus {
-        let answer = try await get("/v1/services/default/mirror")
-        #expect(answer.status == 200)
-        return try answer.decodeGenerated(Components.Schemas.ServiceMirrorStatus.self)
+        try await mirrorStatus("default")
     }
 
     /// Waits until the mirror's state is `state` (or `until` holds), at most `seconds`.
     @discardableResult
-    func waitForMirror(_ state: Components.Schemas.MirrorState = .ready, seconds: Double = 120,
+    func waitForMirror(_ state: Components.Schemas.MirrorState = .ready, service: String = "default", seconds: Double = 120,
                        until: (Components.Schemas.ServiceMirrorStatus) -> Bool = { _ in true }) async throws -> Components.Schemas.ServiceMirrorStatus {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while true {
-            let status = try await mirrorStatus()
+            let status = try await mirrorStatus(service)
             if status.state == state && until(status) { return status }
             guard ContinuousClock.now < deadline else {
                 Issue.record("the mirror did not reach \(state) in \(seconds) s: \(status)")
@@ -101,11 +111,11 @@ extension GatewayClient {
     }
 
     /// Every change of the default service's feed, read `limit` at a time.
-    func allChanges(limit: Int = 10_000, after: String? = nil) async throws -> (changes: [Components.Schemas.OptOutChange], next: String) {
+    func allChanges(service: String? = nil, limit: Int = 10_000, after: String? = nil) async throws -> (changes: [Components.Schemas.OptOutChange], next: String) {
         var changes: [Components.Schemas.OptOutChange] = []
         var cursor = after
         while true {
-            let answer = try await get("/v1/unsubscribes/changes?limit=\(limit)" + (cursor.map { "&after=\($0)" } ?? ""))
+            let answer = try await get((service.map { "/v1/services/\($0)/unsubscribes" } ?? "/v1/unsubscribes") + "/changes?limit=\(limit)" + (cursor.map { "&after=\($0)" } ?? ""))
             #expect(answer.status == 200, "\(answer.body)")
             let page = try answer.decodeGenerated(Components.Schemas.ChangePage.self)
             changes += page.changes

@@ -17,8 +17,8 @@ import Testing
 /// overlap, reconciliation, faults, restarts and staleness.
 @Suite("Mirror syncs", .serialized)
 struct MirrorSyncTests {
-    @Test func initialSyncThenIncrementalSyncsPickUpLaterRecords() async throws {
-        try await MirrorHarness().withSimulator { session in
+    @Test(arguments: StoreKind.allCases) func initialSyncThenIncrementalSyncsPickUpLaterRecords(kind: StoreKind) async throws {
+        try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 100_000)
             try await session.withGateway { gateway in
                 let status = try await gateway.waitForMirror()
@@ -60,10 +60,10 @@ struct MirrorSyncTests {
         }
     }
 
-    @Test func reconciliationRecordsARemovalMadeBehindTheGatewaysBack() async throws {
+    @Test(arguments: StoreKind.allCases) func reconciliationRecordsARemovalMadeBehindTheGatewaysBack(kind: StoreKind) async throws {
         var settings = MirrorHarness.fast
         settings.reconcileInterval = .seconds(1)
-        try await MirrorHarness(settings: settings).withSimulator { session in
+        try await MirrorHarness(settings: settings, store: kind).withSimulator { session in
             try await session.seed(count: 2_000)
             try await session.withGateway { gateway in
                 try await gateway.waitForMirror()
@@ -83,8 +83,8 @@ struct MirrorSyncTests {
         }
     }
 
-    @Test func faultsMidSyncNeitherLoseNorRepeatARecord() async throws {
-        try await MirrorHarness().withSimulator { session in
+    @Test(arguments: StoreKind.allCases) func faultsMidSyncNeitherLoseNorRepeatARecord(kind: StoreKind) async throws {
+        try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 20_000)
             session.simulator.faults.settings = FaultSettings(failureRate: 0.1, dropRate: 0.03, truncateRate: 0.03, garbageRate: 0.03)
             try await session.withGateway { gateway in
@@ -99,19 +99,17 @@ struct MirrorSyncTests {
         }
     }
 
-    @Test func aRestartResumesTheInitialSyncFromTheStore() async throws {
+    @Test(arguments: StoreKind.allCases) func aRestartResumesTheInitialSyncFromTheStore(kind: StoreKind) async throws {
         let midway = Mutex("")
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mirror-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        try await MirrorHarness().withSimulator { session in
+        try await StoreLocation.with(kind) { path in try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 30_000)
             session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 10)
-            try await session.withGateway(storePath: path) { gateway in
+            try await session.withGateway(store: path) { gateway in
                 try await gateway.waitForMirror(.syncing, seconds: 60) { ($0.initialSync?.records ?? 0) >= 5_000 }
             }
             session.simulator.faults.settings = .none
             session.simulator.stats.reset()
-            try await session.withGateway(storePath: path) { gateway in
+            try await session.withGateway(store: path) { gateway in
                 let status = try await gateway.waitForMirror()
                 #expect(status.records == 30_000)
                 let total = try #require(status.initialSync?.sensCalls)
@@ -125,7 +123,7 @@ struct MirrorSyncTests {
             // A third start finds the mirror complete: no full pass, only an incremental sync; the feed's cursors
             // still hold.
             session.simulator.stats.reset()
-            try await session.withGateway(storePath: path) { gateway in
+            try await session.withGateway(store: path) { gateway in
                 let status = try await gateway.waitForMirror(seconds: 20)
                 #expect(status.records == 30_000)
                 #expect(session.simulator.stats.snapshot.listCalls < 20)
@@ -137,13 +135,13 @@ struct MirrorSyncTests {
                 try await gateway.waitForMirror()
                 #expect(try await gateway.get("/v1/unsubscribes/changes?after=\(midway.withLock { $0 })").status == 400)
             }
-        }
+        } }
     }
 
-    @Test func aMirrorThatCannotVouchNeverAnswersNotOptedOut() async throws {
+    @Test(arguments: StoreKind.allCases) func aMirrorThatCannotVouchNeverAnswersNotOptedOut(kind: StoreKind) async throws {
         var settings = MirrorHarness.fast
         settings.maxStalenessMilliseconds = 1_000
-        try await MirrorHarness(settings: settings).withSimulator { session in
+        try await MirrorHarness(settings: settings, store: kind).withSimulator { session in
             try await session.seed(count: 100)
             session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 300)
             try await session.withGateway { gateway in

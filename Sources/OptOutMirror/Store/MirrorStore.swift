@@ -1,20 +1,26 @@
 /// Where mirrors keep their records, their change feed and their sync progress, for every service, so that they
 /// survive restarts. Every method that writes is one transaction: a kill in the middle leaves the store as it
 /// was before or after it, never between. Services are named by their SENS service id.
+///
+/// A store may be shared by several gateway processes (PostgreSQL): each keeps its index by following the
+/// service's change table in sequence order, so a service's changes must commit in sequence order.
 public protocol MirrorStore: Sendable {
     /// Creates or upgrades the schema (versioned migrations); run once at start-up, before anything else.
     func migrate() async throws
 
-    /// Upserts `records` and deletes `removals`, appends a change for each record that was new or different and
-    /// for each number that was there to remove, and saves `progress`, all at once. Returns the changes made, in
-    /// sequence order.
-    func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
-               progress: MirrorProgress?) async throws -> [MirrorChange]
+    /// Upserts `records` and deletes `removals`, appends a change (of `origin`) for each record that was new or
+    /// different and for each number that was there to remove, and saves `progress`, all at once. Returns every
+    /// change of the service after sequence `after`, in sequence order: those this call made, and any that other
+    /// processes sharing the store made before them. A sync's write (`origin` `.sync`) is made only while this
+    /// process holds the service's lead (else `MirrorLeadLost`), and leaves alone the numbers that another process
+    /// wrote through its gateway after `after` (this process's sync read may predate them).
+    func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64, origin: MirrorChange.Origin,
+               progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange]
 
     /// The service's saved progress, or nil for a service never synced.
     func progress(service: String) async throws -> MirrorProgress?
 
-    /// Every record of the service, in batches, and the sequence of its newest change (0 when none).
+    /// Every record of the service, in batches, and the sequence of its newest change (0 when none), as of one moment.
     func loadRecords(service: String, batch: (_ records: [MirrorRecord]) -> Void) async throws -> (count: Int, lastSequence: Int64)
 
     /// At most `limit` changes of the service after `sequence`, oldest first.
@@ -23,6 +29,9 @@ public protocol MirrorStore: Sendable {
     /// A random id made when the store was created: change cursors are bound to it, so that a cursor of another
     /// store (another replica's, or a store made anew) is refused instead of pointing somewhere else.
     func storeID() async throws -> String
+
+    /// How the processes using this store share the syncing and hear of each other's writes.
+    var coordination: any MirrorCoordination { get }
 
     /// Closes the store; closing it again does nothing.
     func close() async throws

@@ -76,14 +76,17 @@ public final class SQLiteMirrorStore: MirrorStore {
             "CREATE TABLE mirror_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             "INSERT INTO mirror_meta (key, value) VALUES ('store_id', lower(hex(randomblob(8))))",
         ],
+        // What made each change: a sync (0) or a write through the gateway (1).
+        ["ALTER TABLE mirror_changes ADD COLUMN origin INTEGER NOT NULL DEFAULT 0"],
     ]
 
+    public var coordination: any MirrorCoordination { SoleProcess() }
+
     public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
-                      progress: MirrorProgress?) async throws -> [MirrorChange] {
+                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange] {
         try await gate.run {
             let id = try await serviceID(service)
             return try await transaction {
-                var changes: [MirrorChange] = []
                 for chunk in records.chunked(Self.rowsPerStatement) {
                     let placeholders = Array(repeating: "(?,?,?,?)", count: chunk.count).joined(separator: ",")
                     let binds = chunk.flatMap { [SQLiteData.integer(id), .integer(Self.integer($0.key)), .integer(Int($0.registeredAtMilliseconds)),
@@ -94,38 +97,37 @@ public final class SQLiteMirrorStore: MirrorStore {
                         WHERE mirror_records.registered_at != excluded.registered_at OR mirror_records.source != excluded.source
                         RETURNING number, registered_at, source
                         """, binds)
-                    changes += try await appendChanges(service: id, rows: rows, kind: .added, at: observedAtMilliseconds)
+                    try await appendChanges(service: id, rows: rows, kind: .added, at: observedAtMilliseconds, origin: origin)
                 }
                 for chunk in removals.chunked(Self.rowsPerStatement) {
                     let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                     let rows = try await connection.query(
                         "DELETE FROM mirror_records WHERE service = ? AND number IN (\(placeholders)) RETURNING number",
                         [.integer(id)] + chunk.map { .integer(Self.integer($0)) })
-                    changes += try await appendChanges(service: id, rows: rows, kind: .removed, at: observedAtMilliseconds)
+                    try await appendChanges(service: id, rows: rows, kind: .removed, at: observedAtMilliseconds, origin: origin)
                 }
                 if let progress {
                     let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
                     _ = try await connection.query("UPDATE mirror_services SET progress = ? WHERE id = ?", [.text(text), .integer(id)])
                 }
-                return changes.sorted { $0.sequence < $1.sequence }
+                return try await changesAfter(id, after, limit: Int.max)
             }
         }
     }
 
     /// Appends one change per returned row (`number`, and for additions `registered_at`, `source`).
-    private func appendChanges(service id: Int, rows: [SQLiteRow], kind: MirrorChange.Kind, at observed: Int64) async throws -> [MirrorChange] {
-        guard !rows.isEmpty else { return [] }
-        let placeholders = Array(repeating: "(?,?,?,?,?,?)", count: rows.count).joined(separator: ",")
+    private func appendChanges(service id: Int, rows: [SQLiteRow], kind: MirrorChange.Kind, at observed: Int64,
+                               origin: MirrorChange.Origin) async throws {
+        guard !rows.isEmpty else { return }
+        let placeholders = Array(repeating: "(?,?,?,?,?,?,?)", count: rows.count).joined(separator: ",")
         let binds = rows.flatMap { row -> [SQLiteData] in
             [.integer(id), row.column("number") ?? .null, .integer(kind.rawValue),
              kind == .added ? row.column("registered_at") ?? .null : .null, kind == .added ? row.column("source") ?? .null : .null,
-             .integer(Int(observed))]
+             .integer(Int(observed)), .integer(origin.rawValue)]
         }
-        let inserted = try await connection.query("""
-            INSERT INTO mirror_changes (service, number, change, registered_at, source, observed_at) VALUES \(placeholders)
-            RETURNING seq, number, change, registered_at, source, observed_at
+        _ = try await connection.query("""
+            INSERT INTO mirror_changes (service, number, change, registered_at, source, observed_at, origin) VALUES \(placeholders)
             """, binds)
-        return try inserted.map(Self.change)
     }
 
     public func storeID() async throws -> String {
@@ -166,13 +168,16 @@ public final class SQLiteMirrorStore: MirrorStore {
 
     public func changes(service: String, after sequence: Int64, limit: Int) async throws -> [MirrorChange] {
         try await gate.run {
-            let id = try await serviceID(service)
-            let rows = try await connection.query("""
-                SELECT seq, number, change, registered_at, source, observed_at FROM mirror_changes
-                WHERE service = ? AND seq > ? ORDER BY seq LIMIT ?
-                """, [.integer(id), .integer(Int(sequence)), .integer(limit)])
-            return try rows.map(Self.change)
+            try await changesAfter(try await serviceID(service), sequence, limit: limit)
         }
+    }
+
+    private func changesAfter(_ id: Int, _ sequence: Int64, limit: Int) async throws -> [MirrorChange] {
+        let rows = try await connection.query("""
+            SELECT seq, number, change, registered_at, source, observed_at, origin FROM mirror_changes
+            WHERE service = ? AND seq > ? ORDER BY seq LIMIT ?
+            """, [.integer(id), .integer(Int(sequence)), .integer(limit)])
+        return try rows.map(Self.change)
     }
 
     /// Closes the connection; later calls do nothing.
@@ -227,17 +232,21 @@ public final class SQLiteMirrorStore: MirrorStore {
         return MirrorChange(sequence: Int64(sequence), key: try key(row.column("number")), kind: kind,
                             registeredAtMilliseconds: row.column("registered_at")?.integer.map(Int64.init),
                             source: row.column("source")?.integer.map { $0 == 1 ? .ars : .manual },
-                            observedAtMilliseconds: Int64(observed))
+                            observedAtMilliseconds: Int64(observed),
+                            origin: row.column("origin")?.integer.flatMap(MirrorChange.Origin.init(rawValue:)) ?? .sync)
     }
 }
 
-/// The store holds something the gateway did not write.
+/// The store holds something the gateway did not write, or cannot be used.
 public enum MirrorStoreError: Error, CustomStringConvertible {
     case corrupt(String)
+    /// The database failed or could not be reached (what was being done, and the database's error code).
+    case database(String)
 
     public var description: String {
         switch self {
         case .corrupt(let what): "the mirror store is corrupt: \(what)"
+        case .database(let what): "the mirror's database: \(what)"
         }
     }
 }

@@ -7,6 +7,10 @@ import ServiceLifecycle
 /// pass until one completes, then an incremental sync every interval and a reconciliation whenever one is due.
 /// A failed sync is tried again after a delay that doubles up to the sync interval. Stops at graceful shutdown
 /// (a pass in the middle resumes at the next start) and closes the store.
+///
+/// With a shared store, only the replica that holds a service's lead syncs it (the others ask for the lead every
+/// sync interval, so one takes over within an interval when the syncing replica goes), and every replica follows
+/// the change table: when notified of a change, and every `followInterval` in any case.
 public struct MirrorSyncService: Service {
     public struct Target: Sendable {
         public var mirror: ServiceMirror
@@ -30,10 +34,11 @@ public struct MirrorSyncService: Service {
     }
 
     public func run() async throws {
+        let coordination = store.coordination
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for target in targets {
-                    group.addTask { await Self.keepInStep(MirrorSync(mirror: target.mirror, source: target.source)) }
+                    group.addTask { await Self.keepInStep(MirrorSync(mirror: target.mirror, source: target.source), coordination: coordination) }
                 }
             }
         }
@@ -44,7 +49,7 @@ public struct MirrorSyncService: Service {
         }
     }
 
-    static func keepInStep(_ sync: MirrorSync) async {
+    static func keepInStep(_ sync: MirrorSync, coordination: any MirrorCoordination) async {
         let mirror = sync.mirror
         let settings = mirror.settings
         var delay = settings.retryDelay
@@ -63,8 +68,53 @@ public struct MirrorSyncService: Service {
                 delay = min(delay * 2, settings.syncInterval)
             }
         }
-        delay = settings.retryDelay
+        guard coordination.shared else { return await syncing(sync, coordination: coordination) }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await following(mirror, coordination: coordination) }
+            group.addTask { await syncing(sync, coordination: coordination) }
+        }
+    }
+
+    /// Syncs the service whenever this process holds its lead.
+    static func syncing(_ sync: MirrorSync, coordination: any MirrorCoordination) async {
+        let mirror = sync.mirror
+        let settings = mirror.settings
+        var delay = settings.retryDelay
+        var leading = false
+        // Since when this replica's syncs have failed without progress: past half the staleness bound it gives the
+        // lead up for a while, so that a replica that can reach SENS and the store takes over.
+        var failingSince: ContinuousClock.Instant?
+        func pause(_ duration: Duration) async -> Bool {
+            mirror.reportLag()
+            do { try await Task.sleep(for: duration) } catch { return false }
+            return true
+        }
         while !Task.isCancelled {
+            if coordination.shared, leading, let since = failingSince,
+               ContinuousClock.now - since > .milliseconds(settings.maxStalenessMilliseconds / 2) {
+                mirror.logger.warning("this replica has not synced the mirror successfully for a while: it gives the lead up to another replica")
+                await coordination.resign(mirror.storeKey)
+                leading = false
+                failingSince = nil
+                guard await pause(settings.syncInterval * 3) else { return }
+                continue
+            }
+            guard await coordination.lead(mirror.storeKey) else {
+                if leading { mirror.logger.notice("this replica no longer syncs the mirror: another one does") }
+                leading = false
+                guard await pause(settings.syncInterval) else { return }
+                continue
+            }
+            if !leading, coordination.shared { mirror.logger.notice("this replica syncs the mirror for every replica sharing its store") }
+            leading = true
+            if coordination.shared {
+                // The progress the last syncing replica saved, and every change it made.
+                do { try await mirror.follow() } catch {
+                    failingSince = failingSince ?? .now
+                    guard await pause(delay) else { return }
+                    continue
+                }
+            }
             let progress = mirror.progress
             do {
                 if !progress.complete {
@@ -79,17 +129,48 @@ public struct MirrorSyncService: Service {
                     }
                 }
                 try await sync.incremental()
+                failingSince = nil
                 delay = settings.retryDelay
                 guard await pause(settings.syncInterval) else { return }
             } catch {
                 guard !Task.isCancelled else { return }
                 // A pass that moved on before failing starts its back-off again: it is not stuck.
-                if mirror.progress.passCursor != progress.passCursor { delay = settings.retryDelay }
+                if mirror.progress.passCursor != progress.passCursor {
+                    delay = settings.retryDelay
+                    failingSince = nil
+                } else {
+                    failingSince = failingSince ?? .now
+                }
                 mirror.logger.warning("mirror sync failed; trying again", metadata: [
                     "error": "\(error.reason)", "retryInSeconds": "\(Double(delay.totalMilliseconds) / 1000)",
                 ])
                 guard await pause(delay) else { return }
                 delay = min(delay * 2, settings.syncInterval)
+            }
+        }
+    }
+
+    /// Reads the change table when notified and every `followInterval`: the other replicas' writes, and with them
+    /// the syncing replica's progress, reach this one's index.
+    static func following(_ mirror: ServiceMirror, coordination: any MirrorCoordination) async {
+        let (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let stop = coordination.observeChanges(of: mirror.storeKey) { continuation.yield() }
+        defer { stop() }
+        var failing = false
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while (try? await Task.sleep(for: mirror.settings.followInterval)) != nil { continuation.yield() }
+                continuation.finish()
+            }
+            for await _ in signals {
+                do {
+                    try await mirror.follow()
+                    if failing { mirror.logger.notice("the mirror reads the shared store again") }
+                    failing = false
+                } catch {
+                    if !failing { mirror.logger.warning("the mirror cannot read the shared store; it stops answering until it can", metadata: ["error": "\(error)"]) }
+                    failing = true
+                }
             }
         }
     }

@@ -68,11 +68,31 @@ extension GatewayConfiguration {
             path = given == ":memory:" ? nil : given
         }
         return MirrorConfiguration(
-            enabled: try settings.boolean("mirror.enabled"), path: path,
+            enabled: try settings.boolean("mirror.enabled"), path: path, database: try databaseSettings(settings),
             settings: MirrorSettings(syncInterval: .seconds(interval), overlapMilliseconds: Int64(try settings.integer("mirror.syncOverlapSeconds")) * 1000,
                                      reconcileInterval: .seconds(try settings.integer("mirror.reconcileIntervalSeconds")),
                                      maxStalenessMilliseconds: Int64(staleness) * 1000),
             filterMaxBodyBytes: try settings.integer("filter.maxBodyBytes"))
+    }
+
+    /// The shared store's settings, when `mirror.databaseUrl` or `mirror.databaseUrlFile` is set.
+    private static func databaseSettings(_ settings: SettingsReader) throws(ConfigurationError) -> PostgresStoreSettings? {
+        let inline = GatewaySettings.byKey["mirror.databaseUrl"]!, file = GatewaySettings.byKey["mirror.databaseUrlFile"]!
+        // Read whether or not a URL is set: a malformed value stops start-up either way.
+        let poolSize = try settings.integer("mirror.databasePoolSize"), timeout = try settings.integer("mirror.databaseTimeoutSeconds")
+        guard let url = try secret(settings, inline: inline, file: file) else { return nil }
+        if settings.raw("mirror.path") != nil {
+            throw ConfigurationError("set \(GatewaySettings.byKey["mirror.path"]!.described) or the database URL (\(inline.described)), not both")
+        }
+        var database: PostgresStoreSettings
+        do {
+            database = try PostgresStoreSettings.parse(url: url)
+        } catch {
+            throw ConfigurationError("\(settings.raw(file.key) == nil ? inline.described : file.described): \(error)")
+        }
+        database.poolSize = poolSize
+        database.timeout = .seconds(timeout)
+        return database
     }
 
     private static func resilienceSettings(_ settings: SettingsReader) throws(ConfigurationError) -> ResilienceSettings {

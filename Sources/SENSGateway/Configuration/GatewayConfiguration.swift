@@ -21,17 +21,20 @@ public struct GatewayConfiguration: Sendable {
     /// The mirror of each service's opt-out list, and the filter that reads it.
     public struct MirrorConfiguration: Sendable {
         public var enabled: Bool
-        /// The SQLite file, or nil to keep the store in memory.
+        /// The SQLite file, or nil to keep the store in memory; unused when `database` is set.
         public var path: String?
+        /// The PostgreSQL that replicas share the mirror through, when set.
+        public var database: PostgresStoreSettings?
         public var settings: MirrorSettings
         public var filterMaxBodyBytes: Int
 
         public static let defaultPath = "./sens-mirror.sqlite"
 
-        public init(enabled: Bool = true, path: String? = nil, settings: MirrorSettings = MirrorSettings(),
+        public init(enabled: Bool = true, path: String? = nil, database: PostgresStoreSettings? = nil, settings: MirrorSettings = MirrorSettings(),
                     filterMaxBodyBytes: Int = 64 << 20) {
             self.enabled = enabled
             self.path = path
+            self.database = database
             self.settings = settings
             self.filterMaxBodyBytes = filterMaxBodyBytes
         }

@@ -32,8 +32,8 @@ struct SettingsReader {
     func raw(_ key: String) -> String? {
         precondition(GatewaySettings.byKey[key] != nil || key.hasPrefix("sens.service."), "\(key) is not in GatewaySettings")
         if let value = flags[key] { return value }
-        // Every secret setting's key ends in `secretKey` (the shared one and each service's).
-        return environment.string(forKey: ConfigKey(key), isSecret: key.hasSuffix("secretKey"))
+        // Every secret setting's key ends in `secretKey` (the shared one and each service's), or is the database URL.
+        return environment.string(forKey: ConfigKey(key), isSecret: key.hasSuffix("secretKey") || key == "mirror.databaseUrl")
     }
 
     func string(_ key: String) throws(ConfigurationError) -> String {

@@ -1,0 +1,330 @@
+import Logging
+import NIOSSL
+import OptOuts
+import PostgresNIO
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The mirror's shared store: PostgreSQL, which every replica reads and writes through a bounded pool, with the
+/// same tables as the embedded store. A service's writes take a transaction-level advisory lock, so that its
+/// changes commit in sequence order and a replica following `seq > last` never passes over one that commits late.
+/// Beside the pool, a session of its own (`PostgresSession`) holds this replica's leads and listens for the others'
+/// changes.
+public final class PostgresMirrorStore: MirrorStore {
+    private let client: PostgresClient
+    private let clientTask: Task<Void, Never>
+    private let session: PostgresSession
+    private let logger: Logger
+    private let sessionConfiguration: PostgresConnection.Configuration
+    private let serviceIDs = Mutex<[String: Int32]>([:])
+    private let cachedStoreID = Mutex<String?>(nil)
+    private let closed = Mutex(false)
+
+    /// Connects (the pool and the session) and checks the server answers; throws, with the password masked, when it
+    /// does not within the timeout.
+    public static func open(settings: PostgresStoreSettings, logger: Logger) async throws -> PostgresMirrorStore {
+        let store = try PostgresMirrorStore(settings: settings, logger: logger)
+        do {
+            // One connection of its own first: the pool would retry a refused or failed login until the timeout,
+            // where this says why.
+            _ = try await store.withTimeout(settings.timeout) {
+                let probe = try await PostgresConnection.connect(configuration: store.sessionConfiguration, id: 0, logger: store.logger)
+                do { try await probe.query("SELECT 1", logger: store.logger) } catch {
+                    try? await probe.close()
+                    throw error
+                }
+                try await probe.close()
+            }
+        } catch {
+            try? await store.close()
+            throw MirrorStoreError.database(error is PostgresTimeout ? "\(error)" : "connecting failed: \(PostgresFailure(error))")
+        }
+        store.session.start()
+        return store
+    }
+
+    private init(settings: PostgresStoreSettings, logger: Logger) throws {
+        var configuration = PostgresClient.Configuration(host: settings.host, port: settings.port, username: settings.username,
+                                                         password: settings.password, database: settings.database, tls: .disable)
+        var connection = PostgresConnection.Configuration(host: settings.host, port: settings.port, username: settings.username,
+                                                          password: settings.password, database: settings.database, tls: .disable)
+        switch settings.tls {
+        case .disable: break
+        case .prefer:
+            configuration.tls = .prefer(.makeClientConfiguration())
+            connection.tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require:
+            configuration.tls = .require(.makeClientConfiguration())
+            connection.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        let timeoutMilliseconds = String(settings.timeout.components.seconds * 1000 + settings.timeout.components.attoseconds / 1_000_000_000_000_000)
+        let parameters = [("statement_timeout", timeoutMilliseconds), ("application_name", "sens-gateway")]
+        configuration.options.maximumConnections = settings.poolSize
+        configuration.options.connectTimeout = settings.timeout
+        configuration.options.additionalStartupParameters = parameters
+        connection.options.connectTimeout = .milliseconds(Int64(timeoutMilliseconds)!)
+        connection.options.additionalStartupParameters = parameters
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
+        self.client = client
+        self.clientTask = Task { await client.run() }
+        self.session = PostgresSession(configuration: connection, timeout: settings.timeout, logger: logger)
+        self.sessionConfiguration = connection
+        self.logger = quiet
+    }
+
+    public var coordination: any MirrorCoordination { session }
+
+    public func migrate() async throws {
+        try await database("migrating the schema") {
+            try await client.withTransaction(logger: logger) { connection in
+                // Replicas that start at once migrate one after the other.
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('sens-gateway mirror schema', 0))", logger: logger)
+                try await connection.query("CREATE TABLE IF NOT EXISTS mirror_schema (version INTEGER NOT NULL)", logger: logger)
+                var current = 0
+                for try await version in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM mirror_schema", logger: logger)
+                    .decode(Int.self) { current = version }
+                for (index, statements) in Self.migrations.enumerated() where index + 1 > current {
+                    for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await connection.query("INSERT INTO mirror_schema (version) VALUES (\(index + 1))", logger: logger)
+                }
+            }
+        }
+    }
+
+    /// Version N is `migrations[N - 1]`; a released migration is never edited, only followed by another. The same
+    /// tables as the embedded store's, and the same codes (`change`: 0 removed, 1 added; `origin`: 0 sync,
+    /// 1 gateway; `source`: 0 manual, 1 080 call).
+    static let migrations: [[String]] = [
+        [
+            "CREATE TABLE mirror_services (id SERIAL PRIMARY KEY, service_id TEXT NOT NULL UNIQUE, progress TEXT)",
+            """
+            CREATE TABLE mirror_records (service INTEGER NOT NULL, number BIGINT NOT NULL, registered_at BIGINT NOT NULL,
+                source SMALLINT NOT NULL, PRIMARY KEY (service, number))
+            """,
+            """
+            CREATE TABLE mirror_changes (seq BIGSERIAL PRIMARY KEY, service INTEGER NOT NULL, number BIGINT NOT NULL,
+                change SMALLINT NOT NULL, registered_at BIGINT, source SMALLINT, observed_at BIGINT NOT NULL, origin SMALLINT NOT NULL)
+            """,
+            "CREATE INDEX mirror_changes_by_service ON mirror_changes (service, seq)",
+            "CREATE TABLE mirror_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "INSERT INTO mirror_meta (key, value) VALUES ('store_id', substr(md5(random()::text || clock_timestamp()::text), 1, 16))",
+        ],
+    ]
+
+    public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
+                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange] {
+        let id = try await serviceID(service)
+        let progressText = try progress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let logger = self.logger
+        // A sync writes only while this replica's session holds the service's lead: checked in the transaction.
+        var fence: Int32?
+        if origin == .sync {
+            guard let pid = session.fence(service) else { throw MirrorLeadLost() }
+            fence = pid
+        }
+        // One row a number (the last one given): an upsert cannot touch a row twice.
+        var seen = Set<PhoneKey>()
+        let records = Array(records.reversed().filter { seen.insert($0.key).inserted }.reversed())
+        // A sync leaves alone the numbers another replica wrote through its gateway since `after`: this one's
+        // sync read may predate that write, and it has not seen it yet.
+        let spare = origin == .sync
+        return try await database("writing the mirror") {
+            try await client.withTransaction(logger: logger) { connection in
+                // Changes of one service commit in the order of their sequence numbers.
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(Self.writeLockName(service)), 0))", logger: logger)
+                if let fence {
+                    var held = false
+                    for try await value in try await connection.query("""
+                        SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = \(fence) AND objsubid = 1
+                            AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(\(PostgresSession.lockName(service)), 0))
+                        """, logger: logger).decode(Bool.self) { held = value }
+                    guard held else { throw MirrorLeadLost() }
+                }
+                var changed = false
+                if !records.isEmpty {
+                    let numbers = records.map { Int64(bitPattern: $0.key.rawValue) }, times = records.map(\.registeredAtMilliseconds)
+                    let sources = records.map { Int64($0.source == .ars ? 1 : 0) }
+                    let rows = try await connection.query("""
+                        WITH upserted AS (
+                            INSERT INTO mirror_records (service, number, registered_at, source)
+                            SELECT \(id), number, registered_at, source::smallint
+                            FROM unnest(\(numbers)::bigint[], \(times)::bigint[], \(sources)::bigint[]) AS given (number, registered_at, source)
+                            WHERE NOT \(spare) OR NOT EXISTS (SELECT 1 FROM mirror_changes c
+                                WHERE c.service = \(id) AND c.seq > \(after) AND c.origin = 1 AND c.number = given.number)
+                            ON CONFLICT (service, number) DO UPDATE SET registered_at = excluded.registered_at, source = excluded.source
+                            WHERE mirror_records.registered_at <> excluded.registered_at OR mirror_records.source <> excluded.source
+                            RETURNING number, registered_at, source)
+                        INSERT INTO mirror_changes (service, number, change, registered_at, source, observed_at, origin)
+                        SELECT \(id), number, 1, registered_at, source, \(observedAtMilliseconds), \(Int16(origin.rawValue))
+                        FROM upserted ORDER BY number RETURNING seq
+                        """, logger: logger)
+                    for try await _ in rows.decode(Int64.self) { changed = true }
+                }
+                if !removals.isEmpty {
+                    let numbers = removals.map { Int64(bitPattern: $0.rawValue) }
+                    let rows = try await connection.query("""
+                        WITH removed AS (
+                            DELETE FROM mirror_records r WHERE r.service = \(id) AND r.number = ANY(\(numbers)::bigint[])
+                            AND (NOT \(spare) OR NOT EXISTS (SELECT 1 FROM mirror_changes c
+                                WHERE c.service = \(id) AND c.seq > \(after) AND c.origin = 1 AND c.number = r.number))
+                            RETURNING r.number)
+                        INSERT INTO mirror_changes (service, number, change, registered_at, source, observed_at, origin)
+                        SELECT \(id), number, 0, NULL, NULL, \(observedAtMilliseconds), \(Int16(origin.rawValue))
+                        FROM removed ORDER BY number RETURNING seq
+                        """, logger: logger)
+                    for try await _ in rows.decode(Int64.self) { changed = true }
+                }
+                if let progressText {
+                    try await connection.query("UPDATE mirror_services SET progress = \(progressText) WHERE id = \(id)", logger: logger)
+                }
+                if changed {
+                    // Delivered at commit: the other replicas read at once instead of at their next poll.
+                    try await connection.query("SELECT pg_notify(\(PostgresSession.channel), \(service))", logger: logger)
+                }
+                return try await Self.changes(on: connection, service: id, after: after, limit: Int.max, logger: logger)
+            }
+        }
+    }
+
+    public func progress(service: String) async throws -> MirrorProgress? {
+        let text = try await database("reading the mirror's progress") { () async throws -> String? in
+            var text: String?
+            for try await value in try await client.query("SELECT progress FROM mirror_services WHERE service_id = \(service)", logger: logger)
+                .decode(String?.self) { text = value }
+            return text
+        }
+        guard let text else { return nil }
+        return try JSONDecoder().decode(MirrorProgress.self, from: Data(text.utf8))
+    }
+
+    public func loadRecords(service: String, batch: ([MirrorRecord]) -> Void) async throws -> (count: Int, lastSequence: Int64) {
+        let id = try await serviceID(service)
+        let logger = self.logger
+        return try await database("loading the mirror") {
+            try await client.withTransaction(logger: logger) { connection in
+                // One snapshot: the records are what the changes up to `sequence` made.
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                var sequence: Int64 = 0
+                for try await value in try await connection.query("SELECT COALESCE(MAX(seq), 0) FROM mirror_changes WHERE service = \(id)",
+                                                                  logger: logger).decode(Int64.self) { sequence = value }
+                var count = 0
+                var records: [MirrorRecord] = []
+                records.reserveCapacity(50_000)
+                let rows = try await connection.query("SELECT number, registered_at, source FROM mirror_records WHERE service = \(id)", logger: logger)
+                for try await (number, time, source) in rows.decode((Int64, Int64, Int16).self) {
+                    records.append(MirrorRecord(key: PhoneKey(rawValue: UInt64(bitPattern: number)), registeredAtMilliseconds: time,
+                                                source: source == 1 ? .ars : .manual))
+                    if records.count == 50_000 {
+                        batch(records)
+                        count += records.count
+                        records.removeAll(keepingCapacity: true)
+                    }
+                }
+                batch(records)
+                return (count + records.count, sequence)
+            }
+        }
+    }
+
+    public func changes(service: String, after sequence: Int64, limit: Int) async throws -> [MirrorChange] {
+        let id = try await serviceID(service)
+        let logger = self.logger
+        return try await database("reading the change table") {
+            try await client.withConnection { connection in
+                try await Self.changes(on: connection, service: id, after: sequence, limit: limit, logger: logger)
+            }
+        }
+    }
+
+    public func storeID() async throws -> String {
+        if let id = cachedStoreID.withLock({ $0 }) { return id }
+        let id = try await database("reading the store id") { () async throws -> String? in
+            var id: String?
+            for try await value in try await client.query("SELECT value FROM mirror_meta WHERE key = 'store_id'", logger: logger)
+                .decode(String.self) { id = value }
+            return id
+        }
+        guard let id else { throw MirrorStoreError.corrupt("no store id") }
+        cachedStoreID.withLock { $0 = id }
+        return id
+    }
+
+    /// Ends the session (giving up this replica's leads) and the pool; later calls do nothing.
+    public func close() async throws {
+        guard !closed.withLock({ closed in defer { closed = true }; return closed }) else { return }
+        await session.close()
+        clientTask.cancel()
+        await clientTask.value
+    }
+
+    static func writeLockName(_ service: String) -> String { "sens-gateway mirror write " + service }
+
+    private static func changes(on connection: PostgresConnection, service id: Int32, after sequence: Int64, limit: Int,
+                                logger: Logger) async throws -> [MirrorChange] {
+        let rows = try await connection.query("""
+            SELECT seq, number, change, registered_at, source, observed_at, origin FROM mirror_changes
+            WHERE service = \(id) AND seq > \(sequence) ORDER BY seq LIMIT \(Int64(min(limit, Int(Int64.max))))
+            """, logger: logger)
+        var changes: [MirrorChange] = []
+        for try await (seq, number, change, time, source, observed, origin) in rows.decode((Int64, Int64, Int16, Int64?, Int16?, Int64, Int16).self) {
+            guard let kind = MirrorChange.Kind(rawValue: Int(change)) else { throw MirrorStoreError.corrupt("a change of kind \(change)") }
+            changes.append(MirrorChange(sequence: seq, key: PhoneKey(rawValue: UInt64(bitPattern: number)), kind: kind,
+                                        registeredAtMilliseconds: time, source: source.map { $0 == 1 ? .ars : .manual },
+                                        observedAtMilliseconds: observed, origin: origin == 1 ? .gateway : .sync))
+        }
+        return changes
+    }
+
+    /// The row id of a service, created on first use.
+    private func serviceID(_ service: String) async throws -> Int32 {
+        if let id = serviceIDs.withLock({ $0[service] }) { return id }
+        let id = try await database("registering the service") { () async throws -> Int32? in
+            try await client.query("INSERT INTO mirror_services (service_id) VALUES (\(service)) ON CONFLICT (service_id) DO NOTHING", logger: logger)
+            var id: Int32?
+            for try await value in try await client.query("SELECT id FROM mirror_services WHERE service_id = \(service)", logger: logger)
+                .decode(Int32.self) { id = value }
+            return id
+        }
+        guard let id else { throw MirrorStoreError.corrupt("no row for service \(service)") }
+        serviceIDs.withLock { $0[service] = id }
+        return id
+    }
+
+    /// Runs `body`, turning a database error into one that says what failed without the statement or its values.
+    private func database<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as MirrorStoreError {
+            throw error
+        } catch let error as PostgresTransactionError where error.closureError is MirrorLeadLost {
+            throw error.closureError!
+        } catch {
+            throw MirrorStoreError.database("\(what) failed: \(PostgresFailure((error as? PostgresTransactionError)?.closureError ?? (error as? PostgresTransactionError)?.beginError ?? error))")
+        }
+    }
+
+    struct PostgresTimeout: Error, CustomStringConvertible {
+        let limit: Duration
+        var description: String { "the server did not answer within \(limit.components.seconds) s (mirror.databaseTimeoutSeconds)" }
+    }
+
+    /// `body`, or a timeout error after `limit`.
+    private func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw PostgresTimeout(limit: limit)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}

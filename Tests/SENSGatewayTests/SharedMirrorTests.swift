@@ -1,0 +1,198 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayAPI
+import HTTPTypes
+import OptOutMirror
+import SENSClient
+import SENSCore
+import SENSSimulator
+import SENSTestSupport
+import Synchronization
+import Testing
+
+/// Gateway processes that share one mirror on PostgreSQL, with the simulator as SENS: one of them syncs each
+/// service, and what any of them writes is answered by all.
+@Suite("Replicas sharing a mirror", .serialized)
+struct SharedMirrorTests {
+    static let services = ["alpha": SimulatorConfiguration.defaultServiceID, "beta": "ncp:sms:kr:123456789012:beta"]
+
+    /// Two services of 2,000 opt-outs each (`0105…` and `0106…`), a new database, and an HTTP client for the replicas.
+    func withCluster(_ body: @escaping @Sendable (Cluster) async throws -> Void) async throws {
+        let configuration = SimulatorConfiguration(serviceIDs: [Self.services["alpha"]!, Self.services["beta"]!])
+        try await MirrorHarness(simulator: configuration).withSimulator { session in
+            try await session.seed(count: 2_000, prefix: "0105")
+            let seeded = try await session.client.send(.post, "/_simulator/unsubscribes?serviceId=\(Self.services["beta"]!)",
+                                                       json: #"{"count":2000,"prefix":"0106"}"#)
+            #expect(seeded.status == 200)
+            try await TestPostgres.withDatabase { database in
+                let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+                do {
+                    try await body(Cluster(session: session, database: database, http: http))
+                } catch {
+                    try? await http.shutdown()
+                    throw error
+                }
+                try await http.shutdown()
+            }
+        }
+    }
+
+    struct Cluster: Sendable {
+        let session: SimulatorSession
+        let database: PostgresStoreSettings
+        let http: HTTPClient
+
+        /// A replica: the gateway process on the shared database (through `databasePort` when given: a proxy).
+        func start(databasePort: Int? = nil) throws -> GatewayProcess {
+            try GatewayProcess([], environment: [
+                "SENS_ACCESS_KEY": SimulatorConfiguration.defaultAccessKey, "SENS_SECRET_KEY": SimulatorConfiguration.defaultSecretKey,
+                "SENS_SERVICES": "alpha=\(SharedMirrorTests.services["alpha"]!),beta=\(SharedMirrorTests.services["beta"]!)",
+                "SENS_BASE_URL": session.baseURL.text, "HTTP_PORT": "0",
+                "MIRROR_DATABASE_URL": TestPostgres.url(database, port: databasePort),
+                "MIRROR_SYNC_INTERVAL_SECONDS": "1", "MIRROR_MAX_STALENESS_SECONDS": "5",
+            ])
+        }
+
+        func client(_ process: GatewayProcess) async throws -> GatewayClient {
+            GatewayClient(port: try await process.listeningPort(), http: http)
+        }
+    }
+
+    @Test func replicasStartingAtOnceShareOneSyncerAndAnswerEachOthersWrites() async throws {
+        try await withCluster { cluster in
+            let processes = try [cluster.start(), cluster.start()]
+            let (a, b) = (try await cluster.client(processes[0]), try await cluster.client(processes[1]))
+            // Both come up on the empty database, migrating it at once.
+            for replica in [a, b] {
+                for service in ["alpha", "beta"] { try await replica.waitForMirror(service: service, seconds: 60) { $0.records == 2_000 } }
+            }
+            // Exactly one syncs each service: it alone has sync attempts of its own.
+            for service in ["alpha", "beta"] {
+                let statuses = [try await a.mirrorStatus(service), try await b.mirrorStatus(service)]
+                #expect(statuses.allSatisfy { $0.store == .shared })
+                #expect(statuses.count { $0.syncsHere == true } == 1, "\(statuses)")
+                #expect(statuses.count { $0.lastSyncOutcome != nil } == 1)
+            }
+            // SENS calls prove it: about one incremental sync a second per service, not two.
+            cluster.session.simulator.stats.reset()
+            try await Task.sleep(for: .seconds(6))
+            let calls = cluster.session.simulator.stats.snapshot.listCalls
+            #expect((6...16).contains(calls), "\(calls) list calls in 6 s for 2 services syncing every second")
+
+            // A register through A is opted out in B's check, filter and feed within 2 seconds.
+            let registered = try await a.post("/v1/services/alpha/unsubscribes", phoneNumbers: ["010-7777-0001"])
+            #expect(registered.status == 200)
+            let started = ContinuousClock.now
+            try await waitUntil(seconds: 2) {
+                let check = try await b.get("/v1/services/alpha/unsubscribes/01077770001")
+                return check.headers[.init("X-Cache")!] == "MIRROR" && check.body.contains(#""optedOut":true"#)
+            }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            let filtered = try await b.send(.post, "/v1/services/alpha/unsubscribes/filter", json: #"{"phoneNumbers":["01077770001","01077770002"]}"#)
+            #expect(filtered.status == 200)
+            let result = try filtered.decodeGenerated(Components.Schemas.FilterResult.self)
+            #expect(result.checked == 2)
+            #expect(result.optedOut.map(\.phoneNumber) == ["01077770001"])
+            let feed = try await b.allChanges(service: "alpha")
+            #expect(feed.changes.count == 2_001)
+            #expect(feed.changes.last?.phoneNumber == "01077770001")
+            // The cursors are the same on every replica: B's cursor continues on A.
+            #expect(try await a.allChanges(service: "alpha", after: feed.changes[1_999].cursor).changes.map(\.phoneNumber) == ["01077770001"])
+
+            // A removal through B reaches A as quickly.
+            #expect(try await b.delete("/v1/services/alpha/unsubscribes", phoneNumbers: ["01077770001"]).status == 200)
+            try await waitUntil(seconds: 2) {
+                try await a.get("/v1/services/alpha/unsubscribes/01077770001").body.contains(#""optedOut":false"#)
+            }
+            for process in processes { #expect(try await process.stop() == 0) }
+        }
+    }
+
+    @Test func killingTheSyncingReplicaHandsSyncingOverWithinAnIntervalAndLosesNothing() async throws {
+        try await withCluster { cluster in
+            let processes = try [cluster.start(), cluster.start()]
+            let clients = [try await cluster.client(processes[0]), try await cluster.client(processes[1])]
+            for replica in clients { try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 } }
+            let syncing = try #require(try await asyncFirstIndex(clients) { try await $0.mirrorStatus("alpha").syncsHere == true })
+            let survivor = clients[1 - syncing]
+
+            try await processes[syncing].kill()
+            // Opt-outs keep coming: one through the survivor, three by 080 call straight into SENS.
+            #expect(try await survivor.post("/v1/services/alpha/unsubscribes", phoneNumbers: ["01088880000"]).status == 200)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let seeded = try await cluster.session.client.send(.post, "/_simulator/unsubscribes",
+                                                               json: #"{"count":3,"prefix":"0108888","start":1,"fromMilliseconds":\#(now - 1000),"toMilliseconds":\#(now)}"#)
+            #expect(seeded.status == 200)
+
+            let asked = ContinuousClock.now
+            try await waitUntil(seconds: 5) { try await survivor.mirrorStatus("alpha").syncsHere == true }
+            // Within one sync interval (1 s) of the session ending, and the time to notice the new lead here.
+            #expect(ContinuousClock.now - asked < .seconds(2))
+            try await waitUntil(seconds: 5) {
+                try await survivor.get("/v1/services/alpha/unsubscribes/01088880003").body.contains(#""optedOut":true"#)
+            }
+            let feed = try await survivor.allChanges(service: "alpha")
+            #expect(feed.changes.count == 2_004)
+            #expect(Set(feed.changes.map(\.phoneNumber)).isSuperset(of: ["01088880000", "01088880001", "01088880002", "01088880003"]))
+            #expect(try await processes[1 - syncing].stop() == 0)
+        }
+    }
+
+    @Test func aReplicaCutOffFromTheDatabaseStopsVouchingUntilItIsBack() async throws {
+        try await withCluster { cluster in
+            let proxy = try await TCPProxy(toHost: cluster.database.host, port: cluster.database.port)
+            let processes = try [cluster.start(), cluster.start(databasePort: proxy.port)]
+            let (a, b) = (try await cluster.client(processes[0]), try await cluster.client(processes[1]))
+            for replica in [a, b] { try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 } }
+
+            proxy.cut()
+            let cut = ContinuousClock.now
+            try await waitUntil(seconds: 6) { try await b.mirrorStatus("alpha").state == .stale }
+            #expect(ContinuousClock.now - cut < .seconds(4))
+            #expect(try await b.mirrorStatus("alpha").detail?.contains("shared store") == true)
+            // It answers from SENS, or not at all: never from an index it cannot keep current.
+            #expect(try await a.post("/v1/services/alpha/unsubscribes", phoneNumbers: ["01099990000"]).status == 200)
+            let check = try await b.get("/v1/services/alpha/unsubscribes/01099990000")
+            #expect(check.headers[.init("X-Cache")!] != "MIRROR")
+            #expect(check.status != 200 || check.body.contains(#""optedOut":true"#), "\(check.status) \(check.body)")
+            let filter = try await b.send(.post, "/v1/services/alpha/unsubscribes/filter", json: #"{"phoneNumbers":["01099990000"]}"#)
+            #expect(filter.status == 503)
+            // The replica that still reaches the database syncs and goes on answering.
+            try await waitUntil(seconds: 4) { try await a.mirrorStatus("alpha").syncsHere == true }
+            try await a.waitForMirror(service: "alpha", seconds: 10)
+
+            proxy.restore()
+            try await b.waitForMirror(service: "alpha", seconds: 15)
+            let after = try await b.get("/v1/services/alpha/unsubscribes/01099990000")
+            #expect(after.headers[.init("X-Cache")!] == "MIRROR")
+            #expect(after.body.contains(#""optedOut":true"#))
+            for process in processes { #expect(try await process.stop() == 0) }
+            try await proxy.close()
+        }
+    }
+
+    /// Waits until `condition` holds, at most `seconds`; records an issue when it never does.
+    func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("the condition did not hold within \(seconds) s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func asyncFirstIndex(_ clients: [GatewayClient], _ predicate: (GatewayClient) async throws -> Bool) async throws -> Int? {
+        for (index, client) in clients.enumerated() where try await predicate(client) { return index }
+        return nil
+    }
+}
+
+extension GatewayClient {
+    func mirrorStatus(_ service: String) async throws -> Components.Schemas.ServiceMirrorStatus {
+        let answer = try await get("/v1/services/\(service)/mirror")
+        #expect(answer.status == 200)
+        return try answer.decodeGenerated(Components.Schemas.ServiceMirrorStatus.self)
+    }
+}
