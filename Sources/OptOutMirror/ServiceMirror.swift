@@ -177,7 +177,7 @@ public final class ServiceMirror: Sendable {
         guard !records.isEmpty || !removals.isEmpty else { return }
         do {
             try await writes.run {
-                try await catchUp()
+                // No catch-up read first: the write's answer is waiting, and the store returns what it missed.
                 let now = clock.nowMilliseconds()
                 let changes = try await store.apply(service: storeKey, records: records, removals: removals, observedAtMilliseconds: now,
                                                     origin: .gateway, progress: nil, after: appliedSequence)
@@ -299,7 +299,7 @@ public final class ServiceMirror: Sendable {
         }
     }
 
-    /// The newest change the index holds; read under the write gate.
+    /// The newest change the index holds.
     private var appliedSequence: Int64 { state.withLock { $0.appliedSequence } }
 
     /// Applies changes read from the change table, oldest first, skipping any the index already holds. A write
@@ -326,17 +326,19 @@ public final class ServiceMirror: Sendable {
 
     /// Reads what the store holds that the index does not: the saved progress (the syncing replica's), then every
     /// change after the last one applied. With a shared store, a successful read is what lets the mirror go on
-    /// vouching, and the syncing replica's last sync is what its answers are as of.
-    public func follow() async throws {
-        try await writes.run {
-            let started = clock.nowMilliseconds()
-            let progress = try await store.progress(service: storeKey)
-            try await catchUp(always: true)
-            state.withLock { state in
-                if let progress { state.progress = progress }
-                state.followedAt = started
-                if shared, let synced = progress?.lastSyncAt { state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? synced, synced) }
-            }
+    /// vouching, and the syncing replica's last sync is what its answers are as of. The saved progress replaces
+    /// this replica's when `adoptingProgress` (it is about to sync); a replica that syncs keeps its own.
+    ///
+    /// It does not wait for the write gate, nor hold it: a write's answer must not wait for a slow read. Changes
+    /// are applied whatever the order in which reads and writes return (`apply` skips what the index holds).
+    public func follow(adoptingProgress: Bool) async throws {
+        let started = clock.nowMilliseconds()
+        let progress = try await store.progress(service: storeKey)
+        try await catchUp(always: true)
+        state.withLock { state in
+            if adoptingProgress, let progress { state.progress = progress }
+            state.followedAt = max(state.followedAt ?? started, started)
+            if shared, let synced = progress?.lastSyncAt { state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? synced, synced) }
         }
     }
 

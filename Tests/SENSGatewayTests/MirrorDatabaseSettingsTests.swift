@@ -33,6 +33,9 @@ struct MirrorDatabaseSettingsTests {
         ("postgres://u:p@h/d?sslmode=verify-ca", "the database URL has sslmode=verify-ca; expected disable, prefer or require"),
         ("postgres://u:p@h/d?connect_timeout=3", "the database URL has the parameter \"connect_timeout\"; only sslmode is read"),
         ("postgres://u:p@h:0/d", "the database URL has port 0"),
+        ("postgres://u:p@ss:w#rd@h/d", "the database URL cannot be read as a URL: percent-encode the reserved characters (@ : / ? # % and spaces) in the user and password"),
+        ("postgres://u:top%ZZsecret@h/d", "the database URL has a % in its user or password that is not followed by two hexadecimal digits: write % as %25"),
+        ("postgres://u:secret%2@h/d", "the database URL has a % in its user or password that is not followed by two hexadecimal digits: write % as %25"),
     ])
     func refusesURLsItCannotUse(url: String, problem: String) {
         #expect(throws: PostgresURLError.self) { try PostgresStoreSettings.parse(url: url) }
@@ -70,6 +73,8 @@ struct MirrorDatabaseSettingsTests {
          "sens-gateway: configuration error: set mirror.databaseUrl (MIRROR_DATABASE_URL, --mirror-database-url) or mirror.databaseUrlFile (MIRROR_DATABASE_URL_FILE, --mirror-database-url-file), not both"),
         (["MIRROR_DATABASE_URL_FILE": "/nonexistent/url"],
          #"sens-gateway: configuration error: mirror.databaseUrlFile (MIRROR_DATABASE_URL_FILE, --mirror-database-url-file) "/nonexistent/url" cannot be read"#),
+        (["SIMULATOR": "true", "MIRROR_DATABASE_URL": "postgres://gateway:hunter2@db/mirror"],
+         "sens-gateway: configuration error: --simulator keeps its mirror in memory or in a file: it does not take mirror.databaseUrl (MIRROR_DATABASE_URL) or mirror.databaseUrlFile"),
         (["MIRROR_DATABASE_URL": "postgres://gateway:hunter2@db/mirror", "MIRROR_DATABASE_POOL_SIZE": "0"],
          #"sens-gateway: configuration error: mirror.databasePoolSize (MIRROR_DATABASE_POOL_SIZE, --mirror-database-pool-size) is "0"; expected a whole number from 1 to 100"#),
     ] as [([String: String], String)])

@@ -21,6 +21,9 @@ public final class PostgresMirrorStore: MirrorStore {
     private let session: PostgresSession
     private let logger: Logger
     private let sessionConfiguration: PostgresConnection.Configuration
+    /// How long a store call may take before it fails here (a little more than the server's `statement_timeout`,
+    /// which normally fires first): the pool waits for a connection far longer when the server refuses them.
+    private let callTimeout: Duration
     private let serviceIDs = Mutex<[String: Int32]>([:])
     private let cachedStoreID = Mutex<String?>(nil)
     private let closed = Mutex(false)
@@ -76,13 +79,14 @@ public final class PostgresMirrorStore: MirrorStore {
         self.clientTask = Task { await client.run() }
         self.session = PostgresSession(configuration: connection, timeout: settings.timeout, logger: logger)
         self.sessionConfiguration = connection
+        self.callTimeout = settings.timeout + .seconds(1)
         self.logger = quiet
     }
 
     public var coordination: any MirrorCoordination { session }
 
     public func migrate() async throws {
-        try await database("migrating the schema") {
+        try await database("migrating the schema") { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 // Replicas that start at once migrate one after the other.
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('sens-gateway mirror schema', 0))", logger: logger)
@@ -124,18 +128,20 @@ public final class PostgresMirrorStore: MirrorStore {
         let progressText = try progress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let logger = self.logger
         // A sync writes only while this replica's session holds the service's lead: checked in the transaction.
-        var fence: Int32?
+        var fencePID: Int32?
         if origin == .sync {
             guard let pid = session.fence(service) else { throw MirrorLeadLost() }
-            fence = pid
+            fencePID = pid
         }
+        let fence = fencePID
         // One row a number (the last one given): an upsert cannot touch a row twice.
         var seen = Set<PhoneKey>()
         let records = Array(records.reversed().filter { seen.insert($0.key).inserted }.reversed())
+        let client = self.client
         // A sync leaves alone the numbers another replica wrote through its gateway since `after`: this one's
         // sync read may predate that write, and it has not seen it yet.
         let spare = origin == .sync
-        return try await database("writing the mirror") {
+        return try await database("writing the mirror") { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 // Changes of one service commit in the order of their sequence numbers.
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(Self.writeLockName(service)), 0))", logger: logger)
@@ -194,7 +200,7 @@ public final class PostgresMirrorStore: MirrorStore {
     }
 
     public func progress(service: String) async throws -> MirrorProgress? {
-        let text = try await database("reading the mirror's progress") { () async throws -> String? in
+        let text = try await database("reading the mirror's progress") { [self] () async throws -> String? in
             var text: String?
             for try await value in try await client.query("SELECT progress FROM mirror_services WHERE service_id = \(service)", logger: logger)
                 .decode(String?.self) { text = value }
@@ -207,28 +213,32 @@ public final class PostgresMirrorStore: MirrorStore {
     public func loadRecords(service: String, batch: ([MirrorRecord]) -> Void) async throws -> (count: Int, lastSequence: Int64) {
         let id = try await serviceID(service)
         let logger = self.logger
-        return try await database("loading the mirror") {
+        // Not bounded as a whole (a large list takes a while); each statement is, by `statement_timeout`.
+        return try await translating("loading the mirror") {
             try await client.withTransaction(logger: logger) { connection in
                 // One snapshot: the records are what the changes up to `sequence` made.
                 try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 var sequence: Int64 = 0
                 for try await value in try await connection.query("SELECT COALESCE(MAX(seq), 0) FROM mirror_changes WHERE service = \(id)",
                                                                   logger: logger).decode(Int64.self) { sequence = value }
-                var count = 0
-                var records: [MirrorRecord] = []
-                records.reserveCapacity(50_000)
-                let rows = try await connection.query("SELECT number, registered_at, source FROM mirror_records WHERE service = \(id)", logger: logger)
-                for try await (number, time, source) in rows.decode((Int64, Int64, Int16).self) {
-                    records.append(MirrorRecord(key: PhoneKey(rawValue: UInt64(bitPattern: number)), registeredAtMilliseconds: time,
-                                                source: source == 1 ? .ars : .manual))
-                    if records.count == 50_000 {
-                        batch(records)
-                        count += records.count
-                        records.removeAll(keepingCapacity: true)
+                var count = 0, after = Int64.min
+                while true {
+                    var records: [MirrorRecord] = []
+                    records.reserveCapacity(50_000)
+                    let rows = try await connection.query("""
+                        SELECT number, registered_at, source FROM mirror_records WHERE service = \(id) AND number > \(after)
+                        ORDER BY number LIMIT 50000
+                        """, logger: logger)
+                    for try await (number, time, source) in rows.decode((Int64, Int64, Int16).self) {
+                        records.append(MirrorRecord(key: PhoneKey(rawValue: UInt64(bitPattern: number)), registeredAtMilliseconds: time,
+                                                    source: source == 1 ? .ars : .manual))
+                        after = number
                     }
+                    guard !records.isEmpty else { break }
+                    batch(records)
+                    count += records.count
                 }
-                batch(records)
-                return (count + records.count, sequence)
+                return (count, sequence)
             }
         }
     }
@@ -236,7 +246,7 @@ public final class PostgresMirrorStore: MirrorStore {
     public func changes(service: String, after sequence: Int64, limit: Int) async throws -> [MirrorChange] {
         let id = try await serviceID(service)
         let logger = self.logger
-        return try await database("reading the change table") {
+        return try await database("reading the change table") { [self] in
             try await client.withConnection { connection in
                 try await Self.changes(on: connection, service: id, after: sequence, limit: limit, logger: logger)
             }
@@ -245,7 +255,7 @@ public final class PostgresMirrorStore: MirrorStore {
 
     public func storeID() async throws -> String {
         if let id = cachedStoreID.withLock({ $0 }) { return id }
-        let id = try await database("reading the store id") { () async throws -> String? in
+        let id = try await database("reading the store id") { [self] () async throws -> String? in
             var id: String?
             for try await value in try await client.query("SELECT value FROM mirror_meta WHERE key = 'store_id'", logger: logger)
                 .decode(String.self) { id = value }
@@ -285,7 +295,7 @@ public final class PostgresMirrorStore: MirrorStore {
     /// The row id of a service, created on first use.
     private func serviceID(_ service: String) async throws -> Int32 {
         if let id = serviceIDs.withLock({ $0[service] }) { return id }
-        let id = try await database("registering the service") { () async throws -> Int32? in
+        let id = try await database("registering the service") { [self] () async throws -> Int32? in
             try await client.query("INSERT INTO mirror_services (service_id) VALUES (\(service)) ON CONFLICT (service_id) DO NOTHING", logger: logger)
             var id: Int32?
             for try await value in try await client.query("SELECT id FROM mirror_services WHERE service_id = \(service)", logger: logger)
@@ -297,10 +307,17 @@ public final class PostgresMirrorStore: MirrorStore {
         return id
     }
 
+    /// `body` within `callTimeout`, turning a database error into one that says what failed.
+    private func database<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await translating(what) { try await self.withTimeout(self.callTimeout, body) }
+    }
+
     /// Runs `body`, turning a database error into one that says what failed without the statement or its values.
-    private func database<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    private func translating<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
+        } catch let error as PostgresTimeout {
+            throw MirrorStoreError.database("\(what) failed: \(error)")
         } catch let error as MirrorStoreError {
             throw error
         } catch let error as PostgresTransactionError where error.closureError is MirrorLeadLost {

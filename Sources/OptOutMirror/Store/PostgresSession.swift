@@ -218,6 +218,11 @@ struct PostgresFailure: CustomStringConvertible {
 
     init(_ error: any Error) {
         if let error = error as? PSQLError {
+            // A PSQLError wrapping another says nothing of its own: the inner one's words.
+            if error.serverInfo == nil, let inner = error.underlying as? PSQLError {
+                self = PostgresFailure(inner)
+                return
+            }
             var text = "\(error.code)"
             if let state = error.serverInfo?[.sqlState] { text += " \(state)" }
             if let message = error.serverInfo?[.message] { text += ": \(message)" }

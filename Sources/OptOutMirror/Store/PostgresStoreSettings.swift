@@ -44,9 +44,23 @@ public struct PostgresStoreSettings: Sendable, Equatable {
     /// Reads `postgres://user:password@host:port/database?sslmode=disable|prefer|require` (`postgresql://` too;
     /// user, password and database percent-decoded). Anything else in the URL is refused, not ignored.
     public static func parse(url text: String) throws(PostgresURLError) -> PostgresStoreSettings {
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              scheme == "postgres" || scheme == "postgresql" else {
+        let lowered = text.lowercased()
+        guard lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") else {
             throw PostgresURLError("is not a postgres:// URL")
+        }
+        guard let components = URLComponents(string: text) else {
+            throw PostgresURLError("cannot be read as a URL: percent-encode the reserved characters (@ : / ? # % and spaces) in the user and password")
+        }
+        // A `%` must start an escape: a password with a stray one would be sent as something else. (Read from the
+        // text itself: the parser quietly re-encodes a stray `%`.)
+        let authority = text.drop { $0 != ":" }.dropFirst(3).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = Array(authority[..<at].utf8)
+            for (index, byte) in userInfo.enumerated() where byte == UInt8(ascii: "%") {
+                guard index + 2 < userInfo.count, userInfo[index + 1].isHexDigit, userInfo[index + 2].isHexDigit else {
+                    throw PostgresURLError("has a % in its user or password that is not followed by two hexadecimal digits: write % as %25")
+                }
+            }
         }
         guard let host = components.host, !host.isEmpty else { throw PostgresURLError("names no host") }
         guard let username = components.user, !username.isEmpty else { throw PostgresURLError("names no user (postgres://USER:PASSWORD@HOST/DATABASE)") }
@@ -80,6 +94,12 @@ extension PostgresStoreSettings: CustomStringConvertible, CustomDebugStringConve
     /// The masked URL: printing the settings never shows the password.
     public var description: String { maskedURL + " (pool \(poolSize), timeout \(timeout))" }
     public var debugDescription: String { description }
+}
+
+extension UInt8 {
+    fileprivate var isHexDigit: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
+    }
 }
 
 /// What is wrong with a `postgres://` URL; never quotes the URL itself, which holds a password.

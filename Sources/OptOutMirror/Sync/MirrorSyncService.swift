@@ -81,6 +81,7 @@ public struct MirrorSyncService: Service {
         let settings = mirror.settings
         var delay = settings.retryDelay
         var leading = false
+        var toldFollowing = false
         // Since when this replica's syncs have failed without progress: past half the staleness bound it gives the
         // lead up for a while, so that a replica that can reach SENS and the store takes over.
         var failingSince: ContinuousClock.Instant?
@@ -100,8 +101,11 @@ public struct MirrorSyncService: Service {
                 continue
             }
             guard await coordination.lead(mirror.storeKey) else {
-                if leading { mirror.logger.notice("this replica no longer syncs the mirror: another one does") }
+                if leading || !toldFollowing {
+                    mirror.logger.notice("another replica syncs the mirror; this one follows the shared store's changes")
+                }
                 leading = false
+                toldFollowing = true
                 guard await pause(settings.syncInterval) else { return }
                 continue
             }
@@ -109,7 +113,7 @@ public struct MirrorSyncService: Service {
             leading = true
             if coordination.shared {
                 // The progress the last syncing replica saved, and every change it made.
-                do { try await mirror.follow() } catch {
+                do { try await mirror.follow(adoptingProgress: true) } catch {
                     failingSince = failingSince ?? .now
                     guard await pause(delay) else { return }
                     continue
@@ -164,7 +168,7 @@ public struct MirrorSyncService: Service {
             }
             for await _ in signals {
                 do {
-                    try await mirror.follow()
+                    try await mirror.follow(adoptingProgress: !coordination.holdsLead(mirror.storeKey))
                     if failing { mirror.logger.notice("the mirror reads the shared store again") }
                     failing = false
                 } catch {

@@ -67,8 +67,13 @@ extension GatewayConfiguration {
             }
             path = given == ":memory:" ? nil : given
         }
+        let database = try databaseSettings(settings)
+        if simulator, database != nil {
+            // Its simulated opt-outs would enter a store that replicas of the real gateway may share.
+            throw ConfigurationError("--simulator keeps its mirror in memory or in a file: it does not take mirror.databaseUrl (MIRROR_DATABASE_URL) or mirror.databaseUrlFile")
+        }
         return MirrorConfiguration(
-            enabled: try settings.boolean("mirror.enabled"), path: path, database: try databaseSettings(settings),
+            enabled: try settings.boolean("mirror.enabled"), path: path, database: database,
             settings: MirrorSettings(syncInterval: .seconds(interval), overlapMilliseconds: Int64(try settings.integer("mirror.syncOverlapSeconds")) * 1000,
                                      reconcileInterval: .seconds(try settings.integer("mirror.reconcileIntervalSeconds")),
                                      maxStalenessMilliseconds: Int64(staleness) * 1000),
