@@ -40,6 +40,8 @@ public final class ServiceMirror: Sendable {
         var loaded = false
         /// The newest change of the store's change table that the index holds.
         var appliedSequence: Int64 = 0
+        /// Counts the changes to `progress`: a follow adopts the progress it read only if none came meanwhile.
+        var progressVersion = 0
         /// With a shared store: when the last successful read of the change table started.
         var followedAt: Int64?
         var progress = MirrorProgress()
@@ -276,7 +278,8 @@ public final class ServiceMirror: Sendable {
             // What the other replicas wrote, first: their writes are then protected like this one's.
             try await catchUp()
             let now = clock.nowMilliseconds()
-            let (upserts, removals, next) = state.withLock { state -> ([MirrorRecord], [PhoneKey], MirrorProgress) in
+            // What the index held when the numbers were chosen: the store spares what others wrote after it.
+            let (upserts, removals, next, after) = state.withLock { state -> ([MirrorRecord], [PhoneKey], MirrorProgress, Int64) in
                 let protection = settings.overlapMilliseconds
                 let removals = removals.filter { state.index.record(for: $0) != nil
                     && !Self.writtenSince($0, generation, in: state, now: now, protection: protection) }
@@ -287,13 +290,14 @@ public final class ServiceMirror: Sendable {
                 }
                 var next = state.progress
                 progress(&next)
-                return (upserts, removals, next)
+                return (upserts, removals, next, state.appliedSequence)
             }
             let changes = try await store.apply(service: storeKey, records: upserts, removals: removals, observedAtMilliseconds: now,
-                                                origin: .sync, progress: next, after: appliedSequence)
+                                                origin: .sync, progress: next, after: after)
             state.withLock { state in
                 Self.apply(changes, to: &state)
                 state.progress = next
+                state.progressVersion += 1
             }
             report(changes)
         }
@@ -327,16 +331,21 @@ public final class ServiceMirror: Sendable {
     /// Reads what the store holds that the index does not: the saved progress (the syncing replica's), then every
     /// change after the last one applied. With a shared store, a successful read is what lets the mirror go on
     /// vouching, and the syncing replica's last sync is what its answers are as of. The saved progress replaces
-    /// this replica's when `adoptingProgress` (it is about to sync); a replica that syncs keeps its own.
+    /// this replica's when it is about to sync (`asSyncer`), or when it does not sync and nothing changed its
+    /// progress while the read was under way: a syncing replica's own progress is never set back.
     ///
     /// It does not wait for the write gate, nor hold it: a write's answer must not wait for a slow read. Changes
     /// are applied whatever the order in which reads and writes return (`apply` skips what the index holds).
-    public func follow(adoptingProgress: Bool) async throws {
+    public func follow(asSyncer: Bool) async throws {
         let started = clock.nowMilliseconds()
+        let version = state.withLock { $0.progressVersion }
         let progress = try await store.progress(service: storeKey)
         try await catchUp(always: true)
         state.withLock { state in
-            if adoptingProgress, let progress { state.progress = progress }
+            if let progress, asSyncer || (state.progressVersion == version && !store.coordination.holdsLead(storeKey)) {
+                state.progress = progress
+                state.progressVersion += 1
+            }
             state.followedAt = max(state.followedAt ?? started, started)
             if shared, let synced = progress?.lastSyncAt { state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? synced, synced) }
         }

@@ -332,16 +332,44 @@ public final class PostgresMirrorStore: MirrorStore {
         var description: String { "the server did not answer within \(limit.components.seconds) s (mirror.databaseTimeoutSeconds)" }
     }
 
-    /// `body`, or a timeout error after `limit`.
+    /// `body`, or a timeout error after `limit`. The caller gets its answer then, even when `body` cannot be
+    /// cancelled (a query on a connection whose peer vanished): `body` is left to end on its own, holding at most
+    /// one of the pool's connections.
     private func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw PostgresTimeout(limit: limit)
+        let work = Task { try await body() }
+        let outcome = FirstOutcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.set(continuation)
+                let timer = Task {
+                    try await Task.sleep(for: limit)
+                    work.cancel()
+                    outcome.resume(with: .failure(PostgresTimeout(limit: limit)))
+                }
+                Task {
+                    let result = await work.result
+                    timer.cancel()
+                    outcome.resume(with: result)
+                }
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        } onCancel: {
+            work.cancel()
         }
+    }
+}
+
+/// Resumes a continuation with whichever outcome comes first; later ones are dropped.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        continuation.withLock { continuation in
+            defer { continuation = nil }
+            return continuation
+        }?.resume(with: result)
     }
 }

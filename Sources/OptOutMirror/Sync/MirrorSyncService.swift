@@ -105,6 +105,7 @@ public struct MirrorSyncService: Service {
                     mirror.logger.notice("another replica syncs the mirror; this one follows the shared store's changes")
                 }
                 leading = false
+                failingSince = nil
                 toldFollowing = true
                 guard await pause(settings.syncInterval) else { return }
                 continue
@@ -113,7 +114,7 @@ public struct MirrorSyncService: Service {
             leading = true
             if coordination.shared {
                 // The progress the last syncing replica saved, and every change it made.
-                do { try await mirror.follow(adoptingProgress: true) } catch {
+                do { try await mirror.follow(asSyncer: true) } catch {
                     failingSince = failingSince ?? .now
                     guard await pause(delay) else { return }
                     continue
@@ -168,7 +169,7 @@ public struct MirrorSyncService: Service {
             }
             for await _ in signals {
                 do {
-                    try await mirror.follow(adoptingProgress: !coordination.holdsLead(mirror.storeKey))
+                    try await mirror.follow(asSyncer: false)
                     if failing { mirror.logger.notice("the mirror reads the shared store again") }
                     failing = false
                 } catch {
