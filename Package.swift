@@ -194,6 +194,13 @@ let package = Package(
             path: "Benchmarks/MicroBenchmarks",
             swiftSettings: swiftSettings
         ),
+        // The bare Hummingbird route the benchmarks measure the gateway against (Benchmarks/README.md); not shipped.
+        .executableTarget(
+            name: "bare-hummingbird",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareRoute",
+            swiftSettings: swiftSettings
+        ),
         .plugin(name: "EmbedOpenAPIDocument", capability: .buildTool(), dependencies: ["openapi-embed"]),
         // Helpers and fixtures shared by the test targets (not shipped).
         .target(

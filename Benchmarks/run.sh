@@ -27,10 +27,12 @@ upstream_port=19280
 proxy_port=19281
 cached_port=18280
 uncached_port=18281
+bare_port=18282
+quiet_port=18283
 
 pin_cores=${PIN_CORES:-1}
 source Benchmarks/lib.sh
-build_release sens-gateway sens-microbench
+build_release sens-gateway sens-microbench bare-hummingbird
 nginx_setup
 results="$work/results"
 mkdir -p "$results"
@@ -40,13 +42,22 @@ start_nginx proxy "$proxy_port" "$upstream_port"
 service_path="/sms/v2/services/ncp:sms:kr:123456789012:sens/unsubscribes"
 wait_for "http://127.0.0.1:$upstream_port$service_path" || { echo "nginx did not start" >&2; exit 1; }
 
-start_gateway "$cached_port" "$upstream_port" MIRROR_ENABLED=false; cached=$gateway
-start_gateway "$uncached_port" "$upstream_port" CACHE_TTL_SECONDS=0 MIRROR_ENABLED=false; uncached=$gateway
+# The gateways in their default configuration: a request line each, to a file as a container's output would be.
+start_gateway "$cached_port" "$upstream_port" LOG_LEVEL=info MIRROR_ENABLED=false >"$work/cached.log"; cached=$gateway
+start_gateway "$uncached_port" "$upstream_port" LOG_LEVEL=info CACHE_TTL_SECONDS=0 MIRROR_ENABLED=false >"$work/uncached.log"; uncached=$gateway
+# The same with the request lines off (LOG_LEVEL=error), and the bare framework route: what the log line costs.
+start_gateway "$quiet_port" "$upstream_port" LOG_LEVEL=error MIRROR_ENABLED=false; quiet=$gateway
+require_free_port "$bare_port"
+"${on_servers[@]}" "$bin/bare-hummingbird" "$bare_port" >/dev/null 2>&1 &
+pids+=($!); bare=$!
+wait_for "http://127.0.0.1:$bare_port/healthz" || { echo "the bare route did not start" >&2; exit 1; }
 idle_cached_kb=$(rss_kb "$cached"); idle_uncached_kb=$(rss_kb "$uncached")
 
 # A number on nginx's list page, so that its check is a cached "opted out" after the first call.
 phone=01020000005
 healthz_url="http://127.0.0.1:$cached_port/healthz"
+quiet_healthz_url="http://127.0.0.1:$quiet_port/healthz"
+bare_url="http://127.0.0.1:$bare_port/healthz"
 check_url="http://127.0.0.1:$cached_port/v1/unsubscribes/$phone"
 gateway_list_url="http://127.0.0.1:$uncached_port/v1/unsubscribes?pageSize=100"
 nginx_list_url="http://127.0.0.1:$proxy_port$service_path?pageSize=100&pageIndex=0"
@@ -68,7 +79,9 @@ measure() {
 load=("-t$load_threads" "-c$connections" "-d${duration}s")
 for round in $(seq "$rounds"); do
     echo "round $round of $rounds" >&2
+    measure "bare.$round" "$bare" "$bare_url" "${load[@]}"
     measure "healthz.$round" "$cached" "$healthz_url" "${load[@]}"
+    measure "healthz-quiet.$round" "$quiet" "$quiet_healthz_url" "${load[@]}"
     measure "check.$round" "$cached" "$check_url" "${load[@]}"
     measure "gateway-list.$round" "$uncached" "$gateway_list_url" "${load[@]}"
     measure "nginx-list.$round" - "$nginx_list_url" "${load[@]}"

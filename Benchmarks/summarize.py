@@ -65,9 +65,11 @@ def cpu_model():
     return platform.machine()
 
 
-runs = {key: rounds(key) for key in ("healthz", "check", "gateway-list", "nginx-list")}
+runs = {key: rounds(key) for key in ("bare", "healthz", "healthz-quiet", "check", "gateway-list", "nginx-list")}
 labels = {
+    "bare": "0. bare Hummingbird 2 route, `GET /healthz`, no middleware",
     "healthz": "1. `GET /healthz` (gateway's cheapest route)",
+    "healthz-quiet": "1b. the same with `LOG_LEVEL=error` (no request line)",
     "check": "2. `GET /v1/unsubscribes/{phoneNumber}`, cached",
     "gateway-list": "3a. `GET /v1/unsubscribes?pageSize=100` via the gateway, cache off",
     "nginx-list": "3b. the same SENS page via nginx `proxy_pass` (keep-alive)",
@@ -84,7 +86,7 @@ for key, label in labels.items():
     rs = runs[key]
     peaks = [r["peak_kb"] for r in rs if r["peak_kb"] is not None]
     print(f"| {label} | {median(rs, 'rps'):,.0f} | {median(rs, 'p50'):.2f} ms | {median(rs, 'p90'):.2f} ms | "
-          f"{median(rs, 'p99'):.2f} ms | {mb(max(peaks)) if peaks else '– (nginx)'} | {sum(r['failures'] for r in rs)} |")
+          f"{median(rs, 'p99'):.2f} ms | {mb(max(peaks)) if peaks and key != 'bare' else '–'} | {sum(r['failures'] for r in rs)} |")
 
 unloaded = {key: read_wrk(os.path.join(args.results, f"{key}.unloaded.wrk")) for key in ("gateway-list", "nginx-list")}
 print()
@@ -104,6 +106,8 @@ def verdict(met):
     return "**met**" if met else "**not met**"
 
 
+bare_ratio, bare_ratios = per_round_ratio("healthz", "bare")
+quiet_ratio, quiet_ratios = per_round_ratio("healthz", "healthz-quiet")
 check_ratio, check_ratios = per_round_ratio("check", "healthz")
 list_ratio, list_ratios = per_round_ratio("gateway-list", "nginx-list")
 added_loaded = median(runs["gateway-list"], "p50") - median(runs["nginx-list"], "p50")
@@ -111,8 +115,10 @@ added_unloaded = unloaded["gateway-list"]["p50"] - unloaded["nginx-list"]["p50"]
 print()
 print("| target | measured (per-round ratios) | |")
 print("| --- | --- | --- |")
-print(f"| cached check ≥ 80% of `/healthz` | {check_ratio:.0%} ({', '.join(f'{v:.0%}' for v in check_ratios)}) | {verdict(check_ratio >= 0.8)} |")
-print(f"| gateway list ≥ 70% of nginx's throughput | {list_ratio:.0%} ({', '.join(f'{v:.0%}' for v in list_ratios)}) | {verdict(list_ratio >= 0.7)} |")
+print(f"| `/healthz` ≥ 0.85× the bare Hummingbird route | {bare_ratio:.2f}× ({', '.join(f'{v:.2f}' for v in bare_ratios)}) | {verdict(bare_ratio >= 0.85)} |")
+print(f"| (`/healthz` with request lines vs without: what the line costs) | {quiet_ratio:.2f}× ({', '.join(f'{v:.2f}' for v in quiet_ratios)}) | |")
+print(f"| cached check ≥ 0.90× `/healthz` | {check_ratio:.2f}× ({', '.join(f'{v:.2f}' for v in check_ratios)}) | {verdict(check_ratio >= 0.9)} |")
+print(f"| proxied list (cache off) ≥ 0.25× nginx `proxy_pass` | {list_ratio:.2f}× ({', '.join(f'{v:.2f}' for v in list_ratios)}) | {verdict(list_ratio >= 0.25)} |")
 print(f"| gateway adds ≤ 0.5 ms to p50, unloaded (1 connection) | {added_unloaded:+.3f} ms | {verdict(added_unloaded <= 0.5)} |")
 print(f"| gateway adds ≤ 0.5 ms to p50, under load ({args.connections} connections) | {added_loaded:+.3f} ms | {verdict(added_loaded <= 0.5)} |")
 
@@ -131,6 +137,8 @@ print(f"| whole call, as the caller sees it | {statistics.median(totals):.1f} ms
 print(f"| of which nginx (SENS) by its own clock | {statistics.median(upstream):.1f} ms | {min(upstream):.1f} ms | {max(upstream):.1f} ms |")
 print(f"| gateway side (whole call minus nginx) | {statistics.median(gateway_side):.1f} ms | {min(gateway_side):.1f} ms | {max(gateway_side):.1f} ms |")
 print(f"| gateway side per number | {statistics.median(gateway_side) * 1000 / 10_000:.2f} µs | | |")
+print()
+print(f"Register of 10,000, gateway side ≤ 20 ms: {statistics.median(gateway_side):.1f} ms, {verdict(statistics.median(gateway_side) <= 20)}")
 print()
 print("| gateway resident memory | cache on | cache off |")
 print("| --- | ---: | ---: |")

@@ -13,9 +13,9 @@ public enum GatewayRouter {
     public static func build(services: OptOutServices, mirrors: [String: any MirrorReading] = [:], metrics: any GatewayHTTPMetrics,
                              maxBodyBytes: Int, filterMaxBodyBytes: Int = 64 << 20, mirrorRetryAfterSeconds: Int = 30,
                              clock: any EpochClock = SystemEpochClock(), deadline: Duration = .seconds(10),
-                             responseUTCOffsetSeconds: Int = 9 * 3600) throws -> Router<GatewayRequestContext> {
+                             responseUTCOffsetSeconds: Int = 9 * 3600, accessLog: any AccessLog = LoggerAccessLog()) throws -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: RequestLoggingMiddleware(requestIDs: RequestIDGenerator()))
+        router.add(middleware: RequestLoggingMiddleware(requestIDs: RequestIDGenerator(), accessLog: accessLog))
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware(maxBodyBytes: maxBodyBytes, streamedBodyLimits: streamedBodyLimits(filterMaxBodyBytes: filterMaxBodyBytes),
                                                  routes: .embedded, parameterProblems: APIMapping.parameterProblems))

@@ -26,6 +26,7 @@ public enum GatewayApplication {
         resilienceMetrics: (any ResilienceMetrics)? = nil,
         responseUTCOffsetSeconds: Int = 9 * 3600,
         mirror: GatewayMirror? = nil,
+        accessLog: BufferedAccessLog? = nil,
         logger: Logger,
         checkSENSAtStart: Bool = false,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -57,7 +58,7 @@ public enum GatewayApplication {
                                              maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: filterMaxBodyBytes,
                                              mirrorRetryAfterSeconds: Int(mirror?.settings.syncInterval.components.seconds ?? 30),
                                              clock: clock, deadline: .milliseconds(resilience.deadlineMilliseconds),
-                                             responseUTCOffsetSeconds: responseUTCOffsetSeconds)
+                                             responseUTCOffsetSeconds: responseUTCOffsetSeconds, accessLog: accessLog ?? LoggerAccessLog())
         } catch {
             try? httpClient.syncShutdown()
             throw error
@@ -75,7 +76,9 @@ public enum GatewayApplication {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        // Services start before the server and stop after it has drained: the client outlives every request.
+        // Services start before the server and stop after it has drained, in the reverse order of their adding:
+        // the access log first, so that it writes the last request's line last; the client outlives every request.
+        if let accessLog { app.addServices(accessLog) }
         app.addServices(HTTPClientService(client: httpClient))
         // Added after the client, so stopped before it: a sync in the middle ends before its client goes.
         if let mirror { app.addServices(MirrorSyncService(targets: syncTargets, store: mirror.store, logger: logger)) }

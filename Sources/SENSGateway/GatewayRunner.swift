@@ -87,7 +87,10 @@ public enum GatewayRunner {
         try GatewayApplication.build(
             http: configuration.http, services: services, defaultService: configuration.defaultService, cache: configuration.cache,
             resilience: configuration.resilience, responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds,
-            mirror: mirror, logger: logger, checkSENSAtStart: checkSENSAtStart
+            mirror: mirror,
+            // Request lines through a buffer written off the requests' path (one per request, the same text).
+            accessLog: BufferedAccessLog(format: configuration.log.format, level: configuration.log.level, logger: logger),
+            logger: logger, checkSENSAtStart: checkSENSAtStart
         ) { port in
             logger.info("sens-gateway listening", metadata: ["address": "http://\(configuration.http.host):\(port)"])
             await onReady(port)

@@ -9,6 +9,7 @@ import Logging
 struct RequestLoggingMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let requestIDs: RequestIDGenerator
+    let accessLog: any AccessLog
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = request.headers[.requestID].flatMap(Self.sane) ?? requestIDs.next()
@@ -21,11 +22,10 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         let metadata = RequestMetadata(requestID: requestID, caller: caller, logger: context.logger)
         var status = 500
         defer {
-            let milliseconds = Double((started.duration(to: .now) / .microseconds(1)).rounded()) / 1000
-            context.logger.info("request", metadata: [
-                "method": .string(RequestMethod.of(request).rawValue), "route": .string(context.endpointPath ?? "unmatched"),
-                "status": .stringConvertible(status), "duration_ms": .stringConvertible(milliseconds),
-            ])
+            let elapsed = started.duration(to: .now)
+            let microseconds = elapsed.components.seconds * 1_000_000 + (elapsed.components.attoseconds + 500_000_000_000) / 1_000_000_000_000
+            accessLog.record(AccessLogEntry(method: RequestMethod.of(request).rawValue, route: context.endpointPath ?? "unmatched",
+                                            status: status, microseconds: microseconds, requestID: requestID), logger: context.logger)
         }
         var response = try await RequestMetadata.$current.withValue(metadata) { try await next(request, context) }
         status = response.status.code
