@@ -36,6 +36,28 @@ import Testing
         }
     }
 
+    /// The mobile fast path's edges: every 01X prefix, every length around 10 and 11 digits, the 0105 9X
+    /// allocation rule, with +82, 0082, 82 and +82 0 in front, exhaustively over the digits that decide.
+    @Test func agreesOnEveryMobileShape() {
+        var count = 0
+        for prefix in ["0", "+82 ", "+820", "0082", "82", "+82-0", "+8"] {
+            for second in 0...9 {
+                for third in ["5", "2", "0"] {
+                    for fourth in 0...9 {
+                        for fifth in ["6", "7", "0"] {
+                            for tail in ["", "1", "12", "123", "1234", "12345", "123456"] {
+                                let input = prefix + "1\(second)" + third + "\(fourth)" + fifth + tail
+                                #expect(Self.agree(input), "\(input)")
+                                count += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(count == 7 * 10 * 3 * 10 * 3 * 7)
+    }
+
     @Test func agreesOnMutationsOfTheCorpus() throws {
         var random = SeededGenerator(seed: 20261201)
         for item in try PhoneCorpusCase.load() {
