@@ -318,7 +318,7 @@ public final class ServiceMirror: Sendable {
             case .removed:
                 state.index.remove(change.key)
             }
-            if change.origin == .gateway, state.recentWrites[change.key] == nil || change.observedAtMilliseconds > state.recentWrites[change.key]!.atMilliseconds {
+            if change.origin == .gateway, change.observedAtMilliseconds > state.recentWrites[change.key]?.atMilliseconds ?? .min {
                 if !bumped { state.writeGeneration += 1; bumped = true }
                 state.recentWrites[change.key] = RecentWrite(generation: state.writeGeneration, atMilliseconds: change.observedAtMilliseconds)
             }

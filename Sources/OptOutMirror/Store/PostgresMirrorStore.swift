@@ -24,7 +24,7 @@ public final class PostgresMirrorStore: MirrorStore {
     /// How long a store call may take before it fails here (a little more than the server's `statement_timeout`,
     /// which normally fires first): the pool waits for a connection far longer when the server refuses them.
     private let callTimeout: Duration
-    private let serviceIDs = Mutex<[String: Int32]>([:])
+    private let serviceIDs = ServiceIDCache<Int32>()
     private let cachedStoreID = Mutex<String?>(nil)
     private let closed = Mutex(false)
 
@@ -65,12 +65,11 @@ public final class PostgresMirrorStore: MirrorStore {
             configuration.tls = .require(.makeClientConfiguration())
             connection.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
-        let timeoutMilliseconds = String(settings.timeout.components.seconds * 1000 + settings.timeout.components.attoseconds / 1_000_000_000_000_000)
-        let parameters = [("statement_timeout", timeoutMilliseconds), ("application_name", "sens-gateway")]
+        let parameters = [("statement_timeout", String(settings.timeout.totalMilliseconds)), ("application_name", "sens-gateway")]
         configuration.options.maximumConnections = settings.poolSize
         configuration.options.connectTimeout = settings.timeout
         configuration.options.additionalStartupParameters = parameters
-        connection.options.connectTimeout = .milliseconds(Int64(timeoutMilliseconds)!)
+        connection.options.connectTimeout = .milliseconds(settings.timeout.totalMilliseconds)
         connection.options.additionalStartupParameters = parameters
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
@@ -294,7 +293,7 @@ public final class PostgresMirrorStore: MirrorStore {
 
     /// The row id of a service, created on first use.
     private func serviceID(_ service: String) async throws -> Int32 {
-        if let id = serviceIDs.withLock({ $0[service] }) { return id }
+        if let id = serviceIDs.id(of: service) { return id }
         let id = try await database("registering the service") { [self] () async throws -> Int32? in
             try await client.query("INSERT INTO mirror_services (service_id) VALUES (\(service)) ON CONFLICT (service_id) DO NOTHING", logger: logger)
             var id: Int32?
@@ -303,7 +302,7 @@ public final class PostgresMirrorStore: MirrorStore {
             return id
         }
         guard let id else { throw MirrorStoreError.corrupt("no row for service \(service)") }
-        serviceIDs.withLock { $0[service] = id }
+        serviceIDs.remember(id, for: service)
         return id
     }
 

@@ -15,7 +15,7 @@ import Foundation
 public final class SQLiteMirrorStore: MirrorStore {
     private let connection: SQLiteConnection
     private let gate = AsyncGate()
-    private let serviceIDs = ServiceIDCache()
+    private let serviceIDs = ServiceIDCache<Int>()
     private let closed = Mutex(false)
     private let cachedStoreID = Mutex<String?>(nil)
     /// Rows a multi-row statement writes at once (SQLite takes up to 32,766 bound values).
@@ -251,12 +251,12 @@ public enum MirrorStoreError: Error, CustomStringConvertible {
     }
 }
 
-/// Service ids already given a row, remembered for the store's life.
-private final class ServiceIDCache: Sendable {
-    private let ids = Mutex<[String: Int]>([:])
+/// Service ids already given a row, remembered for the store's life (both stores).
+final class ServiceIDCache<ID: Sendable>: Sendable {
+    private let ids = Mutex<[String: ID]>([:])
 
-    func id(of service: String) -> Int? { ids.withLock { $0[service] } }
-    func remember(_ id: Int, for service: String) { ids.withLock { $0[service] = id } }
+    func id(of service: String) -> ID? { ids.withLock { $0[service] } }
+    func remember(_ id: ID, for service: String) { ids.withLock { $0[service] = id } }
 }
 
 extension Array {

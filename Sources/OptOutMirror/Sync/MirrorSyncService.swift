@@ -53,18 +53,13 @@ public struct MirrorSyncService: Service {
         let mirror = sync.mirror
         let settings = mirror.settings
         var delay = settings.retryDelay
-        func pause(_ duration: Duration) async -> Bool {
-            mirror.reportLag()
-            do { try await Task.sleep(for: duration) } catch { return false }
-            return true
-        }
         while true {
             do {
                 try await mirror.load()
                 break
             } catch {
                 mirror.logger.error("the mirror could not load from its store", metadata: ["error": "\(error)"])
-                guard await pause(delay) else { return }
+                guard await mirror.pause(delay) else { return }
                 delay = min(delay * 2, settings.syncInterval)
             }
         }
@@ -85,11 +80,6 @@ public struct MirrorSyncService: Service {
         // Since when this replica's syncs have failed without progress: past half the staleness bound it gives the
         // lead up for a while, so that a replica that can reach SENS and the store takes over.
         var failingSince: ContinuousClock.Instant?
-        func pause(_ duration: Duration) async -> Bool {
-            mirror.reportLag()
-            do { try await Task.sleep(for: duration) } catch { return false }
-            return true
-        }
         while !Task.isCancelled {
             if coordination.shared, leading, let since = failingSince,
                ContinuousClock.now - since > .milliseconds(settings.maxStalenessMilliseconds / 2) {
@@ -97,7 +87,7 @@ public struct MirrorSyncService: Service {
                 await coordination.resign(mirror.storeKey)
                 leading = false
                 failingSince = nil
-                guard await pause(settings.syncInterval * 3) else { return }
+                guard await mirror.pause(settings.syncInterval * 3) else { return }
                 continue
             }
             guard await coordination.lead(mirror.storeKey) else {
@@ -107,7 +97,7 @@ public struct MirrorSyncService: Service {
                 leading = false
                 failingSince = nil
                 toldFollowing = true
-                guard await pause(settings.syncInterval) else { return }
+                guard await mirror.pause(settings.syncInterval) else { return }
                 continue
             }
             if !leading, coordination.shared { mirror.logger.notice("this replica syncs the mirror for every replica sharing its store") }
@@ -116,7 +106,7 @@ public struct MirrorSyncService: Service {
                 // The progress the last syncing replica saved, and every change it made.
                 do { try await mirror.follow(asSyncer: true) } catch {
                     failingSince = failingSince ?? .now
-                    guard await pause(delay) else { return }
+                    guard await mirror.pause(delay) else { return }
                     continue
                 }
             }
@@ -136,7 +126,7 @@ public struct MirrorSyncService: Service {
                 try await sync.incremental()
                 failingSince = nil
                 delay = settings.retryDelay
-                guard await pause(settings.syncInterval) else { return }
+                guard await mirror.pause(settings.syncInterval) else { return }
             } catch {
                 guard !Task.isCancelled else { return }
                 // A pass that moved on before failing starts its back-off again: it is not stuck.
@@ -149,7 +139,7 @@ public struct MirrorSyncService: Service {
                 mirror.logger.warning("mirror sync failed; trying again", metadata: [
                     "error": "\(error.reason)", "retryInSeconds": "\(Double(delay.totalMilliseconds) / 1000)",
                 ])
-                guard await pause(delay) else { return }
+                guard await mirror.pause(delay) else { return }
                 delay = min(delay * 2, settings.syncInterval)
             }
         }
@@ -183,5 +173,14 @@ public struct MirrorSyncService: Service {
     private static func reconcileDue(_ progress: MirrorProgress, _ mirror: ServiceMirror) -> Bool {
         guard let last = progress.lastReconciliationAt else { return true }
         return mirror.clock.nowMilliseconds() - last >= mirror.settings.reconcileInterval.totalMilliseconds
+    }
+}
+
+extension ServiceMirror {
+    /// Waits `duration` between two syncs (or attempts), having exported the lag; false when the task is cancelled.
+    fileprivate func pause(_ duration: Duration) async -> Bool {
+        reportLag()
+        do { try await Task.sleep(for: duration) } catch { return false }
+        return true
     }
 }
