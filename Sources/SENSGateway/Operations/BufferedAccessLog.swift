@@ -33,13 +33,14 @@ public final class BufferedAccessLog: AccessLog, Service {
     private let capacity: Int
     private let flushInterval: Duration
     private let write: @Sendable (UnsafeRawBufferPointer) -> Void
+    private let clock: any EpochClock
     private let logger: Logger
 
     /// - Parameters:
     ///   - level: the configured log level; above `info`, nothing is recorded (as before).
     ///   - capacity: bytes held at most between two writes (a line is about 150).
     public init(format: GatewayConfiguration.LogSettings.Format, level: Logger.Level, label: String = "sens-gateway",
-                capacity: Int = 4 << 20, flushInterval: Duration = .milliseconds(50), logger: Logger,
+                capacity: Int = 4 << 20, flushInterval: Duration = .milliseconds(50), clock: any EpochClock = SystemEpochClock(), logger: Logger,
                 write: @escaping @Sendable (UnsafeRawBufferPointer) -> Void = BufferedAccessLog.standardOutput) {
         self.format = format
         self.enabled = level <= .info
@@ -47,6 +48,7 @@ public final class BufferedAccessLog: AccessLog, Service {
         self.capacity = capacity
         self.flushInterval = flushInterval
         self.write = write
+        self.clock = clock
         self.logger = logger
     }
 
@@ -65,7 +67,7 @@ public final class BufferedAccessLog: AccessLog, Service {
 
     public func record(_ entry: AccessLogEntry, logger: Logger) {
         guard enabled else { return }
-        let now = Self.nowMilliseconds()
+        let now = clock.nowMilliseconds()
         state.withLock { state in
             guard state.buffer.count < capacity else {
                 state.dropped += 1
@@ -108,17 +110,7 @@ public final class BufferedAccessLog: AccessLog, Service {
         state.buffer += state.stamp
         state.buffer += Self.textLevel
         state.buffer += label
-        state.buffer += Self.textDuration
-        state.buffer += entry.durationText.utf8
-        state.buffer += Self.textMethod
-        state.buffer += entry.method.utf8
-        state.buffer += Self.textRequestID
-        state.buffer += entry.requestID.utf8
-        state.buffer += Self.textRoute
-        state.buffer += entry.route.utf8
-        state.buffer += Self.textStatus
-        Self.appendDecimal(entry.status, to: &state.buffer)
-        state.buffer += Self.textEnd
+        Self.appendFields(entry, Self.text, to: &state.buffer)
     }
 
     /// `{"timestamp":"…","level":"info","message":"request","label":"sens-gateway","duration_ms":"1.756",…}`, as
@@ -134,17 +126,34 @@ public final class BufferedAccessLog: AccessLog, Service {
         state.buffer.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
         state.buffer += Self.jsonAfterStamp
         state.buffer += label
-        state.buffer += Self.jsonDuration
-        state.buffer += entry.durationText.utf8
-        state.buffer += Self.jsonMethod
-        state.buffer += entry.method.utf8
-        state.buffer += Self.jsonRequestID
-        state.buffer += entry.requestID.utf8
-        state.buffer += Self.jsonRoute
-        Self.appendJSONEscaped(entry.route, to: &state.buffer)
-        state.buffer += Self.jsonStatus
-        Self.appendDecimal(entry.status, to: &state.buffer)
-        state.buffer += Self.jsonEnd
+        Self.appendFields(entry, Self.json, to: &state.buffer)
+    }
+
+    /// What comes before each field of a line, and after the last; the fields in their sorted order.
+    private struct FieldLayout {
+        let duration, method, requestID, route, status, end: [UInt8]
+        /// JSON escapes the route (a template is safe as it is, but is not checked to be).
+        let escapesRoute: Bool
+
+        init(_ duration: String, _ method: String, _ requestID: String, _ route: String, _ status: String, _ end: String, escapesRoute: Bool) {
+            (self.duration, self.method, self.requestID) = (Array(duration.utf8), Array(method.utf8), Array(requestID.utf8))
+            (self.route, self.status, self.end) = (Array(route.utf8), Array(status.utf8), Array(end.utf8))
+            self.escapesRoute = escapesRoute
+        }
+    }
+
+    private static func appendFields(_ entry: AccessLogEntry, _ layout: FieldLayout, to buffer: inout [UInt8]) {
+        buffer += layout.duration
+        buffer += entry.durationText.utf8
+        buffer += layout.method
+        buffer += entry.method.utf8
+        buffer += layout.requestID
+        buffer += entry.requestID.utf8
+        buffer += layout.route
+        if layout.escapesRoute { appendJSONEscaped(entry.route, to: &buffer) } else { buffer += entry.route.utf8 }
+        buffer += layout.status
+        buffer += String(entry.status).utf8
+        buffer += layout.end
     }
 
     /// Makes the timestamp's text once a second: local time like swift-log's handler for text, UTC to the second
@@ -168,16 +177,6 @@ public final class BufferedAccessLog: AccessLog, Service {
         }
     }
 
-    private static func nowMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
-
-    private static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
-        buffer += String(value).utf8
-    }
-
     /// A route template is ASCII letters, digits and `/{}-_`; anything else is escaped as `JSONLogHandler` does.
     private static func appendJSONEscaped(_ text: String, to buffer: inout [UInt8]) {
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 < 0x80 }) {
@@ -188,18 +187,10 @@ public final class BufferedAccessLog: AccessLog, Service {
     }
 
     private static let textLevel = Array(" info ".utf8)
-    private static let textDuration = Array(": duration_ms=".utf8)
-    private static let textMethod = Array(" method=".utf8)
-    private static let textRequestID = Array(" request_id=".utf8)
-    private static let textRoute = Array(" route=".utf8)
-    private static let textStatus = Array(" status=".utf8)
-    private static let textEnd = Array(" [GatewayHTTP] request\n".utf8)
+    private static let text = FieldLayout(": duration_ms=", " method=", " request_id=", " route=", " status=", " [GatewayHTTP] request\n",
+                                          escapesRoute: false)
     private static let jsonStart = Array("{\"timestamp\":\"".utf8)
     private static let jsonAfterStamp = Array("+00:00\",\"level\":\"info\",\"message\":\"request\",\"label\":\"".utf8)
-    private static let jsonDuration = Array("\",\"duration_ms\":\"".utf8)
-    private static let jsonMethod = Array("\",\"method\":\"".utf8)
-    private static let jsonRequestID = Array("\",\"request_id\":\"".utf8)
-    private static let jsonRoute = Array("\",\"route\":\"".utf8)
-    private static let jsonStatus = Array("\",\"status\":\"".utf8)
-    private static let jsonEnd = Array("\"}\n".utf8)
+    private static let json = FieldLayout("\",\"duration_ms\":\"", "\",\"method\":\"", "\",\"request_id\":\"", "\",\"route\":\"",
+                                          "\",\"status\":\"", "\"}\n", escapesRoute: true)
 }
