@@ -197,7 +197,8 @@ let package = Package(
         // The bare Hummingbird route the benchmarks measure the gateway against (Benchmarks/README.md); not shipped.
         .executableTarget(
             name: "bare-hummingbird",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"), "GatewayHTTP"],
             path: "Benchmarks/BareRoute",
             swiftSettings: swiftSettings
         ),

@@ -16,7 +16,9 @@
 # page through the gateway, and the same page through nginx; the rounds alternate so that a noisy moment on the
 # machine cannot decide a comparison alone, and the table reports medians. Then: unloaded latency (1 connection)
 # of both list paths, a register of 10,000 numbers (10 SENS calls) timed 20 times with nginx's own time taken
-# out, resident memory, and the micro-benchmarks. Everything stops when the script ends.
+# out, resident memory, and the micro-benchmarks. A third gateway with the mirror on syncs 200,000 records from the
+# standalone simulator: its mirrored check and list page join the rounds (the page beside nginx serving its bytes
+# as a file), and it filters 1,000,000 CSV recipients. Everything stops when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +31,13 @@ cached_port=18280
 uncached_port=18281
 bare_port=18282
 quiet_port=18283
+mirror_port=18284
+simulator_port=19282
+mirror_records=200000
 
 pin_cores=${PIN_CORES:-1}
 source Benchmarks/lib.sh
-build_release sens-gateway sens-microbench bare-hummingbird
+build_release sens-gateway sens-microbench bare-hummingbird sens-simulator
 nginx_setup
 results="$work/results"
 mkdir -p "$results"
@@ -53,6 +58,19 @@ pids+=($!); bare=$!
 wait_for "http://127.0.0.1:$bare_port/healthz" || { echo "the bare route did not start" >&2; exit 1; }
 idle_cached_kb=$(rss_kb "$cached"); idle_uncached_kb=$(rss_kb "$uncached")
 
+# The mirror: the standalone simulator as SENS with $mirror_records opt-outs, and a gateway in its default
+# configuration (the mirror on, its SQLite file in a scratch directory) that syncs them.
+start_simulator "$simulator_port"
+wait_for "http://127.0.0.1:$simulator_port/_simulator/stats" || { echo "the simulator did not start" >&2; exit 1; }
+curl -sf -X POST "http://127.0.0.1:$simulator_port/_simulator/unsubscribes" -H 'Content-Type: application/json' \
+    -d "{\"count\":$mirror_records,\"prefix\":\"0105\"}" >/dev/null
+start_gateway "$mirror_port" "$simulator_port" LOG_LEVEL=info >"$work/mirror.log"; mirrored=$gateway
+for _ in $(seq 1200); do
+    curl -sf "http://127.0.0.1:$mirror_port/v1/mirror" | grep -q '"state":"ready"' && break
+    sleep 0.1
+done
+curl -sf "http://127.0.0.1:$mirror_port/v1/mirror" | grep -q '"state":"ready"' || { echo "the mirror did not become ready" >&2; exit 1; }
+
 # A number on nginx's list page, so that its check is a cached "opted out" after the first call.
 phone=01020000005
 healthz_url="http://127.0.0.1:$cached_port/healthz"
@@ -64,6 +82,14 @@ nginx_list_url="http://127.0.0.1:$proxy_port$service_path?pageSize=100&pageIndex
 curl -sf -o /dev/null "$check_url"
 [ "$(curl -s -o /dev/null -D - "$check_url" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache"{print $2}')" = HIT ] \
     || { echo "the check is not cached; aborting" >&2; exit 1; }
+mirror_check_url="http://127.0.0.1:$mirror_port/v1/unsubscribes/01050000007"
+mirror_list_url="http://127.0.0.1:$mirror_port/v1/unsubscribes?pageSize=100"
+# nginx serving the mirror's list page as a file: the same bytes, nothing computed.
+curl -sf -o "$work/answers/mirror-page.json" "$mirror_list_url"
+nginx_file_url="http://127.0.0.1:$upstream_port/answers/mirror-page.json"
+[ "$(curl -s -o /dev/null -D - "$mirror_check_url" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache"{print $2}')" = MIRROR ] \
+    || { echo "the mirrored check is not answered from the mirror; aborting" >&2; exit 1; }
+cmp -s "$work/answers/mirror-page.json" <(curl -sf "$nginx_file_url") || { echo "nginx does not serve the page's bytes; aborting" >&2; exit 1; }
 for url in "$gateway_list_url" "$nginx_list_url"; do
     curl -sf -o /dev/null "$url" || { echo "$url does not answer 200; aborting" >&2; exit 1; }
 done
@@ -85,6 +111,9 @@ for round in $(seq "$rounds"); do
     measure "check.$round" "$cached" "$check_url" "${load[@]}"
     measure "gateway-list.$round" "$uncached" "$gateway_list_url" "${load[@]}"
     measure "nginx-list.$round" - "$nginx_list_url" "${load[@]}"
+    measure "mirror-check.$round" "$mirrored" "$mirror_check_url" "${load[@]}"
+    measure "mirror-list.$round" "$mirrored" "$mirror_list_url" "${load[@]}"
+    measure "nginx-file.$round" - "$nginx_file_url" "${load[@]}"
 done
 echo "unloaded latency" >&2
 measure "gateway-list.unloaded" "$uncached" "$gateway_list_url" -t1 -c1 "-d${duration}s"
@@ -110,6 +139,34 @@ for attempt in $(seq 21); do
     [ "$attempt" = 1 ] || echo "${timing#* } $upstream" >> "$results/register.times"
 done
 peak_kb "$cached" > "$results/register.peak"
+
+echo "filter of 1,000,000 recipients" >&2
+# A CRM export: half the numbers on the mirrored list (0105…), half not (0106…), 1 in 100 not a number.
+python3 - "$work/recipients.csv" "$mirror_records" <<'PY'
+import sys
+path, records = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("name,phone\n")
+    for i in range(1_000_000):
+        if i % 100 == 99:
+            f.write(f"customer {i},n/a\n")
+            continue
+        n = f"{(i * 7919) % records:07d}"
+        f.write(f"customer {i},010-{'5' if i % 2 == 0 else '6'}{n[:3]}-{n[3:]}\n")
+PY
+: > "$results/filter.times"
+for answer in text/csv application/json; do
+    for attempt in 1 2 3 4; do
+        timing=$("${on_load[@]}" curl -s -o "$work/filter-answer" -w '%{http_code} %{time_total}' -H 'Content-Type: text/csv' -H "Accept: $answer" \
+            --data-binary "@$work/recipients.csv" "http://127.0.0.1:$mirror_port/v1/unsubscribes/filter?column=phone")
+        [ "${timing%% *}" = 200 ] || { echo "the filter answered ${timing%% *}; aborting" >&2; exit 1; }
+        # The first warms the caches; it is not counted.
+        [ "$attempt" = 1 ] || echo "$answer ${timing#* }" >> "$results/filter.times"
+    done
+done
+# The last answer (JSON) must have found what the file holds: 500,000 on the list, 10,000 not numbers.
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert (r['checked'], len(r['optedOut']), len(r['invalid'])) == (1_000_000, 500_000, 10_000), (r['checked'], len(r['optedOut']), len(r['invalid']))" \
+    "$work/filter-answer" || { echo "the filter's answer does not hold what was sent; aborting" >&2; exit 1; }
 
 sleep 5
 settled_cached_kb=$(rss_kb "$cached"); settled_uncached_kb=$(rss_kb "$uncached")

@@ -1,18 +1,36 @@
 import Logging
 
-/// Who is asking, for the request being handled: set by the HTTP layer's request logging, read by its audit
-/// lines (the generated handlers do not see the request context) and by the layers below, which log with the
-/// request's logger so that their lines carry its id.
+/// Who is asking, for the request being handled: set by the HTTP layer's request scope, read by its audit lines
+/// (the generated handlers do not see the request context) and by the layers below, which log with the request's
+/// logger so that their lines carry its id.
+///
+/// The logger and the caller are made when a line asks for them, not per request: most requests log nothing but
+/// their access-log line, and adding the id to a logger's metadata, or formatting the peer's address, cost more
+/// than a cached check's own work (Benchmarks/README.md, "Hot paths").
 public struct RequestMetadata: Sendable {
     public var requestID: String
-    /// The `X-Caller` header when sane, otherwise the peer address.
-    public var caller: String
-    public var logger: Logger
+    /// The caller's sane `X-Caller`, if it sent one.
+    let callerHeader: String?
+    let peerAddress: @Sendable () -> String?
+    /// The framework's logger for the request, with the framework's own request id.
+    let baseLogger: Logger
 
-    public init(requestID: String, caller: String, logger: Logger) {
+    public init(requestID: String, callerHeader: String?, peerAddress: @escaping @Sendable () -> String?, logger: Logger) {
         self.requestID = requestID
-        self.caller = caller
-        self.logger = logger
+        self.callerHeader = callerHeader
+        self.peerAddress = peerAddress
+        self.baseLogger = logger
+    }
+
+    /// The `X-Caller` header when sane, otherwise the peer address.
+    public var caller: String { callerHeader ?? peerAddress() ?? "unknown" }
+
+    /// The request's logger: its lines carry `request_id` (one id per line: it replaces the framework's own).
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "hb.request.id"] = nil
+        logger[metadataKey: "request_id"] = .string(requestID)
+        return logger
     }
 
     @TaskLocal public static var current: RequestMetadata?

@@ -12,29 +12,24 @@ struct GatewayAPIImplementation: APIProtocol {
     let mirrors: [String: any MirrorReading]
     let metrics: any GatewayHTTPMetrics
     let mirrorRetryAfterSeconds: Int
-    var handlers: OptOutHandlers { OptOutHandlers(metrics: metrics) }
+    let answers: OptOutAnswers
+    var handlers: OptOutHandlers { OptOutHandlers(metrics: metrics, answers: answers) }
     var mirrorHandlers: MirrorHandlers { MirrorHandlers(retryAfterSeconds: mirrorRetryAfterSeconds) }
 
     // MARK: The default service (/v1/unsubscribes…)
 
     func registerOptOuts(_ input: Operations.RegisterOptOuts.Input) async throws -> Operations.RegisterOptOuts.Output {
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
-        return await handlers.write(
-            .register, request, in: services.defaultService,
-            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) })
+        return try await handlers.write(.register, request, in: services.defaultService)
     }
 
     func removeOptOuts(_ input: Operations.RemoveOptOuts.Input) async throws -> Operations.RemoveOptOuts.Output {
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
-        return await handlers.write(
-            .remove, request, in: services.defaultService,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
+        return try await handlers.write(.remove, request, in: services.defaultService)
     }
 
     func removeOptOut(_ input: Operations.RemoveOptOut.Input) async throws -> Operations.RemoveOptOut.Output {
-        await handlers.removeOne(
-            input.path.phoneNumber, in: services.defaultService,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
+        try await handlers.removeOne(input.path.phoneNumber, in: services.defaultService)
     }
 
     func listOptOuts(_ input: Operations.ListOptOuts.Input) async throws -> Operations.ListOptOuts.Output {
@@ -90,24 +85,18 @@ struct GatewayAPIImplementation: APIProtocol {
     func registerServiceOptOuts(_ input: Operations.RegisterServiceOptOuts.Input) async throws -> Operations.RegisterServiceOptOuts.Output {
         guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
-        return await handlers.write(
-            .register, request, in: service,
-            ok: { .ok(.init(body: .json(.init(registered: $0.registered.map(APIMapping.optOut), count: $0.done.count)))) })
+        return try await handlers.write(.register, request, in: service)
     }
 
     func removeServiceOptOuts(_ input: Operations.RemoveServiceOptOuts.Input) async throws -> Operations.RemoveServiceOptOuts.Output {
         guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
         guard case .json(let request) = input.body else { preconditionFailure("the runtime answers 415 to other bodies") }
-        return await handlers.write(
-            .remove, request, in: service,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
+        return try await handlers.write(.remove, request, in: service)
     }
 
     func removeServiceOptOut(_ input: Operations.RemoveServiceOptOut.Input) async throws -> Operations.RemoveServiceOptOut.Output {
         guard let service = services.named(input.path.service) else { return .notFound(Problems.serviceNotFound(input.path.service, among: services)) }
-        return await handlers.removeOne(
-            input.path.phoneNumber, in: service,
-            ok: { .ok(.init(body: .json(.init(removed: $0.done, count: $0.done.count)))) })
+        return try await handlers.removeOne(input.path.phoneNumber, in: service)
     }
 
     func listServiceOptOuts(_ input: Operations.ListServiceOptOuts.Input) async throws -> Operations.ListServiceOptOuts.Output {

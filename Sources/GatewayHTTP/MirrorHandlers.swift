@@ -14,45 +14,59 @@ struct MirrorHandlers {
     static let defaultChangeLimit = 1_000
     static let maxChangeLimit = 10_000
 
-    /// A page of the change feed after `after` (the beginning when nil).
+    /// A page of the change feed after `after` (the beginning when nil), in the generated types.
     func changes<Output: ChangesOutput>(after: String?, limit: Int?, mirror: (any MirrorReading)?) async -> Output {
-        guard let mirror else {
+        let page: ChangeFeedPage
+        switch await Self.read(after: after, limit: limit, mirror: mirror) {
+        case .success(let read): page = read
+        case .failure(.mirrorOff):
             return .serviceUnavailable(Problems.mirrorUnavailable("the mirror is turned off (MIRROR_ENABLED=false): there is no change feed",
                                                                   retryAfterSeconds: retryAfterSeconds))
-        }
-        let limit = limit ?? Self.defaultChangeLimit
-        guard (1...Self.maxChangeLimit).contains(limit) else {
+        case .failure(.badLimit):
             return .badRequest(Problems.badParameter("limit", "must be from 1 to \(Self.maxChangeLimit)"))
-        }
-        let scope: String
-        do {
-            scope = try await mirror.cursorScope()
-        } catch {
+        case .failure(.badCursor):
+            return .badRequest(Problems.badParameter(
+                "after", "not a cursor of this service's change feed in this gateway's store (pass a `next` or `cursor` it gave)"))
+        case .failure(.storeUnreadable):
             return .serviceUnavailable(Problems.mirrorUnavailable("the mirror's store could not be read", retryAfterSeconds: retryAfterSeconds))
         }
-        var sequence: Int64 = 0
-        if let after {
-            guard let decoded = ChangeCursor.sequence(of: after, scope: scope) else {
-                return .badRequest(Problems.badParameter(
-                    "after", "not a cursor of this service's change feed in this gateway's store (pass a `next` or `cursor` it gave)"))
-            }
-            sequence = decoded
-        }
-        let changes: [MirrorChange]
-        do {
-            changes = try await mirror.changes(after: sequence, limit: limit)
-        } catch {
-            return .serviceUnavailable(Problems.mirrorUnavailable("the mirror's store could not be read", retryAfterSeconds: retryAfterSeconds))
-        }
-        let items: [Components.Schemas.OptOutChange] = changes.map { change in
-            .init(cursor: ChangeCursor.text(change.sequence, scope: scope), phoneNumber: change.key.digits,
+        return .page(Self.page(page))
+    }
+
+    /// The page in the generated type.
+    static func page(_ page: ChangeFeedPage) -> Components.Schemas.ChangePage {
+        .init(changes: page.changes.map { change in
+            .init(cursor: ChangeCursor.text(change.sequence, scope: page.scope), phoneNumber: change.key.digits,
                   change: change.kind == .added ? .added : .removed,
                   observedAt: Date(epochMilliseconds: change.observedAtMilliseconds),
                   registeredAt: change.registeredAtMilliseconds.map { Date(epochMilliseconds: $0) },
                   source: change.source.map { $0 == .ars ? .ars : .manual })
+        }, next: page.next)
+    }
+
+    /// Why a page of the change feed cannot be given.
+    enum ChangeFeedRefusal: Error {
+        case mirrorOff, badLimit, badCursor, storeUnreadable
+    }
+
+    /// The changes after `after` (the beginning when nil), at most `limit` (1,000 when nil).
+    static func read(after: String?, limit: Int?, mirror: (any MirrorReading)?) async -> Result<ChangeFeedPage, ChangeFeedRefusal> {
+        guard let mirror else { return .failure(.mirrorOff) }
+        let limit = limit ?? defaultChangeLimit
+        guard (1...maxChangeLimit).contains(limit) else { return .failure(.badLimit) }
+        let scope: String
+        do { scope = try await mirror.cursorScope() } catch { return .failure(.storeUnreadable) }
+        var sequence: Int64 = 0
+        if let after {
+            guard let decoded = ChangeCursor.sequence(of: after, scope: scope) else { return .failure(.badCursor) }
+            sequence = decoded
         }
-        let next = ChangeCursor.text(changes.last?.sequence ?? sequence, scope: scope)
-        return .page(.init(changes: items, next: next))
+        do {
+            let changes = try await mirror.changes(after: sequence, limit: limit)
+            return .success(ChangeFeedPage(scope: scope, changes: changes, next: ChangeCursor.text(changes.last?.sequence ?? sequence, scope: scope)))
+        } catch {
+            return .failure(.storeUnreadable)
+        }
     }
 
     static func status(_ service: OptOutService, mirror: (any MirrorReading)?) -> Components.Schemas.ServiceMirrorStatus {
@@ -81,6 +95,14 @@ struct MirrorHandlers {
         case .disabled: .disabled
         }
     }
+}
+
+/// A page of a service's change feed: its changes, oldest first, the scope their cursors are bound to, and the
+/// cursor to continue from.
+struct ChangeFeedPage {
+    let scope: String
+    let changes: [MirrorChange]
+    let next: String
 }
 
 /// The change feed's cursors: a change's sequence with a check bound to the store and the service (`scope`), so

@@ -1,11 +1,14 @@
 import GatewayAPI
+import Hummingbird
 import OptOuts
 import SENSCore
 
 /// The opt-out operations once the service is known: generated input → domain call → generated output. The
-/// shared responses are spelled through `ReadOutput` and `WriteOutput`; only each operation's 200 is passed in.
+/// shared responses are spelled through `ReadOutput` and `WriteOutput`; the reads' 200 is passed in, the writes'
+/// is written as bytes (`AnsweredAsBytes`).
 struct OptOutHandlers {
     let metrics: any GatewayHTTPMetrics
+    let answers: OptOutAnswers
 
     enum Write: String {
         case register, remove
@@ -14,8 +17,8 @@ struct OptOutHandlers {
     }
 
     /// A bulk write: validate every number (refusing the request if any is bad), write, answer with the outcome.
-    func write<Output: BulkWriteOutput>(_ write: Write, _ request: Components.Schemas.PhoneNumbersRequest, in service: OptOutService,
-                                        ok: (WriteOutcome) -> Output) async -> Output {
+    func write<Output: BulkWriteOutput>(_ write: Write, _ request: Components.Schemas.PhoneNumbersRequest,
+                                        in service: OptOutService) async throws(AnsweredAsBytes) -> Output {
         switch APIMapping.validate(request.phoneNumbers) {
         case .failure(.count(let count)):
             APIMapping.audit(write.rawValue, service: service.name, count: count, numbers: [], outcome: "refused: wrong number of items")
@@ -25,30 +28,47 @@ struct OptOutHandlers {
                              outcome: "refused: \(errors.count) invalid numbers, nothing sent")
             return .unprocessableContent(Problems.invalidPhoneNumbers(errors, total: request.phoneNumbers.count))
         case .success(let numbers):
-            return await written(write, numbers, in: service, ok: ok)
+            return try await written(write, numbers, in: service)
         }
     }
 
-    /// Writes validated numbers, audits and counts the outcome, and answers with it.
-    func written<Output: WriteOutput>(_ write: Write, _ numbers: [PhoneNumber], in service: OptOutService,
-                                      ok: (WriteOutcome) -> Output) async -> Output {
+    /// Writes validated numbers, audits and counts the outcome, and answers with it: a failure in the generated
+    /// types, the 200 (`RegisterResult`, `RemoveResult`) as bytes, which can hold 10,000 records.
+    func written<Output: WriteOutput>(_ write: Write, _ numbers: [PhoneNumber], in service: OptOutService) async throws(AnsweredAsBytes) -> Output {
+        let outcome = await perform(write, numbers, in: service)
+        guard outcome.failure == nil else { return .failure(outcome, verb: write.verb) }
+        throw AnsweredAsBytes(response: answer(write, outcome))
+    }
+
+    /// Writes validated numbers; audits and counts the outcome.
+    func perform(_ write: Write, _ numbers: [PhoneNumber], in service: OptOutService) async -> WriteOutcome {
         let outcome = write == .register ? await service.directory.register(numbers) : await service.directory.remove(numbers)
         metrics.recordWritten(service: service.name, operation: write.rawValue, count: outcome.done.count)
         let distinct = outcome.done + outcome.unconfirmed + outcome.notSent
         APIMapping.audit(write.rawValue, service: service.name, count: distinct.count, numbers: distinct, outcome: outcome.failure.map {
             "failed (\($0.httpStatus)): \(outcome.done.count) done, \(outcome.unconfirmed.count) unconfirmed, \(outcome.notSent.count) not sent"
         } ?? "ok: \(outcome.done.count) done")
-        return outcome.failure == nil ? ok(outcome) : .failure(outcome, verb: write.verb)
+        return outcome
+    }
+
+    /// A write's answer: the 200 as bytes, or the failure as `WriteOutput.failure` spells it.
+    func answer(_ write: Write, _ outcome: WriteOutcome) -> Response {
+        guard let error = outcome.failure else {
+            return .json(write == .register ? answers.registered(outcome) : answers.removed(outcome))
+        }
+        var response = Response.problem(Problems.partialWrite(outcome, verb: write.verb), status: error.httpStatus)
+        response.setRetryAfter(for: error)
+        return response
     }
 
     /// Removes the one number of a path, which is refused with 400 when it is not a number.
-    func removeOne<Output: WriteOutput>(_ text: String, in service: OptOutService, ok: (WriteOutcome) -> Output) async -> Output {
+    func removeOne<Output: WriteOutput>(_ text: String, in service: OptOutService) async throws(AnsweredAsBytes) -> Output {
         let number: PhoneNumber
         do { number = try PhoneNumber.parse(text) } catch {
             APIMapping.audit("remove", service: service.name, count: 1, numbers: [], outcome: "refused: invalid number, nothing sent")
             return .badRequest(Problems.badParameter("phoneNumber", error.reason))
         }
-        return await written(.remove, [number], in: service, ok: ok)
+        return try await written(.remove, [number], in: service)
     }
 
     func list<Output: ReadOutput>(_ query: Result<OptOutQuery, APIMapping.ParameterRefusal>, cacheControl: String?,

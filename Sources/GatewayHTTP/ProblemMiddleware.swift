@@ -1,3 +1,4 @@
+import CallScope
 import GatewayAPI
 import HTTPTypes
 import Hummingbird
@@ -49,6 +50,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .contentTooLarge: return problem(.tooLarge(limit: maxBodyBytes), request)
             default: return problem(error.status.code, error.body ?? Problems.reasonPhrase(error.status.code), request)
             }
+        } catch let error as ServerError where error.underlyingError is AnsweredAsBytes {
+            return (error.underlyingError as! AnsweredAsBytes).response
         } catch let error as ServerError where error.operationInput == nil {
             // The runtime could not turn the request into the operation's input: the caller's mistake.
             if let decoding = error.underlyingError as? DecodingError ?? Self.decodingError(in: error), request.method != .get {
@@ -66,10 +69,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return problem(400, invalid.map { "\($0.name): \($0.reason)" }.joined(separator: "; "), request, invalidParams: invalid)
         } catch let error as ServerError {
-            context.logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error": "\(error.underlyingError)"])
+            RequestMetadata.logger(or: context.logger).error("handler failed", metadata: ["operation": "\(error.operationID)", "error": "\(error.underlyingError)"])
             return problem(500, "the gateway failed to handle the request", request)
         } catch {
-            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            RequestMetadata.logger(or: context.logger).error("request failed", metadata: ["error": "\(error)"])
             return problem(500, "the gateway failed to handle the request", request)
         }
     }
@@ -188,10 +191,16 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Response {
     /// An `application/problem+json` response.
     static func problem(_ problem: Components.Schemas.Problem) -> Response {
+        .problem(problem, status: problem.status)
+    }
+
+    /// An `application/problem+json` response of any problem shape, encoded as the generated handlers encode it
+    /// (keys sorted, slashes as they are).
+    static func problem<Problem: Encodable>(_ problem: Problem, status: Int) -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(problem)) ?? Data()
-        return Response(status: .init(code: problem.status), headers: [.contentType: "application/problem+json"],
+        return Response(status: .init(code: status), headers: [.contentType: "application/problem+json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

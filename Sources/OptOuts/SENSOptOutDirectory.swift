@@ -2,7 +2,8 @@ import SENSClient
 import SENSCore
 
 /// The opt-out directory of one SENS SMS service: deduplicates numbers, writes them in calls of at most 1,000,
-/// one after another, stopping at the first failure, and reads through SENS's list.
+/// one after another, stopping at the first failure (each call's body is written while the one before it is in
+/// flight), and reads through SENS's list.
 public struct SENSOptOutDirectory: OptOutDirectory {
     let sens: any SENSUnsubscribes
     let chunkSize: Int
@@ -14,12 +15,12 @@ public struct SENSOptOutDirectory: OptOutDirectory {
     }
 
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
-        await write(numbers) { chunk throws(SENSError) in try await sens.register(chunk).map(OptOut.init) }
+        await write(numbers) { targets throws(SENSError) in try await sens.register(targets).map(OptOut.init) }
     }
 
     public func remove(_ numbers: [PhoneNumber]) async -> WriteOutcome {
-        await write(numbers) { chunk throws(SENSError) in
-            try await sens.delete(chunk)
+        await write(numbers) { targets throws(SENSError) in
+            try await sens.delete(targets)
             return []
         }
     }
@@ -47,29 +48,32 @@ public struct SENSOptOutDirectory: OptOutDirectory {
 
     /// Sends the distinct numbers chunk by chunk, in order, and stops at the first failure: the failed chunk is
     /// unconfirmed when SENS may have applied it (else not sent), and every later chunk is not sent, so nothing is
-    /// silently dropped.
-    private func write(_ numbers: [PhoneNumber], _ call: ([String]) async throws(SENSError) -> [OptOut]) async -> WriteOutcome {
+    /// silently dropped. The next chunk's body is written while the current call is in flight.
+    private func write(_ numbers: [PhoneNumber], _ call: (SENSTargets) async throws(SENSError) -> [OptOut]) async -> WriteOutcome {
         var seen = Set<String>()
         let distinct = numbers.map(\.digits).filter { seen.insert($0).inserted }
+        let chunks = stride(from: 0, to: distinct.count, by: chunkSize).map { Array(distinct[$0..<min($0 + chunkSize, distinct.count)]) }
         var outcome = WriteOutcome()
-        var start = 0
-        while start < distinct.count {
-            let chunk = Array(distinct[start..<min(start + chunkSize, distinct.count)])
+        guard var targets = chunks.first.map(SENSTargets.init) else { return outcome }
+        for position in chunks.indices {
+            async let upcoming = position + 1 < chunks.count ? SENSTargets(chunks[position + 1]) : nil
             do {
-                outcome.registered += try await call(chunk)
-                outcome.done += chunk
+                outcome.registered += try await call(targets)
+                outcome.done += targets.numbers
             } catch {
                 let failure = OptOutError(error)
                 outcome.failure = failure
+                let later = chunks[(position + 1)...].joined()
                 if failure.mayHaveBeenApplied {
-                    outcome.unconfirmed = chunk
-                    outcome.notSent = Array(distinct[(start + chunk.count)...])
+                    outcome.unconfirmed = targets.numbers
+                    outcome.notSent = Array(later)
                 } else {
-                    outcome.notSent = Array(distinct[start...])
+                    outcome.notSent = targets.numbers + later
                 }
                 return outcome
             }
-            start += chunkSize
+            guard let next = await upcoming else { break }
+            targets = next
         }
         return outcome
     }

@@ -4,11 +4,11 @@ import SENSCore
 /// operations, with every failure already classified.
 public protocol SENSUnsubscribes: Sendable {
     /// Registers at most 1,000 normalized numbers; returns SENS's records.
-    func register(_ numbers: [String]) async throws(SENSError) -> [SENSRecord]
+    func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord]
     /// One page of the list.
     func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord]
     /// Removes at most 1,000 normalized numbers.
-    func delete(_ numbers: [String]) async throws(SENSError)
+    func delete(_ targets: SENSTargets) async throws(SENSError)
 }
 
 /// One opt-out as SENS holds it, its zone-less `registerTime` already read into an instant (once, by the client).

@@ -24,8 +24,8 @@ public struct UnsubscribesResource: SENSUnsubscribes {
         self.logger = logger
     }
 
-    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSRecord] {
-        let answer = try await transport.send(SENSRequest(method: .post, pathAndQuery: path, body: Self.targetsJSON(numbers), operation: "register"))
+    public func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord] {
+        let answer = try await transport.send(SENSRequest(method: .post, pathAndQuery: path, body: targets.body, operation: "register"))
         guard answer.status == 200 else { throw classify(answer, operation: "register") }
         return try decode(answer.body, operation: "register")
     }
@@ -38,8 +38,8 @@ public struct UnsubscribesResource: SENSUnsubscribes {
         return try decode(answer.body, operation: "list")
     }
 
-    public func delete(_ numbers: [String]) async throws(SENSError) {
-        let answer = try await transport.send(SENSRequest(method: .delete, pathAndQuery: path, body: Self.targetsJSON(numbers), operation: "delete"))
+    public func delete(_ targets: SENSTargets) async throws(SENSError) {
+        let answer = try await transport.send(SENSRequest(method: .delete, pathAndQuery: path, body: targets.body, operation: "delete"))
         guard answer.status == 204 || answer.status == 200 else { throw classify(answer, operation: "delete") }
         // SENS answers 204 with no body. A 200 whose body is not JSON (a proxy's or a maintenance page) says
         // nothing about the removal: it may or may not have been applied.
@@ -48,20 +48,6 @@ public struct UnsubscribesResource: SENSUnsubscribes {
             RequestMetadata.logger(or: logger).warning("SENS answer unreadable", metadata: ["operation": "delete", "bytes": "\(answer.body.count)"])
             throw .invalidResponse("the delete answer is not the documented empty answer")
         }
-    }
-
-    /// `[{"clientTelNo":"01012345678"},…]`, written directly: the numbers are digits only.
-    static func targetsJSON(_ numbers: [String]) -> [UInt8] {
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        json.reserveCapacity(numbers.count * 30 + 2)
-        for (index, number) in numbers.enumerated() {
-            if index > 0 { json.append(UInt8(ascii: ",")) }
-            json.append(contentsOf: #"{"clientTelNo":""#.utf8)
-            json.append(contentsOf: number.utf8)
-            json.append(contentsOf: #""}"#.utf8)
-        }
-        json.append(UInt8(ascii: "]"))
-        return json
     }
 
     /// SENS's records; any unreadable one makes the answer unreadable.

@@ -14,6 +14,7 @@ import SENSCore
 public enum GatewayApplication {
     /// The whole gateway as a Hummingbird application talking to SENS. `onServerRunning` receives the bound port.
     /// `cacheMetrics` and `resilienceMetrics`, when given, replace every service's reporting (tests count with them).
+    /// `hotPaths: false` leaves every read and write to the generated handlers (tests compare the two paths).
     public static func build(
         http: GatewayConfiguration.HTTPSettings,
         services: [GatewayConfiguration.Service],
@@ -29,6 +30,7 @@ public enum GatewayApplication {
         accessLog: BufferedAccessLog? = nil,
         logger: Logger,
         checkSENSAtStart: Bool = false,
+        hotPaths: Bool = true,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let httpClient = makeHTTPClient(services: services, resilience: resilience)
@@ -58,7 +60,7 @@ public enum GatewayApplication {
                                              maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: filterMaxBodyBytes,
                                              mirrorRetryAfterSeconds: Int(mirror?.settings.syncInterval.components.seconds ?? 30),
                                              clock: clock, deadline: .milliseconds(resilience.deadlineMilliseconds),
-                                             responseUTCOffsetSeconds: responseUTCOffsetSeconds, accessLog: accessLog ?? LoggerAccessLog())
+                                             responseUTCOffsetSeconds: responseUTCOffsetSeconds, accessLog: accessLog ?? LoggerAccessLog(), hotPaths: hotPaths)
         } catch {
             try? httpClient.syncShutdown()
             throw error

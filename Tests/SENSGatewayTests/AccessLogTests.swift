@@ -1,3 +1,4 @@
+import CallScope
 import AsyncHTTPClient
 import Foundation
 @testable import GatewayHTTP
@@ -29,15 +30,20 @@ struct AccessLogTests {
         #expect(entry.durationText == "\(Double(microseconds) / 1000)")
     }
 
-    /// The JSON line is `JSONLogHandler`'s for the same request, its time aside.
+    /// The request scope of the entry, over the framework's `logger`.
+    static func metadata(_ logger: Logger) -> RequestMetadata {
+        RequestMetadata(requestID: "req-abc.123", callerHeader: nil, peerAddress: { nil }, logger: logger)
+    }
+
+    /// The JSON line is `JSONLogHandler`'s for the same request, its time aside (the framework's id replaced).
     @Test func writesTheJSONLineTheLogHandlerWrote() throws {
         let handlerLines = Mutex<[String]>([])
         var logger = Logger(label: "sens-gateway") { label in JSONLogHandler(label: label) { line in handlerLines.withLock { $0.append(line) } } }
-        logger[metadataKey: "request_id"] = "req-abc.123"
-        LoggerAccessLog().record(entry, logger: logger)
+        logger[metadataKey: "hb.request.id"] = "framework-id"
+        LoggerAccessLog().record(entry, metadata: Self.metadata(logger))
         let written = Written()
         let log = BufferedAccessLog(format: .json, level: .info, logger: logger, write: written.write)
-        log.record(entry, logger: logger)
+        log.record(entry, metadata: Self.metadata(logger))
         log.flush()
         let expected = try #require(handlerLines.withLock { $0.first })
         let line = try #require(written.lines.first)
@@ -50,7 +56,7 @@ struct AccessLogTests {
     @Test func writesTheTextLineTheStreamHandlerWrote() throws {
         let written = Written()
         let log = BufferedAccessLog(format: .text, level: .info, logger: Logger(label: "test"), write: written.write)
-        log.record(entry, logger: Logger(label: "test"))
+        log.record(entry, metadata: Self.metadata(Logger(label: "test")))
         log.flush()
         let line = try #require(written.lines.first)
         let pattern = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info sens-gateway: duration_ms=1\.756 method=GET request_id=req-abc\.123 route=\/v1\/unsubscribes\/\{phoneNumber\} status=200 \[GatewayHTTP\] request/
@@ -61,12 +67,12 @@ struct AccessLogTests {
     @Test func dropsAndCountsWhatTheBufferCannotHold() {
         let written = Written()
         let log = BufferedAccessLog(format: .text, level: .info, capacity: 1_000, logger: Logger(label: "test"), write: written.write)
-        for _ in 0..<100 { log.record(entry, logger: Logger(label: "test")) }
+        for _ in 0..<100 { log.record(entry, metadata: Self.metadata(Logger(label: "test"))) }
         log.flush()
         #expect((5...10).contains(written.lines.count), "\(written.lines.count)")
         // Above info, nothing is recorded, as before.
         let quiet = BufferedAccessLog(format: .text, level: .warning, logger: Logger(label: "test"), write: written.write)
-        quiet.record(entry, logger: Logger(label: "test"))
+        quiet.record(entry, metadata: Self.metadata(Logger(label: "test")))
         let before = written.lines.count
         quiet.flush()
         #expect(written.lines.count == before)

@@ -27,9 +27,9 @@ public final class ScriptedUnsubscribes: SENSUnsubscribes {
         if let error = failures[call] { throw error }
     }
 
-    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSRecord] {
+    public func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord] {
         try next()
-        return numbers.map { SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
+        return targets.numbers.map { SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
     }
 
     public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord] {
@@ -37,7 +37,7 @@ public final class ScriptedUnsubscribes: SENSUnsubscribes {
         return []
     }
 
-    public func delete(_ numbers: [String]) async throws(SENSError) {
+    public func delete(_ targets: SENSTargets) async throws(SENSError) {
         try next()
     }
 }
@@ -92,9 +92,9 @@ public final class GatedUnsubscribes: SENSUnsubscribes {
         return []
     }
 
-    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSRecord] {
-        numbers.map { SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
+    public func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord] {
+        targets.numbers.map { SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
     }
 
-    public func delete(_ numbers: [String]) async throws(SENSError) {}
+    public func delete(_ targets: SENSTargets) async throws(SENSError) {}
 }

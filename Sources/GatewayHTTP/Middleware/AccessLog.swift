@@ -1,3 +1,4 @@
+import CallScope
 import Logging
 
 /// One finished request, as its access-log line shows it.
@@ -22,16 +23,17 @@ public struct AccessLogEntry: Sendable {
 
 /// Where the access-log lines go: one line per request, written off the request's path where it can be.
 public protocol AccessLog: Sendable {
-    /// Records `entry`; `logger` is the request's (its id among the metadata) for writers that log through it.
-    func record(_ entry: AccessLogEntry, logger: Logger)
+    /// Records `entry`; `metadata` gives the request's logger (its id among the metadata) to writers that log
+    /// through it.
+    func record(_ entry: AccessLogEntry, metadata: RequestMetadata)
 }
 
 /// Through swift-log, as any other line: the request's logger at `info`, with the entry as metadata.
 public struct LoggerAccessLog: AccessLog {
     public init() {}
 
-    public func record(_ entry: AccessLogEntry, logger: Logger) {
-        logger.info("request", metadata: [
+    public func record(_ entry: AccessLogEntry, metadata: RequestMetadata) {
+        metadata.logger.info("request", metadata: [
             "method": .string(entry.method), "route": .string(entry.route),
             "status": .stringConvertible(entry.status), "duration_ms": .string(entry.durationText),
         ])

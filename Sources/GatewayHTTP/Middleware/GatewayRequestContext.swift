@@ -5,10 +5,15 @@ import NIOCore
 /// does not name itself.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    let peerAddress: String?
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.peerAddress = source.channel.remoteAddress?.ipAddress
+        self.channel = source.channel
+    }
+
+    /// Formatted when asked (an audit line without `X-Caller`), not for every request.
+    var peerAddress: @Sendable () -> String? {
+        { [channel] in channel.remoteAddress?.ipAddress }
     }
 }

@@ -29,16 +29,16 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
         self.logger = logger
     }
 
-    public func register(_ numbers: [String]) async throws(SENSError) -> [SENSRecord] {
-        try await call("register", isWrite: true) { () throws(SENSError) in try await upstream.register(numbers) }
+    public func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord] {
+        try await call("register", isWrite: true) { () throws(SENSError) in try await upstream.register(targets) }
     }
 
     public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord] {
         try await call("list", isWrite: false) { () throws(SENSError) in try await upstream.list(query) }
     }
 
-    public func delete(_ numbers: [String]) async throws(SENSError) {
-        try await call("delete", isWrite: true) { () throws(SENSError) in try await upstream.delete(numbers) }
+    public func delete(_ targets: SENSTargets) async throws(SENSError) {
+        try await call("delete", isWrite: true) { () throws(SENSError) in try await upstream.delete(targets) }
     }
 
     private func call<Value>(_ operation: String, isWrite: Bool,

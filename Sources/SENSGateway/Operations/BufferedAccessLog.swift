@@ -1,3 +1,4 @@
+import CallScope
 import Glibc
 import GatewayHTTP
 import Logging
@@ -65,7 +66,7 @@ public final class BufferedAccessLog: AccessLog, Service {
         }
     }
 
-    public func record(_ entry: AccessLogEntry, logger: Logger) {
+    public func record(_ entry: AccessLogEntry, metadata: RequestMetadata) {
         guard enabled else { return }
         let now = clock.nowMilliseconds()
         state.withLock { state in

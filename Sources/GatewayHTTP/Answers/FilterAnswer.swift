@@ -1,0 +1,77 @@
+import NIOCore
+import OptOutMirror
+import OptOuts
+import SENSCore
+
+/// The filter's answers, written as bytes: a million recipients through the generic encoder would cost more than
+/// the filtering. `FilterAnswerTests` decodes them with the generated `FilterResult` type, so they cannot drift
+/// from `openapi.yaml`.
+enum FilterAnswer {
+    /// `FilterResult` as compact JSON, keys sorted as the gateway's encoder sorts them.
+    static func json(_ filter: RecipientFilter, asOf: Int64, utcOffsetSeconds: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let numberBytes = 2 * RawJSONWriter.integerBytes
+        let invalidBytes = filter.invalid.reduce(0) {
+            $0 + 64 + numberBytes + $1.error.code.utf8.count + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
+                + RawJSONWriter.bound(escaping: $1.error.reason)
+        }
+        let optedOutBytes = filter.optedOut.reduce(0) {
+            $0 + 96 + numberBytes + RawJSONWriter.integerBytes + RFC3339.maxBytes + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
+        }
+        return .json(capacity: 64 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes) { out in
+            out.append(#"{"asOf":""#)
+            out.appendTime(asOf, utcOffsetSeconds: utcOffsetSeconds)
+            out.append(#"","checked":"#)
+            out.appendInteger(filter.checked)
+            out.append(#","invalid":["#)
+            for (position, item) in filter.invalid.enumerated() {
+                out.append(position > 0 ? #",{"code":""# : #"{"code":""#)
+                out.appendPlain(item.error.code)
+                out.append(#"","index":"#)
+                out.appendInteger(item.recipient.index)
+                out.append(#","input":"#)
+                out.appendString(echoed(item.recipient.input))
+                appendLine(item.recipient.line, to: &out)
+                out.append(#","reason":"#)
+                out.appendString(item.error.reason)
+                out.append("}")
+            }
+            out.append(#"],"optedOut":["#)
+            for (position, item) in filter.optedOut.enumerated() {
+                out.append(position > 0 ? #",{"index":"# : #"{"index":"#)
+                out.appendInteger(item.recipient.index)
+                out.append(#","input":"#)
+                out.appendString(echoed(item.recipient.input))
+                appendLine(item.recipient.line, to: &out)
+                out.append(#","phoneNumber":""#)
+                out.appendPlain(item.record.key.digits)
+                out.append(#"","registeredAt":""#)
+                out.appendTime(item.record.registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
+                out.append(item.record.source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)
+            }
+            out.append("]}")
+        }
+    }
+
+    /// The allowed recipients, normalized, one a line (LF), in input order.
+    static func csv(_ filter: RecipientFilter, allocator: ByteBufferAllocator) -> ByteBuffer {
+        .json(capacity: filter.allowed.count * (RawJSONWriter.integerBytes + 1)) { out in
+            for key in filter.allowed {
+                out.appendPlain(key.digits)
+                out.append(byte: UInt8(ascii: "\n"))
+            }
+        }
+    }
+
+    /// An input as the answer repeats it: cut to the parser's bound, as the write operations' 422 does (counting
+    /// characters only when the bytes could be too many).
+    static func echoed(_ input: String) -> String {
+        guard input.utf8.count > PhoneNumber.maxInputCharacters, input.count > PhoneNumber.maxInputCharacters else { return input }
+        return input.prefix(PhoneNumber.maxInputCharacters) + "…"
+    }
+
+    private static func appendLine(_ line: Int?, to out: inout RawJSONWriter) {
+        guard let line else { return }
+        out.append(#","line":"#)
+        out.appendInteger(line)
+    }
+}
