@@ -20,8 +20,10 @@ public enum GatewayRouter {
         let router = Router(context: GatewayRequestContext.self)
         let answers = OptOutAnswers(utcOffsetSeconds: responseUTCOffsetSeconds)
         router.add(middleware: RequestScopeMiddleware(requestIDs: RequestIDGenerator(), accessLog: accessLog, metrics: metrics, deadline: deadline))
-        if hotPaths { router.add(middleware: HotReadMiddleware(services: services, mirrors: mirrors, answers: answers)) }
-        router.add(middleware: ProblemMiddleware(maxBodyBytes: maxBodyBytes, streamedBodyLimits: streamedBodyLimits(filterMaxBodyBytes: filterMaxBodyBytes),
+        if hotPaths { router.add(middleware: HotReadMiddleware(services: services, mirrors: mirrors,
+                                                                               mirrorHandlers: MirrorHandlers(retryAfterSeconds: mirrorRetryAfterSeconds),
+                                                                               answers: answers)) }
+        router.add(middleware: ProblemMiddleware(maxBodyBytes: maxBodyBytes, deadline: deadline, streamedBodyLimits: streamedBodyLimits(filterMaxBodyBytes: filterMaxBodyBytes),
                                                  routes: .embedded, parameterProblems: APIMapping.parameterProblems))
         if hotPaths { router.add(middleware: HotWriteMiddleware(services: services, handlers: OptOutHandlers(metrics: metrics, answers: answers))) }
         router.add(middleware: FilterMiddleware(services: services, mirrors: mirrors, maxBodyBytes: filterMaxBodyBytes,

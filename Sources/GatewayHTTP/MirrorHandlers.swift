@@ -16,21 +16,33 @@ struct MirrorHandlers {
 
     /// A page of the change feed after `after` (the beginning when nil), in the generated types.
     func changes<Output: ChangesOutput>(after: String?, limit: Int?, mirror: (any MirrorReading)?) async -> Output {
-        let page: ChangeFeedPage
         switch await Self.read(after: after, limit: limit, mirror: mirror) {
-        case .success(let read): page = read
-        case .failure(.mirrorOff):
-            return .serviceUnavailable(Problems.mirrorUnavailable("the mirror is turned off (MIRROR_ENABLED=false): there is no change feed",
-                                                                  retryAfterSeconds: retryAfterSeconds))
-        case .failure(.badLimit):
-            return .badRequest(Problems.badParameter("limit", "must be from 1 to \(Self.maxChangeLimit)"))
-        case .failure(.badCursor):
-            return .badRequest(Problems.badParameter(
-                "after", "not a cursor of this service's change feed in this gateway's store (pass a `next` or `cursor` it gave)"))
-        case .failure(.storeUnreadable):
-            return .serviceUnavailable(Problems.mirrorUnavailable("the mirror's store could not be read", retryAfterSeconds: retryAfterSeconds))
+        case .success(let page): return .page(Self.page(page))
+        case .failure(let refusal):
+            let (problem, retryAfter) = self.problem(refusal)
+            guard let retryAfter else { return .badRequest(.init(body: .applicationProblemJson(problem))) }
+            return .serviceUnavailable(.init(headers: .init(retryAfter: retryAfter), body: .applicationProblemJson(problem)))
         }
-        return .page(Self.page(page))
+    }
+
+    /// Why a page of the change feed cannot be given.
+    enum ChangeFeedRefusal: Error {
+        case mirrorOff, badLimit, badCursor, storeUnreadable
+    }
+
+    /// The problem a refusal is answered with: a 400, or a 503 with its `Retry-After`.
+    func problem(_ refusal: ChangeFeedRefusal) -> (problem: Components.Schemas.Problem, retryAfter: Int?) {
+        switch refusal {
+        case .mirrorOff:
+            (Problems.mirrorUnavailableProblem("the mirror is turned off (MIRROR_ENABLED=false): there is no change feed"), retryAfterSeconds)
+        case .badLimit:
+            (Problems.badParameterProblem("limit", "must be from 1 to \(Self.maxChangeLimit)"), nil)
+        case .badCursor:
+            (Problems.badParameterProblem(
+                "after", "not a cursor of this service's change feed in this gateway's store (pass a `next` or `cursor` it gave)"), nil)
+        case .storeUnreadable:
+            (Problems.mirrorUnavailableProblem("the mirror's store could not be read"), retryAfterSeconds)
+        }
     }
 
     /// The page in the generated type.
@@ -42,11 +54,6 @@ struct MirrorHandlers {
                   registeredAt: change.registeredAtMilliseconds.map { Date(epochMilliseconds: $0) },
                   source: change.source.map { $0 == .ars ? .ars : .manual })
         }, next: page.next)
-    }
-
-    /// Why a page of the change feed cannot be given.
-    enum ChangeFeedRefusal: Error {
-        case mirrorOff, badLimit, badCursor, storeUnreadable
     }
 
     /// The changes after `after` (the beginning when nil), at most `limit` (1,000 when nil).

@@ -22,6 +22,8 @@ import Foundation
 /// the operation had run, a write included.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
+    /// The request's time to answer (`RequestDeadline`), counted again from when a body has been read.
+    let deadline: Duration
     /// Operations whose handler reads the body as it arrives, with its own bound: their body is not collected
     /// here, and they see `Accept` (the filter answers CSV when asked).
     let streamedBodyLimits: [String: Int]
@@ -43,7 +45,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 request = Request(head: head, body: request.body)
             }
             if let refusal = try await checkBody(&request, route: route) { return problem(refusal, request) }
-            return try await next(request, context)
+            // The request's time to answer starts once its body is in, as it did before the body was read here:
+            // a slow upload does not eat into the SENS calls' time.
+            guard route.hasRequestBody else { return try await next(request, context) }
+            return try await RequestDeadline.$current.withValue(ContinuousClock.now + deadline) { try await next(request, context) }
         } catch let error as HTTPError {
             switch error.status {
             case .notFound: return problem(.noSuchRoute(method: request.method.rawValue, path: request.uri.path), request)

@@ -21,7 +21,11 @@ enum Problems {
 
     /// 400 for one bad query or path parameter.
     static func badParameter(_ name: String, _ reason: String) -> Components.Responses.BadRequest {
-        .init(body: .applicationProblemJson(make(status: 400, detail: "\(name): \(reason)", invalidParams: [(name, reason)])))
+        .init(body: .applicationProblemJson(badParameterProblem(name, reason)))
+    }
+
+    static func badParameterProblem(_ name: String, _ reason: String) -> Components.Schemas.Problem {
+        make(status: 400, detail: "\(name): \(reason)", invalidParams: [(name, reason)])
     }
 
     static func badRequest(_ detail: String) -> Components.Responses.BadRequest {

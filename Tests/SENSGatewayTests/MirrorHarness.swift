@@ -66,15 +66,16 @@ struct SimulatorSession: Sendable {
     /// database of the harness's kind), for the length of `body`; stopped gracefully after it.
     func withGateway(store location: StoreLocation? = nil, settings: MirrorSettings? = nil, filterMaxBodyBytes: Int = 64 << 20,
                      resilience: ResilienceSettings = GatewayHarness.singleAttempt, metrics: GatewayMetrics = GatewayMetrics(),
-                     _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
+                     hotPaths: Bool = true, _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
         guard let location else {
             if storeKind == .sqlite {
                 return try await withGateway(store: StoreLocation(kind: .sqlite, path: nil, database: nil), settings: settings,
-                                             filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience, metrics: metrics, body)
+                                             filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience, metrics: metrics,
+                                             hotPaths: hotPaths, body)
             }
             return try await StoreLocation.with(storeKind) { location in
                 try await withGateway(store: location, settings: settings, filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience,
-                                      metrics: metrics, body)
+                                      metrics: metrics, hotPaths: hotPaths, body)
             }
         }
         let store = try await location.open()
@@ -84,7 +85,7 @@ struct SimulatorSession: Sendable {
             http: .init(host: "127.0.0.1", port: 0), services: [.init(name: "default", sens: sens)], resilience: resilience,
             metrics: metrics,
             mirror: GatewayMirror(store: store, settings: settings ?? self.settings, filterMaxBodyBytes: filterMaxBodyBytes),
-            logger: Logger(label: "gateway"))
+            logger: Logger(label: "gateway"), hotPaths: hotPaths)
         try await app.test(.live) { client in try await body(GatewayClient(client: client)) }
     }
 }

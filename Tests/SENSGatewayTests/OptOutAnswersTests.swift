@@ -91,10 +91,13 @@ import Testing
     func changePagesEncodeAsTheGeneratedPage(seed: Int) throws {
         var random = SeededGenerator(seed: UInt64(seed) &+ 10_001)
         var sequence = Int64.random(in: 0...1_000_000, using: &random)
-        let changes: [MirrorChange] = (0..<Int.random(in: 0...200, using: &random)).map { _ in
+        let changes: [MirrorChange] = (0..<Int.random(in: 0...200, using: &random)).map { index in
             sequence += Int64.random(in: 1...1_000, using: &random)
             let added = Bool.random(using: &random)
-            return MirrorChange(sequence: sequence, key: PhoneKey(digits: "010" + String(Int.random(in: 10_000_000...99_999_999, using: &random)))!,
+            // A damaged store can hold any integer as a number: its digit count byte up to 255.
+            let key = index % 17 == 16 ? PhoneKey(rawValue: UInt64.random(in: 0 ... .max, using: &random))
+                : PhoneKey(digits: "010" + String(Int.random(in: 10_000_000...99_999_999, using: &random)))!
+            return MirrorChange(sequence: sequence, key: key,
                                 kind: added ? .added : .removed,
                                 registeredAtMilliseconds: added ? Int64.random(in: 0...4_000_000_000_000, using: &random) : nil,
                                 source: added ? (Bool.random(using: &random) ? .ars : .manual) : nil,

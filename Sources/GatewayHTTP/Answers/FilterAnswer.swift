@@ -15,9 +15,9 @@ enum FilterAnswer {
                 + RawJSONWriter.bound(escaping: $1.error.reason)
         }
         let optedOutBytes = filter.optedOut.reduce(0) {
-            $0 + 96 + numberBytes + RawJSONWriter.integerBytes + RFC3339.maxBytes + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
+            $0 + 96 + numberBytes + $1.record.key.digitCount + RFC3339.maxBytes + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
         }
-        return .json(capacity: 64 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes) { out in
+        return .written(capacity: 64 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes) { out in
             out.append(#"{"asOf":""#)
             out.appendTime(asOf, utcOffsetSeconds: utcOffsetSeconds)
             out.append(#"","checked":"#)
@@ -54,7 +54,7 @@ enum FilterAnswer {
 
     /// The allowed recipients, normalized, one a line (LF), in input order.
     static func csv(_ filter: RecipientFilter, allocator: ByteBufferAllocator) -> ByteBuffer {
-        .json(capacity: filter.allowed.count * (RawJSONWriter.integerBytes + 1)) { out in
+        .written(capacity: filter.allowed.reduce(0) { $0 + $1.digitCount + 1 }) { out in
             for key in filter.allowed {
                 out.appendPlain(key.digits)
                 out.append(byte: UInt8(ascii: "\n"))

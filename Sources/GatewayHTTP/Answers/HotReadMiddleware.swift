@@ -8,12 +8,13 @@ import SENSCore
 /// and the generated handlers: the check, the list page, the change feed, and `/healthz`. Only plain requests
 /// are taken: no empty path segment, no body, only the query parameters each operation takes, each once and of plain digits or cursor
 /// characters, no percent-encoding in the path, at most one `Cache-Control`. Anything else, and any answer
-/// other than a 200 or a source's failure, passes on to the generic path, which checks and answers it as before;
+/// other than a 200, a source's failure or a change feed's refusal, passes on to the generic path, which checks and answers it as before;
 /// the operations stay declared in `openapi.yaml`, and `HotAnswerTests` holds both paths to the same answers.
 struct HotReadMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let services: OptOutServices
     let mirrors: [String: any MirrorReading]
+    let mirrorHandlers: MirrorHandlers
     let answers: OptOutAnswers
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -68,7 +69,7 @@ struct HotReadMiddleware: RouterMiddleware {
     }
 
     private func changes(_ query: Substring?, _ request: Request, in service: OptOutService?) async -> Response? {
-        guard let service, let mirror = mirrors[service.name], Self.refresh(request) != nil else { return nil }
+        guard let service else { return nil }
         var after: String?, limit: Int?
         if let query {
             for item in query.split(separator: "&", omittingEmptySubsequences: false) {
@@ -81,8 +82,15 @@ struct HotReadMiddleware: RouterMiddleware {
                 }
             }
         }
-        guard case .success(let page) = await MirrorHandlers.read(after: after, limit: limit, mirror: mirror) else { return nil }
-        return .json(answers.changes(page))
+        switch await MirrorHandlers.read(after: after, limit: limit, mirror: mirrors[service.name]) {
+        case .success(let page): return .json(answers.changes(page))
+        case .failure(let refusal):
+            // Answered here: the generic path would read the store again to refuse the same way.
+            let (problem, retryAfter) = mirrorHandlers.problem(refusal)
+            var response = Response.problem(problem)
+            if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+            return response
+        }
     }
 
     private func service(_ context: Context) -> OptOutService? {
@@ -106,10 +114,11 @@ struct HotReadMiddleware: RouterMiddleware {
         request.headers[.transferEncoding] != nil || request.headers[.contentLength].map { $0 != "0" } ?? false
     }
 
-    /// Whether the caller asked for a fresh answer; nil (not plain) when `Cache-Control` is given more than once.
+    /// Whether the caller asked for a fresh answer; nil (not plain) when `Cache-Control` is given more than once or
+    /// holds a `%` (the generated handlers percent-decode header values).
     private static func refresh(_ request: Request) -> Bool? {
         let values = request.headers[values: .cacheControl]
-        guard values.count <= 1 else { return nil }
+        guard values.count <= 1, values.first?.utf8.contains(UInt8(ascii: "%")) != true else { return nil }
         return APIMapping.refresh(values.first)
     }
 

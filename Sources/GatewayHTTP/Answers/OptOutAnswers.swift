@@ -17,7 +17,7 @@ struct OptOutAnswers {
 
     /// `OptOutStatus`.
     func status(digits: String, _ found: OptOut?) -> ByteBuffer {
-        .json(capacity: 64 + Self.optOutBytes + RawJSONWriter.bound(escaping: digits)) { out in
+        .written(capacity: 64 + Self.optOutBytes + RawJSONWriter.bound(escaping: digits)) { out in
             out.append(found == nil ? #"{"optedOut":false,"phoneNumber":"# : #"{"optedOut":true,"phoneNumber":"#)
             out.appendString(digits)
             if let found { writeRecordTail(found, to: &out) } else { out.append("}") }
@@ -26,7 +26,7 @@ struct OptOutAnswers {
 
     /// `OptOutPage`.
     func page(_ items: [OptOut], _ query: OptOutQuery) -> ByteBuffer {
-        .json(capacity: 64 + 3 * RawJSONWriter.integerBytes + Self.optOutsBytes(items)) { out in
+        .written(capacity: 64 + 3 * RawJSONWriter.integerBytes + Self.optOutsBytes(items)) { out in
             out.append(#"{"items":["#)
             writeOptOuts(items, to: &out)
             out.append("]")
@@ -44,7 +44,7 @@ struct OptOutAnswers {
 
     /// `RegisterResult`.
     func registered(_ outcome: WriteOutcome) -> ByteBuffer {
-        .json(capacity: 32 + RawJSONWriter.integerBytes + Self.optOutsBytes(outcome.registered)) { out in
+        .written(capacity: 32 + RawJSONWriter.integerBytes + Self.optOutsBytes(outcome.registered)) { out in
             out.append(#"{"count":"#)
             out.appendInteger(outcome.done.count)
             out.append(#","registered":["#)
@@ -56,7 +56,7 @@ struct OptOutAnswers {
     /// `RemoveResult`.
     func removed(_ outcome: WriteOutcome) -> ByteBuffer {
         let numbers = outcome.done.reduce(0) { $0 + 1 + RawJSONWriter.bound(escaping: $1) }
-        return .json(capacity: 32 + RawJSONWriter.integerBytes + numbers) { out in
+        return .written(capacity: 32 + RawJSONWriter.integerBytes + numbers) { out in
             out.append(#"{"count":"#)
             out.appendInteger(outcome.done.count)
             out.append(#","removed":["#)
@@ -70,9 +70,11 @@ struct OptOutAnswers {
 
     /// `ChangePage`.
     func changes(_ page: ChangeFeedPage) -> ByteBuffer {
-        // A cursor is at most 13 base-36 digits, a dot and 8 hex digits; a number at most 20 digits.
-        let change = 128 + 2 * RFC3339.maxBytes + 2 * 24
-        return .json(capacity: 32 + page.changes.count * change + RawJSONWriter.bound(escaping: page.next)) { out in
+        // A cursor is at most 14 base-36 characters (a sign and 13 digits), a dot and 8 hex digits. A number's
+        // digits are counted as stored: a damaged store may hold a key of up to 255.
+        let fixed = 128 + 2 * RFC3339.maxBytes + 24
+        let bytes = page.changes.reduce(0) { $0 + fixed + $1.key.digitCount }
+        return .written(capacity: 32 + bytes + RawJSONWriter.bound(escaping: page.next)) { out in
             out.append(#"{"changes":["#)
             for (position, change) in page.changes.enumerated() {
                 if position > 0 { out.append(",") }

@@ -2,15 +2,25 @@ import NIOCore
 import SENSCore
 
 /// Writes an answer's JSON straight into reserved memory: the hot answers know their largest size before they
-/// start (`ByteBuffer.writeJSON`), so each piece is a bounds check and a copy, without `ByteBuffer`'s
+/// start (`ByteBuffer.written(capacity:)`), so each piece is a bounds check and a copy, without `ByteBuffer`'s
 /// per-write bookkeeping, which was a third of a mirrored list page's cost (Benchmarks/README.md, "Hot paths").
 struct RawJSONWriter {
     private let base: UnsafeMutablePointer<UInt8>
     private let capacity: Int
     private(set) var count = 0
 
-    /// The bytes a string can take escaped: every byte as `\u00XX`, and its quotes.
-    static func bound(escaping text: String) -> Int { text.utf8.count * 6 + 2 }
+    /// The bytes `appendString` writes for `text`, quotes included.
+    static func bound(escaping text: String) -> Int {
+        var count = 2
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09: count += 2
+            case ..<0x20: count += 6
+            default: count += 1
+            }
+        }
+        return count
+    }
 
     init(_ buffer: UnsafeMutableRawBufferPointer) {
         base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -84,7 +94,7 @@ struct RawJSONWriter {
 extension ByteBuffer {
     /// A buffer holding what `write` writes into at most `capacity` bytes (JSON, or any text the writer's pieces
     /// make).
-    static func json(capacity: Int, _ write: (inout RawJSONWriter) -> Void) -> ByteBuffer {
+    static func written(capacity: Int, _ write: (inout RawJSONWriter) -> Void) -> ByteBuffer {
         var out = ByteBuffer()
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
             var writer = RawJSONWriter(UnsafeMutableRawBufferPointer(rebasing: raw[..<capacity]))

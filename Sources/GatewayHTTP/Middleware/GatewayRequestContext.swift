@@ -5,15 +5,16 @@ import NIOCore
 /// does not name itself.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    let channel: any Channel
+    /// Read when the request arrives (a closed channel forgets it), formatted only when a line asks for it.
+    let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.channel = source.channel
+        self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// Formatted when asked (an audit line without `X-Caller`), not for every request.
+    /// The peer's address as text, made when asked (an audit line without `X-Caller`), not for every request.
     var peerAddress: @Sendable () -> String? {
-        { [channel] in channel.remoteAddress?.ipAddress }
+        { [remoteAddress] in remoteAddress?.ipAddress }
     }
 }

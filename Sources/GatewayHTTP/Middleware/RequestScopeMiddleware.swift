@@ -8,7 +8,7 @@ import Logging
 /// - an id (the caller's `X-Request-Id` when it is sane, a new one otherwise), returned in the response and in
 ///   every log line of the request (`RequestMetadata.logger`);
 /// - its deadline: SENS attempts are cut short and retries stop so that the answer, a 504 at worst, is sent in
-///   time;
+///   time (for an operation with a body, `ProblemMiddleware` counts it again once the body is in);
 /// - one access-log line (method, route template, never the raw path, which may hold a phone number, status and
 ///   duration) and the request metrics, both with the status the caller gets.
 struct RequestScopeMiddleware: RouterMiddleware {

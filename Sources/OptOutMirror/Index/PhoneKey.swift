@@ -21,9 +21,12 @@ public struct PhoneKey: Hashable, Comparable, Sendable {
         self.rawValue = rawValue
     }
 
+    /// How many digits `digits` has (up to 255 for a raw value no valid number has).
+    public var digitCount: Int { Int(rawValue >> 56) }
+
     /// The digits, leading zeros included.
     public var digits: String {
-        let count = Int(rawValue >> 56)
+        let count = digitCount
         var value = rawValue & ((1 << 56) - 1)
         return String(unsafeUninitializedCapacity: count) { buffer in
             for position in stride(from: count - 1, through: 0, by: -1) {
