@@ -24,8 +24,13 @@ public struct CachedOptOutDirectory: OptOutDirectory {
         await write(numbers) { outcome in
             let byNumber = Dictionary(outcome.registered.map { ($0.phoneNumber, $0) }, uniquingKeysWith: { first, _ in first })
             // What was confirmed is cached as opted out; a number confirmed without a record is left to the next check.
-            checks.apply(set: outcome.done.compactMap { number in byNumber[number].map { (number, Optional($0)) } },
-                         remove: outcome.done.filter { byNumber[$0] == nil } + outcome.unconfirmed)
+            var confirmed: [(key: String, value: OptOut?)] = []
+            var forgotten = outcome.unconfirmed
+            confirmed.reserveCapacity(outcome.done.count)
+            for number in outcome.done {
+                if let record = byNumber[number] { confirmed.append((number, record)) } else { forgotten.append(number) }
+            }
+            checks.apply(set: confirmed, remove: forgotten)
         } perform: { await base.register($0) }
     }
 

@@ -50,7 +50,7 @@ public struct SENSOptOutDirectory: OptOutDirectory {
     /// unconfirmed when SENS may have applied it (else not sent), and every later chunk is not sent, so nothing is
     /// silently dropped. The next chunk's body is written while the current call is in flight.
     private func write(_ numbers: [PhoneNumber], _ call: (SENSTargets) async throws(SENSError) -> [OptOut]) async -> WriteOutcome {
-        var seen = Set<String>()
+        var seen = Set<String>(minimumCapacity: numbers.count)
         let distinct = numbers.map(\.digits).filter { seen.insert($0).inserted }
         let chunks = stride(from: 0, to: distinct.count, by: chunkSize).map { Array(distinct[$0..<min($0 + chunkSize, distinct.count)]) }
         var outcome = WriteOutcome()

@@ -5,11 +5,13 @@ import OptOuts
 import SENSCore
 
 /// The reads that make up most of the traffic, answered here as bytes (`OptOutAnswers`), above the request checks
-/// and the generated handlers: the check, the list page, the change feed, and `/healthz`. Only plain requests
-/// are taken: no empty path segment, no body, only the query parameters each operation takes, each once and of plain digits or cursor
-/// characters, no percent-encoding in the path, at most one `Cache-Control`. Anything else, and any answer
-/// other than a 200, a source's failure or a change feed's refusal, passes on to the generic path, which checks and answers it as before;
-/// the operations stay declared in `openapi.yaml`, and `HotAnswerTests` holds both paths to the same answers.
+/// and the generated handlers: the check, the list page, the change feed, and `/healthz`.
+///
+/// Only plain requests are taken: no empty path segment, no body, only the query parameters each operation takes,
+/// each once and of plain digits or cursor characters, no percent-encoding in the path, at most one
+/// `Cache-Control`, itself without `%`. Anything else, and any answer other than a 200, a source's failure or a
+/// change feed's refusal, passes on to the generic path, which checks and answers it as before. The operations
+/// stay declared in `openapi.yaml`, and `HotAnswerTests` holds both paths to the same answers.
 struct HotReadMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let services: OptOutServices
@@ -28,10 +30,10 @@ struct HotReadMiddleware: RouterMiddleware {
         let answer: Response?
         switch route {
         case "/healthz": answer = query == nil ? .json(Self.healthBody) : nil
-        case "/v1/unsubscribes/{phoneNumber}": answer = try await check(query, request, context, in: services.defaultService)
-        case "/v1/services/{service}/unsubscribes/{phoneNumber}": answer = try await check(query, request, context, in: service(context))
-        case "/v1/unsubscribes": answer = try await list(query, request, in: services.defaultService)
-        case "/v1/services/{service}/unsubscribes": answer = try await list(query, request, in: service(context))
+        case "/v1/unsubscribes/{phoneNumber}": answer = await check(query, request, context, in: services.defaultService)
+        case "/v1/services/{service}/unsubscribes/{phoneNumber}": answer = await check(query, request, context, in: service(context))
+        case "/v1/unsubscribes": answer = await list(query, request, in: services.defaultService)
+        case "/v1/services/{service}/unsubscribes": answer = await list(query, request, in: service(context))
         case "/v1/unsubscribes/changes": answer = await changes(query, request, in: services.defaultService)
         case "/v1/services/{service}/unsubscribes/changes": answer = await changes(query, request, in: service(context))
         default: answer = nil
@@ -43,7 +45,7 @@ struct HotReadMiddleware: RouterMiddleware {
     /// `GetHealth`'s answer, shared by every answer (a buffer is copied only when written to).
     private static let healthBody = ByteBuffer(staticString: #"{"status":"ok"}"#)
 
-    private func check(_ query: Substring?, _ request: Request, _ context: Context, in service: OptOutService?) async throws -> Response? {
+    private func check(_ query: Substring?, _ request: Request, _ context: Context, in service: OptOutService?) async -> Response? {
         guard let service, query == nil, let refresh = Self.refresh(request),
               let text = Self.plainParameter(context.parameters.get("phoneNumber")),
               let number = try? PhoneNumber.parse(text) else { return nil }
@@ -55,7 +57,7 @@ struct HotReadMiddleware: RouterMiddleware {
         }
     }
 
-    private func list(_ query: Substring?, _ request: Request, in service: OptOutService?) async throws -> Response? {
+    private func list(_ query: Substring?, _ request: Request, in service: OptOutService?) async -> Response? {
         guard let service, let refresh = Self.refresh(request),
               let parameters = Self.digitParameters(query, names: ["page", "pageSize"]),
               case .success(let query) = APIMapping.query(phoneNumber: nil, from: nil, to: nil, page: parameters["page"], pageSize: parameters["pageSize"])

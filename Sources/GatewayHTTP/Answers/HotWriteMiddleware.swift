@@ -5,13 +5,14 @@ import OptOuts
 import SENSCore
 
 /// Registers and removals with a plain body, read here instead of by the generated decoder, whose `JSONDecoder`
-/// was the largest single cost of a register of 10,000 (Benchmarks/README.md, "Hot paths"). Below the request
-/// checks (the body is bounded, collected, its media type and repeated keys checked) and above the filter's
-/// middleware and the generated handlers. Plain means: `POST` or `DELETE` on a service's list, no query, `Content-Type: application/json`, a
-/// body of ASCII without escapes that reads as `{"phoneNumbers": ["…", …]}` (`JSONRecipientReader`, the
-/// filter's reader) with 1–10,000 numbers that all parse. Anything else, an invalid number included, passes on
-/// to the generated handler, which refuses it in its words; `HotAnswerTests` holds both paths to the same
-/// answers.
+/// was, once the answer was written as bytes, the largest single cost of a register of 10,000
+/// (Benchmarks/README.md, "Hot paths"). Below the request checks (the body is bounded, collected, its media type
+/// and repeated keys checked) and above the filter's middleware and the generated handlers.
+///
+/// Plain means: `POST` or `DELETE` on a service's list, no query, `Content-Type: application/json`, a body of
+/// ASCII without escapes that reads as `{"phoneNumbers": ["…", …]}` (`JSONRecipientReader`, the filter's reader)
+/// with 1–10,000 numbers that all parse. Anything else, an invalid number included, passes on to the generated
+/// handler, which refuses it in its words; `HotAnswerTests` holds both paths to the same answers.
 struct HotWriteMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let services: OptOutServices

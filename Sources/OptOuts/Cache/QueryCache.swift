@@ -122,13 +122,15 @@ public final class QueryCache<Key: Hashable & Sendable, Value: Sendable>: Sendab
         let now = clock.nowMilliseconds()
         let (evicted, count) = state.withLock { state in
             var evicted = 0
+            // Fetches under way are few: an empty table is not asked about each of a write's 10,000 numbers.
+            let detaches = !state.flights.isEmpty
             for key in remove {
                 state.storage.remove(key)
-                state.flights[key] = nil
+                if detaches { state.flights[key] = nil }
             }
             for (key, value) in set {
                 evicted += state.storage.set(key, Entry(value: value, fetchedAt: now))
-                state.flights[key] = nil
+                if detaches { state.flights[key] = nil }
             }
             return (evicted, state.storage.count)
         }
