@@ -59,8 +59,8 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         unanswered.append(waits)
         if !waits {
-            // A request without a body (no length, or 0, and not chunked) ends with its head: nothing to time.
-            if head.headerFields[.transferEncoding] != nil || (head.headerFields[.contentLength] ?? "0") != "0" { startBodyTimer(context) }
+            // A request without a body ends with its head: nothing to time.
+            if head.headerFields.announcesBody { startBodyTimer(context) }
         } else if unanswered.count == 1 {
             sendContinue(context)
         }

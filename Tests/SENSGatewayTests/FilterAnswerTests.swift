@@ -46,7 +46,7 @@ import Testing
             filter.add(FilterRecipient(index: index, line: seed % 2 == 0 ? nil : index + 2, input: input))
         }
         filter.flush()
-        let bytes = FilterAnswer.json(filter, asOf: 1_700_000_000_000, utcOffsetSeconds: 9 * 3600, allocator: ByteBufferAllocator())
+        let bytes = FilterAnswer.json(filter, asOf: 1_700_000_000_000, utcOffsetSeconds: 9 * 3600)
         let answer = HTTPAnswer(status: 200, headers: [:], body: String(buffer: bytes))
         let result = try answer.decodeGenerated(Components.Schemas.FilterResult.self)
 
@@ -74,7 +74,7 @@ import Testing
             #expect(item.input == inputs[item.index])
             #expect(item.phoneNumber == (try PhoneNumber.parse(inputs[item.index])).digits)
         }
-        let csv = String(buffer: FilterAnswer.csv(filter, allocator: ByteBufferAllocator()))
+        let csv = String(buffer: FilterAnswer.csv(filter))
         #expect(csv == allowed.map { $0 + "\n" }.joined())
     }
 

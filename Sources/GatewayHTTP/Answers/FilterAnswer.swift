@@ -8,7 +8,7 @@ import SENSCore
 /// from `openapi.yaml`.
 enum FilterAnswer {
     /// `FilterResult` as compact JSON, keys sorted as the gateway's encoder sorts them.
-    static func json(_ filter: RecipientFilter, asOf: Int64, utcOffsetSeconds: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func json(_ filter: RecipientFilter, asOf: Int64, utcOffsetSeconds: Int) -> ByteBuffer {
         let numberBytes = 2 * RawJSONWriter.integerBytes
         let invalidBytes = filter.invalid.reduce(0) {
             $0 + 64 + numberBytes + $1.error.code.utf8.count + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
@@ -53,7 +53,7 @@ enum FilterAnswer {
     }
 
     /// The allowed recipients, normalized, one a line (LF), in input order.
-    static func csv(_ filter: RecipientFilter, allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func csv(_ filter: RecipientFilter) -> ByteBuffer {
         .written(capacity: filter.allowed.reduce(0) { $0 + $1.digitCount + 1 }) { out in
             for key in filter.allowed {
                 out.appendPlain(key.digits)

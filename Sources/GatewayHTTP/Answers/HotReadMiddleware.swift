@@ -21,7 +21,7 @@ struct HotReadMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // The target as sent: `request.uri`'s path and query are made into new strings at each use.
-        guard request.method == .get, let route = context.endpointPath, let target = request.head.path, !Self.hasBody(request) else {
+        guard request.method == .get, let route = context.endpointPath, let target = request.head.path, !request.headers.announcesBody else {
             return try await next(request, context)
         }
         let queryStart = target.utf8.firstIndex(of: UInt8(ascii: "?"))
@@ -47,7 +47,7 @@ struct HotReadMiddleware: RouterMiddleware {
 
     private func check(_ query: Substring?, _ request: Request, _ context: Context, in service: OptOutService?) async -> Response? {
         guard let service, query == nil, let refresh = Self.refresh(request),
-              let text = Self.plainParameter(context.parameters.get("phoneNumber")),
+              let text = context.plainParameter("phoneNumber"),
               let number = try? PhoneNumber.parse(text) else { return nil }
         do {
             let answer = try await service.directory.check(number, refresh: refresh)
@@ -96,7 +96,7 @@ struct HotReadMiddleware: RouterMiddleware {
     }
 
     private func service(_ context: Context) -> OptOutService? {
-        Self.plainParameter(context.parameters.get("service")).flatMap(services.named)
+        context.plainParameter("service").flatMap(services.named)
     }
 
     // MARK: What makes a request plain
@@ -112,22 +112,12 @@ struct HotReadMiddleware: RouterMiddleware {
         return previous != UInt8(ascii: "/")
     }
 
-    private static func hasBody(_ request: Request) -> Bool {
-        request.headers[.transferEncoding] != nil || request.headers[.contentLength].map { $0 != "0" } ?? false
-    }
-
     /// Whether the caller asked for a fresh answer; nil (not plain) when `Cache-Control` is given more than once or
     /// holds a `%` (the generated handlers percent-decode header values).
     private static func refresh(_ request: Request) -> Bool? {
         let values = request.headers[values: .cacheControl]
         guard values.count <= 1, values.first?.utf8.contains(UInt8(ascii: "%")) != true else { return nil }
         return APIMapping.refresh(values.first)
-    }
-
-    /// A path parameter with nothing to decode.
-    private static func plainParameter(_ value: String?) -> String? {
-        guard let value, !value.isEmpty, !value.utf8.contains(UInt8(ascii: "%")) else { return nil }
-        return value
     }
 
     /// The query's parameters when each is one of `names`, given once, with 1–7 ASCII digits; nil otherwise.

@@ -27,7 +27,7 @@ struct HotWriteMiddleware: RouterMiddleware {
         switch route {
         case "/v1/unsubscribes": service = services.defaultService
         case "/v1/services/{service}/unsubscribes":
-            service = context.parameters.get("service").flatMap { $0.utf8.contains(UInt8(ascii: "%")) ? nil : services.named($0) }
+            service = context.plainParameter("service").flatMap(services.named)
         default: return try await next(request, context)
         }
         var request = request
@@ -48,9 +48,7 @@ struct HotWriteMiddleware: RouterMiddleware {
 
     /// `application/json`, with parameters or none, given once.
     private static func isJSON(_ values: [String]) -> Bool {
-        guard values.count == 1 else { return false }
-        let type = values[0].prefix { $0 != ";" }.lowercased()
-        return type.trimmingSpaces == "application/json"
+        values.count == 1 && values[0].mediaType == "application/json"
     }
 
     /// The body's numbers when it is plain; nil otherwise.
@@ -70,13 +68,5 @@ struct HotWriteMiddleware: RouterMiddleware {
             }
             return numbers
         }
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: Substring {
-        let start = firstIndex { $0 != " " && $0 != "\t" } ?? endIndex
-        let end = lastIndex { $0 != " " && $0 != "\t" }.map { index(after: $0) } ?? start
-        return self[start..<max(start, end)]
     }
 }

@@ -68,8 +68,8 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
             return unavailable(mirror.status().detail ?? "the mirror stopped vouching for the list while the body arrived", request)
         }
         let body = wantsCSV
-            ? FilterAnswer.csv(filter, allocator: ByteBufferAllocator())
-            : FilterAnswer.json(filter, asOf: asOf, utcOffsetSeconds: responseUTCOffsetSeconds, allocator: ByteBufferAllocator())
+            ? FilterAnswer.csv(filter)
+            : FilterAnswer.json(filter, asOf: asOf, utcOffsetSeconds: responseUTCOffsetSeconds)
         let age = max(0, Int(clock.nowMilliseconds() - asOf) / 1000)
         return Response(status: .ok, headers: [
             .contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json",
@@ -111,7 +111,7 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
             return .refused(Problems.make(status: 400, detail: "column: must be 1 to \(Self.maxColumnCharacters) characters",
                                           invalidParams: [("column", "must be 1 to \(Self.maxColumnCharacters) characters")]))
         }
-        let mediaType = request.headers[.contentType].map(Self.mediaType) ?? ""
+        let mediaType = request.headers[.contentType]?.mediaType ?? ""
         switch mediaType {
         case "text/csv":
             return .reader(LineRecipientReader(format: .csv(column: column), maxRecipients: Self.maxRecipients))
@@ -135,11 +135,6 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
         guard segments.count == 6, segments[1] == "v1", segments[2] == "services", segments[4] == "unsubscribes",
               segments[5] == "filter", !segments[3].isEmpty else { return nil }
         return String(segments[3])
-    }
-
-    /// `text/CSV; charset=utf-8` → `text/csv`.
-    static func mediaType(_ contentType: String) -> String {
-        contentType.prefix { $0 != ";" }.trimmingASCIISpaces().lowercased()
     }
 
     /// Whether `Accept` prefers CSV to JSON: each type's quality comes from its most specific range (`text/csv`,

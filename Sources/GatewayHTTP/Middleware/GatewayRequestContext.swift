@@ -13,6 +13,12 @@ public struct GatewayRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
+    /// A path parameter with nothing to decode (no `%`), or nil: the generic path takes the others.
+    func plainParameter(_ name: String) -> String? {
+        guard let value = parameters.get(name), !value.isEmpty, !value.utf8.contains(UInt8(ascii: "%")) else { return nil }
+        return value
+    }
+
     /// The peer's address as text, made when asked (an audit line without `X-Caller`), not for every request.
     var peerAddress: @Sendable () -> String? {
         { [remoteAddress] in remoteAddress?.ipAddress }
