@@ -48,11 +48,12 @@ struct MirrorHandlers {
     /// The page in the generated type.
     static func page(_ page: ChangeFeedPage) -> Components.Schemas.ChangePage {
         .init(changes: page.changes.map { change in
-            .init(cursor: ChangeCursor.text(change.sequence, scope: page.scope), phoneNumber: change.key.digits,
+            .init(cursor: ChangeCursor.text(change.sequence, scope: page.scope), phoneNumber: change.phoneNumber.digits,
                   change: change.kind == .added ? .added : .removed,
                   observedAt: Date(epochMilliseconds: change.observedAtMilliseconds),
                   registeredAt: change.registeredAtMilliseconds.map { Date(epochMilliseconds: $0) },
-                  source: change.source.map { $0 == .ars ? .ars : .manual })
+                  source: change.source.map { $0 == .ars ? .ars : .manual },
+                  sensNumber: change.national == nil ? nil : change.key.digits)
         }, next: page.next)
     }
 
@@ -85,7 +86,13 @@ struct MirrorHandlers {
             lastSyncDurationMs: status.lastSyncDurationMilliseconds.map { Int($0) }, lastSyncSENSCalls: status.lastSyncSENSCalls,
             lastReconciliationAt: status.lastReconciliationAt.map { Date(epochMilliseconds: $0) },
             lastReconciliationOutcome: status.lastReconciliationOutcome, lastReconciliationRemoved: status.lastReconciliationRemoved,
-            lagSeconds: status.lagSeconds,
+            lagSeconds: status.lagSeconds, inDoubt: status.inDoubt,
+            verification: status.lastVerification.map { report in
+                .init(startedAt: Date(epochMilliseconds: report.startedAt), lastCompletedAt: status.lastVerifiedAt.map { Date(epochMilliseconds: $0) },
+                      outcome: report.outcome, durationMs: Int(report.durationMilliseconds), buckets: report.buckets,
+                      bucketsDiffered: report.bucketsDiffered, recordsFound: report.recordsFound, removalsFound: report.removalsFound,
+                      sensCalls: report.sensCalls)
+            },
             initialSync: status.initialSync.flatMap { initial in
                 initial.startedAt.map { started in
                     .init(records: initial.records, sensCalls: initial.sensCalls, startedAt: Date(epochMilliseconds: started),

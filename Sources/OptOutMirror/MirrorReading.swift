@@ -3,8 +3,9 @@
 public protocol MirrorReading: Sendable {
     /// When the mirror's answers are as of (epoch ms), if it can vouch for them now.
     func asOf() -> Int64?
-    /// The record of each listed number among `keys`, by position, under one lock.
-    func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void)
+    /// The record of each listed national number among `keys` (in whatever form SENS holds it), by position, and
+    /// the position of each number in doubt (`ServiceMirror.lookUp`), under one lock.
+    func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void, inDoubt: (Int) -> Void)
     /// At most `limit` changes after `sequence`, oldest first.
     func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange]
     func status() -> MirrorStatus

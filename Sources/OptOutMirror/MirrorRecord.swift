@@ -38,7 +38,11 @@ public struct MirrorChange: Sendable, Equatable {
 
     /// The change's position in its service's feed: increasing, never reused.
     public var sequence: Int64
+    /// The number as SENS holds it.
     public var key: PhoneKey
+    /// The national number `key` stands for, when SENS holds another form of it (`821012345678`); filled in by
+    /// `ServiceMirror.changes`.
+    public var national: PhoneKey?
     public var kind: Kind
     /// For an addition: the record as added.
     public var registeredAtMilliseconds: Int64?
@@ -48,13 +52,17 @@ public struct MirrorChange: Sendable, Equatable {
     public var origin: Origin
 
     public init(sequence: Int64, key: PhoneKey, kind: Kind, registeredAtMilliseconds: Int64?, source: OptOutSource?,
-                observedAtMilliseconds: Int64, origin: Origin) {
+                observedAtMilliseconds: Int64, origin: Origin, national: PhoneKey? = nil) {
         self.sequence = sequence
         self.key = key
+        self.national = national
         self.kind = kind
         self.registeredAtMilliseconds = registeredAtMilliseconds
         self.source = source
         self.observedAtMilliseconds = observedAtMilliseconds
         self.origin = origin
     }
+
+    /// The number the change is of: the national number, or the digits as SENS holds them.
+    public var phoneNumber: PhoneKey { national ?? key }
 }

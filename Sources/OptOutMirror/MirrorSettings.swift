@@ -2,7 +2,8 @@
 public struct MirrorSettings: Sendable, Equatable {
     /// Time between incremental syncs.
     public var syncInterval: Duration
-    /// An incremental sync starts this long before the newest registration seen (records stamped late).
+    /// An incremental sync starts this long before the start of the last whole sync (clocks that differ, records
+    /// stamped a little late).
     public var overlapMilliseconds: Int64
     /// Time between full passes that find removals made outside the gateway.
     public var reconcileInterval: Duration
@@ -15,10 +16,24 @@ public struct MirrorSettings: Sendable, Equatable {
     /// cannot read the store cannot know what the other replicas wrote.
     public var followInterval: Duration
     public var followBoundMilliseconds: Int64
+    /// Time between verification passes (`MirrorVerification`): any difference with SENS, in any time range, is
+    /// found within this plus the re-read. The mirror vouches only while the last completed pass started less than
+    /// `maxStalenessMilliseconds` ago.
+    public var verifyInterval: Duration
+    /// Records a verification bucket holds: one SENS call probes each.
+    public var verifyBucketRecords: Int
+    /// SENS calls a service's syncs make at once (full passes read that many ranges concurrently); halved while
+    /// SENS throttles.
+    public var syncConcurrency: Int
 
     public init(syncInterval: Duration = .seconds(30), overlapMilliseconds: Int64 = 300_000, reconcileInterval: Duration = .seconds(86_400),
                 maxStalenessMilliseconds: Int64 = 300_000, retryDelay: Duration = .seconds(1), followInterval: Duration = .milliseconds(500),
-                followBoundMilliseconds: Int64 = 2_000) {
+                followBoundMilliseconds: Int64 = 2_000, verifyInterval: Duration = .seconds(60), verifyBucketRecords: Int = 10_000,
+                syncConcurrency: Int = 8) {
+        precondition(verifyBucketRecords >= 1 && syncConcurrency >= 1)
+        self.verifyInterval = verifyInterval
+        self.verifyBucketRecords = verifyBucketRecords
+        self.syncConcurrency = syncConcurrency
         self.syncInterval = syncInterval
         self.overlapMilliseconds = overlapMilliseconds
         self.reconcileInterval = reconcileInterval
@@ -37,6 +52,10 @@ public protocol MirrorMetrics: Sendable {
     func recordChanges(service: String, added: Int, removed: Int)
     /// Seconds since the last successful sync started, or nil before the first one.
     func recordLag(service: String, seconds: Double?)
+    /// A verification pass ended (`report.outcome` is `ok` when it completed).
+    func recordVerification(service: String, report: VerificationReport)
+    /// Numbers whose state the mirror does not vouch for until SENS has been asked.
+    func recordInDoubt(service: String, count: Int)
 }
 
 /// Reports nothing.
@@ -46,6 +65,8 @@ public struct NoMirrorMetrics: MirrorMetrics {
     public func recordRecords(service: String, count: Int) {}
     public func recordChanges(service: String, added: Int, removed: Int) {}
     public func recordLag(service: String, seconds: Double?) {}
+    public func recordVerification(service: String, report: VerificationReport) {}
+    public func recordInDoubt(service: String, count: Int) {}
 }
 
 extension Duration {

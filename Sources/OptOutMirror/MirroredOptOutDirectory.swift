@@ -14,28 +14,32 @@ public struct MirroredOptOutDirectory: OptOutDirectory {
         self.mirror = mirror
     }
 
-    /// A register whose answer was lost may have applied: the mirror then stops vouching until its next sync
-    /// (an unconfirmed removal needs nothing: the number stays opted out, the safe side).
+    /// Each number is written with its lock held (`ServiceMirror.writing`), so that what SENS confirmed enters the
+    /// mirror in the order SENS applied it; a register whose answer was lost leaves its numbers opted out and in
+    /// doubt until SENS is asked (an unconfirmed removal needs nothing: the number stays opted out, the safe side).
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
-        let outcome = await base.register(numbers)
-        if !outcome.unconfirmed.isEmpty {
-            mirror.distrust("a register SENS did not confirm may have applied (\(outcome.unconfirmed.count) numbers)")
+        await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
+            let outcome = await base.register(numbers)
+            await mirror.recordWrite(registered: outcome.registered, removed: [], unconfirmedRegistrations: outcome.unconfirmed, since: since)
+            return outcome
         }
-        await mirror.recordConfirmed(registered: outcome.registered, removed: [])
-        return outcome
     }
 
     public func remove(_ numbers: [PhoneNumber]) async -> WriteOutcome {
-        let outcome = await base.remove(numbers)
-        await mirror.recordConfirmed(registered: [], removed: outcome.done)
-        return outcome
+        await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
+            let outcome = await base.remove(numbers)
+            await mirror.recordWrite(registered: [], removed: outcome.done, unconfirmedRegistrations: [], since: since)
+            return outcome
+        }
     }
 
+    /// From the mirror while it vouches for the number; a number in doubt is asked of SENS itself, never a cache.
     public func check(_ number: PhoneNumber, refresh: Bool) async throws(OptOutError) -> Answer<OptOut?> {
-        if !refresh, let key = PhoneKey(digits: number.digits), let answer = mirror.check(key) {
+        guard let key = PhoneKey(digits: number.digits) else { return try await base.check(number, refresh: refresh) }
+        if !refresh, let answer = mirror.check(key) {
             return Answer(value: answer.record?.optOut, origin: .mirror, ageSeconds: age(answer.asOf))
         }
-        return try await base.check(number, refresh: refresh)
+        return try await base.check(number, refresh: refresh || mirror.inDoubt(key))
     }
 
     public func list(_ query: OptOutQuery, refresh: Bool) async throws(OptOutError) -> Answer<[OptOut]> {

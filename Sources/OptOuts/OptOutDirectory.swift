@@ -38,6 +38,9 @@ public enum OptOutSource: String, Sendable, Equatable {
 /// Which page of the list: optionally one number, a registration time range (inclusive, epoch ms), a page.
 public struct OptOutQuery: Sendable, Hashable {
     public var phoneNumber: PhoneNumber?
+    /// One number as SENS holds it, in whatever form (`821012345678`): the mirror's lookups of records in other
+    /// forms than the national number. Only the source answers it; it takes the place of `phoneNumber`.
+    public var sensNumber: String?
     public var fromMilliseconds: Int64?
     public var toMilliseconds: Int64?
     public var page: Int
@@ -45,9 +48,10 @@ public struct OptOutQuery: Sendable, Hashable {
 
     public static let maxPageSize = 100
 
-    public init(phoneNumber: PhoneNumber? = nil, fromMilliseconds: Int64? = nil, toMilliseconds: Int64? = nil, page: Int = 0,
-                pageSize: Int = maxPageSize) {
+    public init(phoneNumber: PhoneNumber? = nil, sensNumber: String? = nil, fromMilliseconds: Int64? = nil, toMilliseconds: Int64? = nil,
+                page: Int = 0, pageSize: Int = maxPageSize) {
         self.phoneNumber = phoneNumber
+        self.sensNumber = sensNumber
         self.fromMilliseconds = fromMilliseconds
         self.toMilliseconds = toMilliseconds
         self.page = page

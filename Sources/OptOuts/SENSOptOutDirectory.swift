@@ -37,7 +37,7 @@ public struct SENSOptOutDirectory: OptOutDirectory {
     }
 
     public func list(_ query: OptOutQuery, refresh: Bool) async throws(OptOutError) -> Answer<[OptOut]> {
-        let sensQuery = SENSListQuery(clientTelNo: query.phoneNumber?.digits, pageSize: query.pageSize, pageIndex: query.page,
+        let sensQuery = SENSListQuery(clientTelNo: query.sensNumber ?? query.phoneNumber?.digits, pageSize: query.pageSize, pageIndex: query.page,
                                       startTime: query.fromMilliseconds, endTime: query.toMilliseconds.map { max($0, 0) })
         do {
             return Answer(value: try await sens.list(sensQuery).map(OptOut.init), origin: .fetched, ageSeconds: 0)

@@ -33,7 +33,7 @@ public enum GatewayApplication {
         hotPaths: Bool = true,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let httpClient = makeHTTPClient(services: services, resilience: resilience)
+        let httpClient = makeHTTPClient(services: services, resilience: resilience, syncConcurrency: mirror?.settings.syncConcurrency ?? 0)
         var probes: [CredentialsProbe.Target] = []
         var mirrors: [String: ServiceMirror] = [:]
         var syncTargets: [MirrorSyncService.Target] = []
@@ -48,7 +48,10 @@ public enum GatewayApplication {
             let serviceMirror = ServiceMirror(name: service.name, storeKey: service.sens.serviceID, store: mirror.store, clock: clock,
                                               settings: mirror.settings, metrics: mirror.metrics ?? serviceMetrics, logger: logger)
             mirrors[service.name] = serviceMirror
-            syncTargets.append(.init(mirror: serviceMirror, source: parts.source))
+            let syncSource = makeSyncSource(service, resource: parts.resource, credentials: parts.resilient.credentials,
+                                            resilience: resilience, concurrency: mirror.settings.syncConcurrency,
+                                            metrics: resilienceMetrics ?? serviceMetrics, logger: logger)
+            syncTargets.append(.init(mirror: serviceMirror, source: syncSource))
             return OptOutService(name: service.name, serviceID: service.sens.serviceID,
                                  directory: MirroredOptOutDirectory(base: parts.service.directory, mirror: serviceMirror),
                                  health: parts.service.health)
@@ -127,12 +130,29 @@ public enum GatewayApplication {
         return (OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health), sens, resource, source)
     }
 
+    /// The source the mirror's syncs read: the service's SENS resource behind a breaker and a bulkhead of their own
+    /// (as many calls as the syncs make at once), so that a pass never fills the bulkhead live checks wait in, and
+    /// a failing sync never opens the breaker live traffic goes through. The credentials' state is shared.
+    static func makeSyncSource(_ service: GatewayConfiguration.Service, resource: UnsubscribesResource, credentials: CredentialsHealth,
+                               resilience: ResilienceSettings, concurrency: Int, metrics: any ResilienceMetrics, logger: Logger) -> any OptOutDirectory {
+        var serviceLogger = logger
+        serviceLogger[metadataKey: "service"] = .string(service.name)
+        let logger = serviceLogger
+        let breaker = CircuitBreaker(
+            minimumCalls: resilience.breakerMinimumCalls, failurePercent: resilience.breakerFailurePercent,
+            windowSize: resilience.breakerWindow, cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
+            onStateChange: { state in logger.warning("the mirror syncs' SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"]) })
+        return SENSOptOutDirectory(sens: ResilientUnsubscribes(
+            upstream: resource, policy: RetryPolicy(maxAttempts: resilience.maxAttempts), breaker: breaker,
+            bulkhead: Bulkhead(maxConcurrent: concurrency, maxQueued: 4 * concurrency), metrics: metrics, credentials: credentials, logger: logger))
+    }
+
     /// The process's one HTTP client, with as many pooled connections as the bulkheads let calls run:
     /// AsyncHTTPClient's default of 8 per host would otherwise queue most admitted calls inside the client
     /// (found under load). Every service calls the same SENS host.
-    static func makeHTTPClient(services: [GatewayConfiguration.Service], resilience: ResilienceSettings) -> HTTPClient {
+    static func makeHTTPClient(services: [GatewayConfiguration.Service], resilience: ResilienceSettings, syncConcurrency: Int) -> HTTPClient {
         var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
-        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = resilience.maxConcurrentCalls * max(1, services.count)
+        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = (resilience.maxConcurrentCalls + syncConcurrency) * max(1, services.count)
         let first = services.first?.sens
         return HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,

@@ -16,10 +16,14 @@ public struct FaultSettings: Codable, Sendable, Equatable {
     public var truncateRate: Double
     /// Share of calls answered 200 with a body that is not JSON.
     public var garbageRate: Double
+    /// A random wait of up to this, after a call that proceeds has been applied and before it is answered: the
+    /// answers of calls applied one after the other can then arrive in the other order.
+    public var answerJitterMilliseconds: Int
 
     public init(latencyMilliseconds: Int = 0, failureRate: Double = 0, failureStatus: Int = 500,
                 throttleRate: Double = 0, retryAfterSeconds: Int = 1, dropRate: Double = 0, truncateRate: Double = 0,
-                garbageRate: Double = 0) {
+                garbageRate: Double = 0, answerJitterMilliseconds: Int = 0) {
+        self.answerJitterMilliseconds = answerJitterMilliseconds
         self.latencyMilliseconds = latencyMilliseconds
         self.failureRate = failureRate
         self.failureStatus = failureStatus
@@ -42,7 +46,8 @@ public struct FaultSettings: Codable, Sendable, Equatable {
             retryAfterSeconds: try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? defaults.retryAfterSeconds,
             dropRate: try container.decodeIfPresent(Double.self, forKey: .dropRate) ?? defaults.dropRate,
             truncateRate: try container.decodeIfPresent(Double.self, forKey: .truncateRate) ?? defaults.truncateRate,
-            garbageRate: try container.decodeIfPresent(Double.self, forKey: .garbageRate) ?? defaults.garbageRate
+            garbageRate: try container.decodeIfPresent(Double.self, forKey: .garbageRate) ?? defaults.garbageRate,
+            answerJitterMilliseconds: try container.decodeIfPresent(Int.self, forKey: .answerJitterMilliseconds) ?? defaults.answerJitterMilliseconds
         )
     }
 
@@ -51,6 +56,7 @@ public struct FaultSettings: Codable, Sendable, Equatable {
     /// Why these settings cannot be used, or nil when they can.
     public var problem: String? {
         if !(0...60_000).contains(latencyMilliseconds) { return "latencyMilliseconds must be 0–60000" }
+        if !(0...60_000).contains(answerJitterMilliseconds) { return "answerJitterMilliseconds must be 0–60000" }
         if !(0...1).contains(failureRate) { return "failureRate must be 0–1" }
         if !(0...1).contains(throttleRate) { return "throttleRate must be 0–1" }
         for (name, rate) in [("dropRate", dropRate), ("truncateRate", truncateRate), ("garbageRate", garbageRate)]

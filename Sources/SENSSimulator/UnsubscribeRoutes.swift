@@ -32,7 +32,10 @@ struct UnsubscribeRoutes {
         if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
         switch decision {
         case .proceed:
-            return try await operation(store)
+            let response = try await operation(store)
+            let jitter = faults.settings.answerJitterMilliseconds
+            if jitter > 0 { try await Task.sleep(for: .milliseconds(Int.random(in: 0...jitter))) }
+            return response
         case .fail(let status):
             stats.record { $0.faultedCalls += 1 }
             throw SimulatorError.gateway(APIGatewayErrorCode(status: status), status: status)

@@ -96,6 +96,9 @@ public final class UnsubscribeStore: Sendable {
 
     public var count: Int { state.withLock { $0.records.count } }
 
+    /// Every record, in list order: the oracle a model test holds the gateway's mirror to.
+    public var all: [StoredUnsubscribe] { state.withLock { $0.ordered } }
+
     public func contains(_ number: String) -> Bool { state.withLock { $0.records[number] != nil } }
 
     private static func inWindow(_ record: StoredUnsubscribe, _ query: SENSListQuery) -> Bool {

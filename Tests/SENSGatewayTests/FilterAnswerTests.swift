@@ -17,13 +17,17 @@ import Testing
 /// batches (odd inputs, escapes, every error code), the bytes decode as `FilterResult` to exactly what the
 /// filter found.
 @Suite struct FilterAnswerTests {
-    /// Lists every number ending in an even digit, registered at its own digits' value.
+    /// Lists every number whose key is even, and holds those whose key is 1 more than a multiple of 4 in doubt.
     struct EvenNumbersMirror: MirrorReading {
         func cursorScope() async throws -> String { "test" }
         func asOf() -> Int64? { 1_700_000_000_000 }
-        func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void) {
-            for (position, key) in keys.enumerated() where key.rawValue % 2 == 0 {
-                found(position, MirrorRecord(key: key, registeredAtMilliseconds: 1_700_000_000_000 + Int64(position), source: position % 3 == 0 ? .manual : .ars))
+        func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void, inDoubt: (Int) -> Void) {
+            for (position, key) in keys.enumerated() {
+                if key.rawValue % 2 == 0 {
+                    found(position, MirrorRecord(key: key, registeredAtMilliseconds: 1_700_000_000_000 + Int64(position), source: position % 3 == 0 ? .manual : .ars))
+                } else if key.rawValue % 4 == 1 {
+                    inDoubt(position)
+                }
             }
         }
         func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange] { [] }
@@ -51,14 +55,23 @@ import Testing
         let result = try answer.decodeGenerated(Components.Schemas.FilterResult.self)
 
         #expect(result.checked == inputs.count)
-        #expect(result.optedOut.count + result.invalid.count + filter.allowed.count == inputs.count)
-        var optedOut: [Int] = [], invalid: [Int] = [], allowed: [String] = []
+        #expect(result.optedOut.count + result.invalid.count + result.unverified.count + filter.allowed.count == inputs.count)
+        var optedOut: [Int] = [], invalid: [Int] = [], unverified: [Int] = [], allowed: [String] = []
         for (index, input) in inputs.enumerated() {
             guard let number = try? PhoneNumber.parse(input) else { invalid.append(index); continue }
-            if (PhoneKey(digits: number.digits)!.rawValue % 2) == 0 { optedOut.append(index) } else { allowed.append(number.digits) }
+            let key = PhoneKey(digits: number.digits)!.rawValue
+            if key % 2 == 0 { optedOut.append(index) } else if key % 4 == 1 { unverified.append(index) } else { allowed.append(number.digits) }
         }
         #expect(result.optedOut.map(\.index) == optedOut)
         #expect(result.invalid.map(\.index) == invalid)
+        #expect(result.unverified.map(\.index) == unverified)
+        #expect(!unverified.isEmpty || seed > 0, "the batches hold numbers in doubt")
+        for item in result.unverified {
+            #expect(item.input == inputs[item.index])
+            #expect(item.phoneNumber == (try PhoneNumber.parse(inputs[item.index])).digits)
+            #expect(item.reason == FilterAnswer.unverifiedReason)
+            #expect(item.line == (seed % 2 == 0 ? nil : item.index + 2))
+        }
         #expect(filter.allowed.map(\.digits) == allowed)
         for item in result.invalid {
             #expect(item.input == FilterAnswer.echoed(inputs[item.index]))

@@ -26,9 +26,9 @@ struct MirrorHarness {
     let settings: MirrorSettings
     let storeKind: StoreKind
 
-    /// Syncs every 200 ms, gives up vouching after 5 s, retries a failed sync after 20 ms.
+    /// Syncs and verifies every 200 ms, gives up vouching after 5 s, retries a failed sync after 20 ms.
     static let fast = MirrorSettings(syncInterval: .milliseconds(200), overlapMilliseconds: 300_000, reconcileInterval: .seconds(3_600),
-                                     maxStalenessMilliseconds: 5_000, retryDelay: .milliseconds(20))
+                                     maxStalenessMilliseconds: 5_000, retryDelay: .milliseconds(20), verifyInterval: .milliseconds(200))
 
     init(settings: MirrorSettings = fast, simulator: SimulatorConfiguration = SimulatorConfiguration(), store: StoreKind = .sqlite) {
         self.simulator = SENSSimulator(configuration: simulator)

@@ -17,7 +17,11 @@ enum FilterAnswer {
         let optedOutBytes = filter.optedOut.reduce(0) {
             $0 + 96 + numberBytes + $1.record.key.digitCount + RFC3339.maxBytes + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
         }
-        return .written(capacity: 64 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes) { out in
+        let unverifiedBytes = filter.unverified.reduce(0) {
+            $0 + 64 + numberBytes + $1.key.digitCount + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
+                + RawJSONWriter.bound(escaping: unverifiedReason)
+        }
+        return .written(capacity: 80 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes + unverifiedBytes) { out in
             out.append(#"{"asOf":""#)
             out.appendTime(asOf, utcOffsetSeconds: utcOffsetSeconds)
             out.append(#"","checked":"#)
@@ -37,16 +41,17 @@ enum FilterAnswer {
             }
             out.append(#"],"optedOut":["#)
             for (position, item) in filter.optedOut.enumerated() {
-                out.append(position > 0 ? #",{"index":"# : #"{"index":"#)
-                out.appendInteger(item.recipient.index)
-                out.append(#","input":"#)
-                out.appendString(echoed(item.recipient.input))
-                appendLine(item.recipient.line, to: &out)
-                out.append(#","phoneNumber":""#)
-                out.appendPlain(item.record.key.digits)
+                appendRecipient(item.recipient, number: item.record.key, first: position == 0, to: &out)
                 out.append(#"","registeredAt":""#)
                 out.appendTime(item.record.registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
                 out.append(item.record.source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)
+            }
+            out.append(#"],"unverified":["#)
+            for (position, item) in filter.unverified.enumerated() {
+                appendRecipient(item.recipient, number: item.key, first: position == 0, to: &out)
+                out.append(#"","reason":"#)
+                out.appendString(unverifiedReason)
+                out.append("}")
             }
             out.append("]}")
         }
@@ -62,11 +67,26 @@ enum FilterAnswer {
         }
     }
 
+    /// Why a recipient is listed as unverified.
+    static let unverifiedReason = "the number's opt-out state is in doubt (two writes of it overlapped, or a register's answer was lost): the gateway is asking SENS; do not send to it until a later filter clears it"
+
     /// An input as the answer repeats it: cut to the parser's bound, as the write operations' 422 does (counting
     /// characters only when the bytes could be too many).
     static func echoed(_ input: String) -> String {
         guard input.utf8.count > PhoneNumber.maxInputCharacters, input.count > PhoneNumber.maxInputCharacters else { return input }
         return input.prefix(PhoneNumber.maxInputCharacters) + "…"
+    }
+
+    /// `{"index":…,"input":…,["line":…,]"phoneNumber":"…` of an opted-out or unverified recipient (the phone
+    /// number's closing quote is the caller's), preceded by a comma unless `first`.
+    private static func appendRecipient(_ recipient: FilterRecipient, number: PhoneKey, first: Bool, to out: inout RawJSONWriter) {
+        out.append(first ? #"{"index":"# : #",{"index":"#)
+        out.appendInteger(recipient.index)
+        out.append(#","input":"#)
+        out.appendString(echoed(recipient.input))
+        appendLine(recipient.line, to: &out)
+        out.append(#","phoneNumber":""#)
+        out.appendPlain(number.digits)
     }
 
     private static func appendLine(_ line: Int?, to out: inout RawJSONWriter) {

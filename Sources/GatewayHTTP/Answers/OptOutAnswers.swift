@@ -73,7 +73,7 @@ struct OptOutAnswers {
         // A cursor is at most 14 base-36 characters (a sign and 13 digits), a dot and 8 hex digits. A number's
         // digits are counted as stored: a damaged store may hold a key of up to 255.
         let fixed = 128 + 2 * RFC3339.maxBytes + 24
-        let bytes = page.changes.reduce(0) { $0 + fixed + $1.key.digitCount }
+        let bytes = page.changes.reduce(0) { $0 + fixed + $1.key.digitCount + ($1.national.map { 16 + $0.digitCount } ?? 0) }
         return .written(capacity: 32 + bytes + RawJSONWriter.bound(escaping: page.next)) { out in
             out.append(#"{"changes":["#)
             for (position, change) in page.changes.enumerated() {
@@ -83,11 +83,16 @@ struct OptOutAnswers {
                 out.append(#"","observedAt":""#)
                 out.appendTime(change.observedAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
                 out.append(#"","phoneNumber":""#)
-                out.appendPlain(change.key.digits)
+                out.appendPlain(change.phoneNumber.digits)
                 out.append(#"""#)
                 if let registeredAt = change.registeredAtMilliseconds {
                     out.append(#","registeredAt":""#)
                     out.appendTime(registeredAt, utcOffsetSeconds: utcOffsetSeconds)
+                    out.append(#"""#)
+                }
+                if change.national != nil {
+                    out.append(#","sensNumber":""#)
+                    out.appendPlain(change.key.digits)
                     out.append(#"""#)
                 }
                 if let source = change.source {

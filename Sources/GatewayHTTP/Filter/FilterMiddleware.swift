@@ -75,7 +75,7 @@ struct FilterMiddleware<Context: RequestContext>: RouterMiddleware {
             .contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json",
             .xCache: "MIRROR", .age: String(age),
             .xFilterChecked: String(filter.checked), .xFilterOptedOut: String(filter.optedOut.count),
-            .xFilterInvalid: String(filter.invalid.count),
+            .xFilterInvalid: String(filter.invalid.count), .xFilterUnverified: String(filter.unverified.count),
             .xMirrorAsOf: RFC3339.format(epochMilliseconds: asOf, utcOffsetSeconds: responseUTCOffsetSeconds),
         ], body: .init(byteBuffer: body))
     }
@@ -169,6 +169,7 @@ extension HTTPField.Name {
     static let xFilterChecked = Self("X-Filter-Checked")!
     static let xFilterOptedOut = Self("X-Filter-Opted-Out")!
     static let xFilterInvalid = Self("X-Filter-Invalid")!
+    static let xFilterUnverified = Self("X-Filter-Unverified")!
     static let xMirrorAsOf = Self("X-Mirror-As-Of")!
 }
 

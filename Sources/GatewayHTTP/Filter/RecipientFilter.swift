@@ -1,12 +1,18 @@
 import OptOutMirror
 import SENSCore
 
-/// Sorts a campaign's recipients, as they are read, into opted out, invalid and (when asked) allowed: each is
-/// validated like any number, and the valid ones are looked up in the mirror in batches, under one lock a batch.
+/// Sorts a campaign's recipients, as they are read, into opted out, invalid, unverified (in doubt: never allowed)
+/// and (when asked) allowed: each is validated like any number, and the valid ones are looked up in the mirror in
+/// batches, under one lock a batch.
 struct RecipientFilter {
     struct OptedOut {
         var recipient: FilterRecipient
         var record: MirrorRecord
+    }
+
+    struct Unverified {
+        var recipient: FilterRecipient
+        var key: PhoneKey
     }
 
     struct Invalid {
@@ -20,6 +26,7 @@ struct RecipientFilter {
     private(set) var checked = 0
     private(set) var optedOut: [OptedOut] = []
     private(set) var invalid: [Invalid] = []
+    private(set) var unverified: [Unverified] = []
     /// The allowed recipients' numbers, in input order.
     private(set) var allowed: [PhoneKey] = []
     private var batch: [FilterRecipient] = []
@@ -53,9 +60,12 @@ struct RecipientFilter {
     mutating func flush() {
         guard !batch.isEmpty else { return }
         var listed = [MirrorRecord?](repeating: nil, count: batch.count)
-        mirror.lookUp(batchKeys) { position, record in listed[position] = record }
+        var doubted: Set<Int> = []
+        mirror.lookUp(batchKeys) { position, record in listed[position] = record } inDoubt: { doubted.insert($0) }
         for (position, recipient) in batch.enumerated() {
-            if let record = listed[position] {
+            if !doubted.isEmpty, doubted.contains(position) {
+                unverified.append(Unverified(recipient: recipient, key: batchKeys[position]))
+            } else if let record = listed[position] {
                 optedOut.append(OptedOut(recipient: recipient, record: record))
             } else if keepAllowed {
                 allowed.append(batchKeys[position])

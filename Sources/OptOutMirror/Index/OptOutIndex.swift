@@ -5,6 +5,9 @@ import SENSCore
 /// order for list pages, time windows and reconciliation. About 50 bytes a number: a hash table of two integers
 /// and a sorted array of two more (Benchmarks/README.md).
 ///
+/// Records are keyed by the digits SENS holds (`821012345678`), as SENS keys them, so that the mirror's counts
+/// are SENS's; a record in another form than its national number (`NationalNumber`) also answers for that number.
+///
 /// The time order is kept lazily, so that a sync that reads the list newest first, or a removal, never pays for
 /// moving the whole array: new entries wait in `pending` and entries whose number has moved or gone stay in
 /// `ordered` until the next list page merges and compacts them (`mergePending`, `compact`).
@@ -17,6 +20,10 @@ struct OptOutIndex: Sendable {
     private var pending: [TimedKey] = []
     /// How many entries of `ordered` and `pending` may be dead or repeated.
     private var staleEntries = 0
+    /// Records held in another form than their national number: the national number of each, and the forms held
+    /// of each such national number. Both are empty for a list of national numbers only.
+    private var nationalOf: [PhoneKey: PhoneKey] = [:]
+    private var otherForms: [PhoneKey: [PhoneKey]] = [:]
 
     struct TimedKey: Comparable, Sendable {
         var time: Int64
@@ -27,12 +34,25 @@ struct OptOutIndex: Sendable {
 
     var count: Int { byNumber.count }
 
+    /// The record SENS holds under exactly these digits.
     func record(for key: PhoneKey) -> MirrorRecord? {
         byNumber[key].map { Self.unpack($0, key: key) }
     }
 
-    /// The packed record of `key`, for lookups in bulk (`unpack` turns it into a record).
-    func packedRecord(for key: PhoneKey) -> UInt64? { byNumber[key] }
+    /// The opt-out of a national number (`01012345678`), in whatever form SENS holds it: its own first, else
+    /// another (`821012345678`). The record carries the national number.
+    func optOut(of national: PhoneKey) -> MirrorRecord? {
+        if let packed = byNumber[national] { return Self.unpack(packed, key: national) }
+        guard !otherForms.isEmpty, let form = otherForms[national]?.first, let packed = byNumber[form] else { return nil }
+        return Self.unpack(packed, key: national)
+    }
+
+    /// Whether SENS holds the national number in another form than its own.
+    func holdsOtherForm(of national: PhoneKey) -> Bool { !otherForms.isEmpty && otherForms[national] != nil }
+
+    /// The number a record held under `key` answers for: its national number, or the digits as held when they
+    /// are no Korean number.
+    func nationalNumber(of key: PhoneKey) -> PhoneKey { nationalOf.isEmpty ? key : nationalOf[key] ?? key }
 
     static func unpack(_ packed: UInt64, key: PhoneKey) -> MirrorRecord {
         MirrorRecord(key: key, registeredAtMilliseconds: Int64(bitPattern: packed >> 1), source: packed & 1 == 1 ? .ars : .manual)
@@ -45,20 +65,71 @@ struct OptOutIndex: Sendable {
     /// Whether the index already holds exactly this record.
     func holds(_ record: MirrorRecord) -> Bool { byNumber[record.key] == Self.pack(record) }
 
-    mutating func upsert(_ record: MirrorRecord) {
+    /// Adds or updates the record; false when its digits are no Korean number (it is kept all the same: SENS
+    /// counts it, and so must the mirror).
+    @discardableResult
+    mutating func upsert(_ record: MirrorRecord) -> Bool {
         let packed = Self.pack(record)
         let previous = byNumber.updateValue(packed, forKey: record.key)
-        guard previous != packed else { return }
+        var isNumber = true
+        if previous == nil {
+            let national = NationalNumber.of(sensDigits: record.key.digits)
+            isNumber = national != nil
+            if let national, national != record.key {
+                nationalOf[record.key] = national
+                otherForms[national, default: []].append(record.key)
+            }
+        } else if !nationalOf.isEmpty, nationalOf[record.key] == nil {
+            isNumber = NationalNumber.of(sensDigits: record.key.digits) != nil
+        }
+        guard previous != packed else { return isNumber }
         if let previous {
             // Same time, other source: its entry stays valid. Another time: the old entry is dead.
-            guard previous >> 1 != packed >> 1 else { return }
+            guard previous >> 1 != packed >> 1 else { return isNumber }
             staleEntries += 1
         }
         pending.append(TimedKey(time: record.registeredAtMilliseconds, key: record.key))
+        return isNumber
     }
 
     mutating func remove(_ key: PhoneKey) {
-        if byNumber.removeValue(forKey: key) != nil { staleEntries += 1 }
+        guard byNumber.removeValue(forKey: key) != nil else { return }
+        staleEntries += 1
+        if !nationalOf.isEmpty, let national = nationalOf.removeValue(forKey: key) {
+            otherForms[national]?.removeAll { $0 == key }
+            if otherForms[national]?.isEmpty == true { otherForms[national] = nil }
+        }
+    }
+
+    /// How many records are registered in `lower...upper`: what SENS should count there.
+    mutating func count(registeredIn lower: Int64, _ upper: Int64) -> Int {
+        guard lower <= upper else { return 0 }
+        mergePending()
+        compact()
+        return firstIndex { $0.time > upper } - firstIndex { $0.time >= lower }
+    }
+
+    /// Time ranges that together cover `lower...upper`, each holding about `records` records (a single
+    /// millisecond may hold more), oldest first: the verification's buckets.
+    mutating func buckets(_ lower: Int64, _ upper: Int64, records: Int) -> [ClosedRange<Int64>] {
+        guard lower <= upper else { return [] }
+        mergePending()
+        compact()
+        var buckets: [ClosedRange<Int64>] = []
+        var start = lower
+        var position = firstIndex { $0.time >= lower }
+        let end = firstIndex { $0.time > upper }
+        while position + records < end {
+            // The next bucket starts at the time of the record `records` further on, never inside a millisecond;
+            // a millisecond that holds more than `records` is a bucket of its own.
+            var cut = ordered[position + records].time
+            if cut == start { cut = start + 1 }
+            buckets.append(start...(cut - 1))
+            start = cut
+            position = firstIndex { $0.time >= cut }
+        }
+        if start <= upper { buckets.append(start...upper) }
+        return buckets
     }
 
     /// The live records registered in `lower...upper`, oldest first.
@@ -83,7 +154,7 @@ struct OptOutIndex: Sendable {
     mutating func page(_ query: OptOutQuery) -> [OptOut] {
         let lower = query.fromMilliseconds ?? .min, upper = query.toMilliseconds ?? .max
         if let number = query.phoneNumber {
-            guard query.page == 0, let key = PhoneKey(digits: number.digits), let record = record(for: key),
+            guard query.page == 0, let key = PhoneKey(digits: number.digits), let record = optOut(of: key),
                   (lower...upper).contains(record.registeredAtMilliseconds) else { return [] }
             return [record.optOut]
         }
@@ -96,7 +167,10 @@ struct OptOutIndex: Sendable {
         guard !skip.overflow, skip.partialValue < end - start else { return [] }
         let newest = end - 1 - skip.partialValue
         let oldest = max(start, newest - query.pageSize + 1)
-        return (oldest...newest).reversed().map { Self.unpack(byNumber[ordered[$0].key]!, key: ordered[$0].key).optOut }
+        return (oldest...newest).reversed().map {
+            let key = ordered[$0].key
+            return Self.unpack(byNumber[key]!, key: nationalNumber(of: key)).optOut
+        }
     }
 
     /// Merges `pending` into `ordered`.

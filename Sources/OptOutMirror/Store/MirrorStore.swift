@@ -14,8 +14,16 @@ public protocol MirrorStore: Sendable {
     /// processes sharing the store made before them. A sync's write (`origin` `.sync`) is made only while this
     /// process holds the service's lead (else `MirrorLeadLost`), and leaves alone the numbers that another process
     /// wrote through its gateway after `after` (this process's sync read may predate them).
+    ///
+    /// With `conflictsSince` (a shared store), a write through the gateway first finds which of its numbers another
+    /// write through a gateway (of any replica) recorded after that value of `gatewayWriteClock`: the two
+    /// overlapped, so the order SENS applied them in is unknown. Such a number is left opted out (its removal is
+    /// not made; its registration is) and reported in `conflicted`, for the caller to ask SENS.
     func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64, origin: MirrorChange.Origin,
-               progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange]
+               progress: MirrorProgress?, after: Int64, conflictsSince: Int64?) async throws -> MirrorApplied
+
+    /// A count of the service's writes through the gateways, read before a write calls SENS: its `conflictsSince`.
+    func gatewayWriteClock(service: String) async throws -> Int64
 
     /// The service's saved progress, or nil for a service never synced.
     func progress(service: String) async throws -> MirrorProgress?
@@ -37,13 +45,37 @@ public protocol MirrorStore: Sendable {
     func close() async throws
 }
 
+/// What `MirrorStore.apply` did.
+public struct MirrorApplied: Sendable {
+    /// Every change of the service after the sequence the caller gave, in sequence order.
+    public var changes: [MirrorChange]
+    /// The numbers another gateway write recorded since `conflictsSince`.
+    public var conflicted: Set<PhoneKey>
+
+    public init(changes: [MirrorChange], conflicted: Set<PhoneKey> = []) {
+        self.changes = changes
+        self.conflicted = conflicted
+    }
+}
+
+extension MirrorStore {
+    /// `apply` without looking for conflicting writes: a sync's write, or one that needs no order.
+    public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
+                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange] {
+        try await apply(service: service, records: records, removals: removals, observedAtMilliseconds: observedAtMilliseconds,
+                        origin: origin, progress: progress, after: after, conflictsSince: nil).changes
+    }
+}
+
 /// How far a service's mirror has got, saved with each window a full pass stores.
 public struct MirrorProgress: Sendable, Equatable, Codable {
     /// Whether a full pass has ever completed: only then can the mirror vouch for "not opted out".
     public var complete = false
-    /// The full pass under way: everything registered in `(passCursor, passEnd]` is stored; it resumes with the
-    /// window that ends at `passCursor`.
+    /// The full pass under way: everything registered up to `passEnd` is stored but for `passRanges`, the time
+    /// ranges still to read (`[lower, upper]` each), which a restart resumes. `passCursor` is the single range
+    /// `[0, passCursor]` of a pass saved before passes read ranges concurrently.
     public var passEnd: Int64?
+    public var passRanges: [[Int64]]?
     public var passCursor: Int64?
     /// The width of the next window (ms), as the last window suggested.
     public var passSpan: Int64?
@@ -61,6 +93,11 @@ public struct MirrorProgress: Sendable, Equatable, Codable {
     /// two, less the overlap.
     public var newestRegisteredAt: Int64?
     public var syncedThrough: Int64?
+    /// When the last completed verification pass started: everything SENS listed before then, in any time range,
+    /// is in the mirror (`MirrorVerification`).
+    public var lastVerifiedAt: Int64?
+    /// What the last verification pass found, for the status pages of replicas that do not verify.
+    public var lastVerification: VerificationReport?
     /// When the last successful sync started, and the last completed reconciliation.
     public var lastSyncAt: Int64?
     public var lastReconciliationAt: Int64?
@@ -69,4 +106,11 @@ public struct MirrorProgress: Sendable, Equatable, Codable {
     public init() {}
 
     public var passUnderWay: Bool { passEnd != nil }
+
+    /// The ranges the pass under way has still to read.
+    public var remainingRanges: [ClosedRange<Int64>] {
+        if let passRanges { return passRanges.compactMap { $0.count == 2 && $0[0] <= $0[1] ? $0[0]...$0[1] : nil } }
+        if let passCursor, passCursor >= 0 { return [0...passCursor] }
+        return []
+    }
 }

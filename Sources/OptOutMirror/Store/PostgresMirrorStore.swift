@@ -119,10 +119,30 @@ public final class PostgresMirrorStore: MirrorStore {
             "CREATE TABLE mirror_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             "INSERT INTO mirror_meta (key, value) VALUES ('store_id', substr(md5(random()::text || clock_timestamp()::text), 1, 16))",
         ],
+        // Writes through the gateways, counted per service, and the count at each number's last one (whether it
+        // changed anything or not): two writes of a number through two replicas overlapped when one was recorded
+        // after the other began (`apply`'s `conflictsSince`).
+        [
+            "ALTER TABLE mirror_services ADD COLUMN write_clock BIGINT NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE mirror_gateway_writes (service INTEGER NOT NULL, number BIGINT NOT NULL, clock BIGINT NOT NULL,
+                PRIMARY KEY (service, number))
+            """,
+        ],
     ]
 
+    public func gatewayWriteClock(service: String) async throws -> Int64 {
+        let id = try await serviceID(service)
+        return try await database("reading the write clock") { [self] () async throws -> Int64 in
+            var clock: Int64 = 0
+            for try await value in try await client.query("SELECT write_clock FROM mirror_services WHERE id = \(id)", logger: logger)
+                .decode(Int64.self) { clock = value }
+            return clock
+        }
+    }
+
     public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
-                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange] {
+                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64, conflictsSince: Int64?) async throws -> MirrorApplied {
         let id = try await serviceID(service)
         let progressText = try progress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let logger = self.logger
@@ -137,8 +157,8 @@ public final class PostgresMirrorStore: MirrorStore {
         var seen = Set<PhoneKey>()
         let records = Array(records.reversed().filter { seen.insert($0.key).inserted }.reversed())
         let client = self.client
-        // A sync leaves alone the numbers another replica wrote through its gateway since `after`: this one's
-        // sync read may predate that write, and it has not seen it yet.
+        // A sync removes none of the numbers another replica wrote through its gateway since `after`: this one's
+        // sync read may predate that write, and it has not seen it yet. (It may add them: that errs on the safe side.)
         let spare = origin == .sync
         return try await database("writing the mirror") { [self] in
             try await client.withTransaction(logger: logger) { connection in
@@ -152,6 +172,26 @@ public final class PostgresMirrorStore: MirrorStore {
                         """, logger: logger).decode(Bool.self) { held = value }
                     guard held else { throw MirrorLeadLost() }
                 }
+                var removals = removals
+                var conflicted = Set<PhoneKey>()
+                if origin == .gateway {
+                    let numbers = (records.map(\.key) + removals).map { Int64(bitPattern: $0.rawValue) }
+                    if let since = conflictsSince {
+                        for try await number in try await connection.query("""
+                            SELECT number FROM mirror_gateway_writes WHERE service = \(id) AND clock > \(since) AND number = ANY(\(numbers)::bigint[])
+                            """, logger: logger).decode(Int64.self) {
+                            conflicted.insert(PhoneKey(rawValue: UInt64(bitPattern: number)))
+                        }
+                        removals.removeAll { conflicted.contains($0) }
+                    }
+                    // This write's mark on each of its numbers, under the service's write lock.
+                    try await connection.query("""
+                        WITH tick AS (UPDATE mirror_services SET write_clock = write_clock + 1 WHERE id = \(id) RETURNING write_clock)
+                        INSERT INTO mirror_gateway_writes (service, number, clock)
+                        SELECT \(id), number, (SELECT write_clock FROM tick) FROM unnest(\(numbers)::bigint[]) AS given (number)
+                        ON CONFLICT (service, number) DO UPDATE SET clock = excluded.clock
+                        """, logger: logger)
+                }
                 var changed = false
                 if !records.isEmpty {
                     let numbers = records.map { Int64(bitPattern: $0.key.rawValue) }, times = records.map(\.registeredAtMilliseconds)
@@ -161,8 +201,6 @@ public final class PostgresMirrorStore: MirrorStore {
                             INSERT INTO mirror_records (service, number, registered_at, source)
                             SELECT \(id), number, registered_at, source::smallint
                             FROM unnest(\(numbers)::bigint[], \(times)::bigint[], \(sources)::bigint[]) AS given (number, registered_at, source)
-                            WHERE NOT \(spare) OR NOT EXISTS (SELECT 1 FROM mirror_changes c
-                                WHERE c.service = \(id) AND c.seq > \(after) AND c.origin = 1 AND c.number = given.number)
                             ON CONFLICT (service, number) DO UPDATE SET registered_at = excluded.registered_at, source = excluded.source
                             WHERE mirror_records.registered_at <> excluded.registered_at OR mirror_records.source <> excluded.source
                             RETURNING number, registered_at, source)
@@ -193,7 +231,8 @@ public final class PostgresMirrorStore: MirrorStore {
                     // Delivered at commit: the other replicas read at once instead of at their next poll.
                     try await connection.query("SELECT pg_notify(\(PostgresSession.channel), \(service))", logger: logger)
                 }
-                return try await Self.changes(on: connection, service: id, after: after, limit: Int.max, logger: logger)
+                return MirrorApplied(changes: try await Self.changes(on: connection, service: id, after: after, limit: Int.max, logger: logger),
+                                     conflicted: conflicted)
             }
         }
     }

@@ -82,8 +82,12 @@ public final class SQLiteMirrorStore: MirrorStore {
 
     public var coordination: any MirrorCoordination { SoleProcess() }
 
+    /// One process writes this store, one write at a time per number (`NumberLocks`): no two gateway writes of a
+    /// number overlap, so there is nothing to count and `apply` takes no `conflictsSince`.
+    public func gatewayWriteClock(service: String) async throws -> Int64 { 0 }
+
     public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
-                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange] {
+                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64, conflictsSince: Int64?) async throws -> MirrorApplied {
         try await gate.run {
             let id = try await serviceID(service)
             return try await transaction {
@@ -110,7 +114,7 @@ public final class SQLiteMirrorStore: MirrorStore {
                     let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
                     _ = try await connection.query("UPDATE mirror_services SET progress = ? WHERE id = ?", [.text(text), .integer(id)])
                 }
-                return try await changesAfter(id, after, limit: Int.max)
+                return MirrorApplied(changes: try await changesAfter(id, after, limit: Int.max))
             }
         }
     }
@@ -205,7 +209,10 @@ public final class SQLiteMirrorStore: MirrorStore {
             _ = try await connection.query("COMMIT")
             return value
         } catch {
-            _ = try? await connection.query("ROLLBACK")
+            // In a task of its own: a cancelled caller (a sync stopped mid-write) must still end the transaction, or
+            // every later one fails to begin.
+            let connection = self.connection
+            _ = try? await Task { try await connection.query("ROLLBACK") }.value
             throw error
         }
     }

@@ -1,18 +1,21 @@
 import Logging
 import OptOuts
 import SENSCore
+import Synchronization
 
 /// The syncs of one mirror, each a pass over windows of the source's list:
-/// - a full pass reads everything registered up to its start (a fixed end, saved with every window, so that a
-///   restart resumes it): the first fills the mirror, later ones are the reconciliation, which also removes what
-///   the source no longer lists;
-/// - an incremental sync reads from the earlier of the newest registration seen and the point every registration
-///   has been read up to, less the overlap, to now, and removes what its windows no longer list.
+/// - a full pass reads everything registered up to its start (a fixed end; what is left to read is saved with
+///   every window, so that a restart resumes it), in ranges read concurrently (`PassRanges`): the first fills the
+///   mirror, later ones are the reconciliation, which also removes what the source no longer lists;
+/// - an incremental sync reads from the start of the last whole sync, less the overlap, to now, and removes what
+///   its windows no longer list;
+/// - a verification pass (`verify`) finds any difference in any time range.
 /// A removal is confirmed with the source, number by number, before it is made: one window read is never the
 /// only evidence that an opt-out is gone.
 struct MirrorSync {
     let mirror: ServiceMirror
     let source: any OptOutDirectory
+    let limiter: SyncCallLimiter
     let reader: WindowReader
     var clock: any EpochClock { mirror.clock }
     var settings: MirrorSettings { mirror.settings }
@@ -24,11 +27,13 @@ struct MirrorSync {
     init(mirror: ServiceMirror, source: any OptOutDirectory) {
         self.mirror = mirror
         self.source = source
-        self.reader = WindowReader(source: source, logger: mirror.logger)
+        self.limiter = SyncCallLimiter(maximum: mirror.settings.syncConcurrency, retryDelay: mirror.settings.retryDelay)
+        self.reader = WindowReader(source: source, limiter: limiter)
     }
 
-    /// Runs (or resumes) a full pass; while the mirror is complete, runs incremental syncs between its windows
-    /// whenever one is due, so a long reconciliation never lets the mirror go stale.
+    /// Runs (or resumes) a full pass with `settings.syncConcurrency` readers; while the mirror is complete, runs
+    /// incremental syncs and verification passes beside it whenever one is due, so a long reconciliation never
+    /// lets the mirror go stale.
     func fullPass() async throws(OptOutError) {
         var progress = mirror.progress
         let initial = !progress.complete
@@ -37,7 +42,8 @@ struct MirrorSync {
             let now = clock.nowMilliseconds()
             try await save { progress in
                 progress.passEnd = now
-                progress.passCursor = now
+                progress.passRanges = [[0, now]]
+                progress.passCursor = nil
                 progress.passSpan = nil
                 progress.passStartedAt = now
                 progress.passRecords = 0
@@ -46,50 +52,38 @@ struct MirrorSync {
                 if initial { progress.initialStartedAt = now }
             }
             progress = mirror.progress
-            logger.info("mirror \(kind) started", metadata: ["endTime": "\(now)"])
+            logger.info("mirror \(kind) started", metadata: ["endTime": "\(now)", "concurrency": "\(settings.syncConcurrency)"])
         } else {
             logger.info("mirror \(kind) resumed", metadata: ["records": "\(progress.passRecords)", "sensCalls": "\(progress.passCalls)"])
         }
         let passStarted = clock.nowMilliseconds()
-        var lastLog = passStarted, lastIncremental = passStarted
-        var recordsAtLog = progress.passRecords
+        let ranges = PassRanges(progress.remainingRanges)
+        let log = PassLog(startedAt: passStarted, records: progress.passRecords)
+        let span = progress.passSpan
         do {
-            try await reader.read(0, progress.passCursor!, span: mirror.narrowedSpan ?? progress.passSpan, beginRead: mirror.beginRead,
-                                  narrowed: { mirror.narrowedSpan = $0 }) { window in
-                mirror.narrowedSpan = nil
-                // The first pass has nothing to remove: the mirror holds only what this pass stored, above this window.
-                let (removals, confirmCalls) = initial ? ([], 0) : try await confirmedRemovals(window)
-                try await mirror.store(records: window.records, removals: removals, readAt: window.generation) { progress in
-                    progress.passCursor = window.lower - 1
-                    progress.passSpan = window.nextSpan
-                    progress.passRecords += window.records.count
-                    progress.passCalls += window.calls + confirmCalls
-                    progress.passRemoved += removals.count
-                    if let newest = window.records.map(\.registeredAtMilliseconds).max() {
-                        progress.newestRegisteredAt = max(progress.newestRegisteredAt ?? newest, newest)
-                    }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for reader in 0..<settings.syncConcurrency {
+                    group.addTask { try await readRanges(reader, ranges: ranges, initial: initial, kind: kind, log: log, span: span) }
                 }
-                let now = clock.nowMilliseconds()
-                if now - lastLog >= Self.progressLogInterval {
-                    let current = mirror.progress
-                    let rate = Double(current.passRecords - recordsAtLog) * 1000 / Double(max(1, now - lastLog))
-                    logger.info("mirror \(kind) progress", metadata: [
-                        "records": "\(current.passRecords)", "sensCalls": "\(current.passCalls)", "recordsPerSecond": "\(Int(rate))",
-                    ])
-                    lastLog = now
-                    recordsAtLog = current.passRecords
+                if !initial { group.addTask { try await keepFreshDuringPass() } }
+                do {
+                    // The pass is done when every reader is; the loop beside them then stops.
+                    for _ in 0..<settings.syncConcurrency { try await group.next() }
+                    group.cancelAll()
+                } catch {
+                    ranges.abort()
+                    group.cancelAll()
+                    throw error
                 }
-                if !initial, now - lastIncremental >= settings.syncInterval.totalMilliseconds {
-                    try await incremental()
-                    lastIncremental = clock.nowMilliseconds()
-                }
+                while (try? await group.next()) != nil {}
             }
         } catch {
+            let failure = error as? OptOutError ?? OptOutError(.failed, "\(error)")
             let current = mirror.progress
-            mirror.finishSync(kind: "full", startedAt: passStarted, outcome: "\(kind) failed: \(error.reason)",
+            mirror.finishSync(kind: "full", startedAt: passStarted, outcome: "\(kind) failed: \(failure.reason)",
                               sensCalls: current.passCalls - progress.passCalls, succeeded: false)
-            if !initial { mirror.finishReconciliation(outcome: "failed: \(error.reason)") }
-            throw error
+            if !initial { mirror.finishReconciliation(outcome: "failed: \(failure.reason)") }
+            throw failure
         }
         let finished = mirror.progress
         try await save { progress in
@@ -104,6 +98,7 @@ struct MirrorSync {
             progress.lastReconciliationAt = progress.passStartedAt
             progress.lastReconciliationRemoved = progress.passRemoved
             progress.passEnd = nil
+            progress.passRanges = nil
             progress.passCursor = nil
             progress.passSpan = nil
         }
@@ -112,28 +107,58 @@ struct MirrorSync {
         logger.info("mirror \(kind) completed", metadata: [
             "records": "\(finished.passRecords)", "sensCalls": "\(finished.passCalls)", "removed": "\(finished.passRemoved)",
             "seconds": "\(Double(clock.nowMilliseconds() - (finished.passStartedAt ?? passStarted)) / 1000)",
+            "throttled": "\(limiter.throttles)",
         ])
     }
 
-    /// Reads from the earlier of the newest registration seen and the point every registration has been read up
-    /// to, less the overlap, to now. Where the next one starts moves only once every window has been read: a sync
-    /// that fails midway is read again whole.
+    /// One reader of a full pass: takes ranges until none is left, storing each window with what is left to read.
+    private func readRanges(_ id: Int, ranges: PassRanges, initial: Bool, kind: String, log: PassLog, span: Int64?) async throws {
+        while let range = await ranges.next(for: id) {
+            try await reader.read(range.lowerBound, range.upperBound, span: span, beginRead: mirror.beginRead,
+                                  shed: { ranges.shed(id, lower: $0, upper: $1, span: $2) }) { window in
+                // The first pass has nothing to remove: the mirror holds only what this pass stored.
+                let (removals, confirmCalls) = initial ? ([], 0) : try await confirmedRemovals(window)
+                try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
+                                       window: (window.range, window.unkeyed)) { progress in
+                    ranges.read(id, below: window.lower)
+                    progress.passRanges = ranges.remaining
+                    progress.passSpan = window.nextSpan
+                    progress.passRecords += window.records.count
+                    progress.passCalls += window.calls + confirmCalls
+                    progress.passRemoved += removals.count
+                }
+                log.progress(mirror, kind: kind)
+            }
+        }
+    }
+
+    /// Beside a reconciliation: an incremental sync every sync interval and a verification pass when one is due.
+    private func keepFreshDuringPass() async throws {
+        while true {
+            try await Task.sleep(for: settings.syncInterval)
+            try await incremental()
+            if verificationDue { try await verify() }
+        }
+    }
+
+    /// Reads from the start of the last whole sync (or the end of the first full pass), less the overlap, to now:
+    /// about one call when nothing changed. Clocks differ by less than the overlap. Where the next one starts moves
+    /// only once every window has been read: a sync that fails midway is read again whole. A record registered
+    /// with an older time than that is the verification's to find.
     func incremental() async throws(OptOutError) {
         let started = clock.nowMilliseconds()
         let progress = mirror.progress
         let covered = progress.syncedThrough ?? progress.lastSyncAt ?? started
-        let from = max(0, min(progress.newestRegisteredAt ?? covered, covered, started) - settings.overlapMilliseconds)
+        let from = max(0, min(covered, started) - settings.overlapMilliseconds)
         var calls = 0
-        var newest = progress.newestRegisteredAt
         do {
             try await reader.read(from, started, span: nil, beginRead: mirror.beginRead) { window in
                 let (removals, confirmCalls) = try await confirmedRemovals(window)
                 calls += window.calls + confirmCalls
-                try await mirror.store(records: window.records, removals: removals, readAt: window.generation) { _ in }
-                if let windowNewest = window.records.map(\.registeredAtMilliseconds).max() { newest = max(newest ?? windowNewest, windowNewest) }
+                try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
+                                       window: (window.range, window.unkeyed)) { _ in }
             }
             try await save { progress in
-                progress.newestRegisteredAt = newest
                 progress.lastSyncAt = started
                 progress.syncedThrough = max(progress.syncedThrough ?? started, started)
             }
@@ -144,25 +169,74 @@ struct MirrorSync {
         mirror.finishSync(kind: "incremental", startedAt: started, outcome: "ok", sensCalls: calls, succeeded: true)
     }
 
+    var verificationDue: Bool {
+        guard let last = mirror.lastVerificationStart else { return true }
+        return clock.nowMilliseconds() - last >= settings.verifyInterval.totalMilliseconds
+    }
+
+    func verify() async throws(OptOutError) {
+        try await MirrorVerification(sync: self).run()
+    }
+
     /// The numbers the mirror holds in the window that the window's read did not list and that the source, asked
-    /// for each by number, no longer holds; and how many calls that took.
-    private func confirmedRemovals(_ window: WindowReader.Window) async throws(OptOutError) -> ([PhoneKey], Int) {
+    /// for each by number in the form it held it, no longer holds; and how many calls that took. The lookups start
+    /// after the read: a gateway write recorded after `window.generation` is spared by `ServiceMirror.store`.
+    func confirmedRemovals(_ window: WindowReader.Window) async throws(OptOutError) -> ([PhoneKey], Int) {
         let candidates = mirror.removalCandidates(window.lower, window.upper, listed: Set(window.records.map(\.key)), readAt: window.generation)
         var confirmed: [PhoneKey] = []
         for key in candidates {
-            // A number the mirror holds was valid when stored; one that is not now is left for a person to see.
-            guard let number = try? PhoneNumber.parse(key.digits) else { continue }
-            if try await source.check(number, refresh: true).value == nil { confirmed.append(key) }
+            let digits = key.digits
+            let answer = try await limiter.call { () throws(OptOutError) in
+                try await source.list(OptOutQuery(sensNumber: digits, pageSize: 1), refresh: true)
+            }
+            if !answer.value.contains(where: { $0.phoneNumber == digits }) { confirmed.append(key) }
         }
         return (confirmed, candidates.count)
     }
 
+    /// Asks SENS about a number in doubt (`ServiceMirror.resolveDoubt`), within the syncs' bound.
+    func resolveDoubt(_ key: PhoneKey) async throws {
+        let (source, limiter) = (self.source, self.limiter)
+        try await mirror.resolveDoubt(key) { number throws(OptOutError) in
+            try await limiter.call { () throws(OptOutError) in try await source.check(number, refresh: true).value }
+        }
+    }
+
     /// Saves a change to the progress on its own.
-    private func save(_ change: @escaping (inout MirrorProgress) -> Void) async throws(OptOutError) {
+    func save(_ change: @escaping (inout MirrorProgress) -> Void) async throws(OptOutError) {
         do {
             try await mirror.store(records: [], readAt: .max, progress: change)
         } catch {
             throw OptOutError(.failed, "the mirror could not save its progress: \(error)")
         }
+    }
+}
+
+/// A full pass's progress lines, every `MirrorSync.progressLogInterval`, whichever reader stores a window then.
+final class PassLog: Sendable {
+    private struct State {
+        var lastAt: Int64
+        var records: Int
+    }
+
+    private let state: Mutex<State>
+
+    init(startedAt: Int64, records: Int) {
+        state = Mutex(State(lastAt: startedAt, records: records))
+    }
+
+    func progress(_ mirror: ServiceMirror, kind: String) {
+        let now = mirror.clock.nowMilliseconds()
+        let current = mirror.progress
+        let due = state.withLock { state -> (Int64, Int)? in
+            guard now - state.lastAt >= MirrorSync.progressLogInterval else { return nil }
+            defer { state = State(lastAt: now, records: current.passRecords) }
+            return (state.lastAt, state.records)
+        }
+        guard let (lastAt, records) = due else { return }
+        let rate = Double(current.passRecords - records) * 1000 / Double(max(1, now - lastAt))
+        mirror.logger.info("mirror \(kind) progress", metadata: [
+            "records": "\(current.passRecords)", "sensCalls": "\(current.passCalls)", "recordsPerSecond": "\(Int(rate))",
+        ])
     }
 }

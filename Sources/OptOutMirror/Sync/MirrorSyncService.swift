@@ -63,10 +63,10 @@ public struct MirrorSyncService: Service {
                 delay = min(delay * 2, settings.syncInterval)
             }
         }
-        guard coordination.shared else { return await syncing(sync, coordination: coordination) }
         await withDiscardingTaskGroup { group in
-            group.addTask { await following(mirror, coordination: coordination) }
+            if coordination.shared { group.addTask { await following(mirror, coordination: coordination) } }
             group.addTask { await syncing(sync, coordination: coordination) }
+            group.addTask { await resolvingDoubts(sync) }
         }
     }
 
@@ -124,13 +124,14 @@ public struct MirrorSyncService: Service {
                     }
                 }
                 try await sync.incremental()
+                if sync.verificationDue { try await sync.verify() }
                 failingSince = nil
                 delay = settings.retryDelay
                 guard await mirror.pause(settings.syncInterval) else { return }
             } catch {
                 guard !Task.isCancelled else { return }
                 // A pass that moved on before failing starts its back-off again: it is not stuck.
-                if mirror.progress.passCursor != progress.passCursor {
+                if mirror.progress.passRanges != progress.passRanges {
                     delay = settings.retryDelay
                     failingSince = nil
                 } else {
@@ -165,6 +166,40 @@ public struct MirrorSyncService: Service {
                 } catch {
                     if !failing { mirror.logger.warning("the mirror cannot read the shared store; it stops answering until it can", metadata: ["error": "\(error)"]) }
                     failing = true
+                }
+            }
+        }
+    }
+
+    /// On every replica: asks SENS about the numbers in doubt here as soon as there are some, again shortly for
+    /// a number another write overlapped once more, and every sync interval while SENS cannot answer.
+    static func resolvingDoubts(_ sync: MirrorSync) async {
+        let mirror = sync.mirror
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while (try? await Task.sleep(for: mirror.settings.syncInterval)) != nil { mirror.doubtSignalContinuation.yield() }
+                mirror.doubtSignalContinuation.finish()
+            }
+            var failing = false
+            for await _ in mirror.doubtSignal {
+                for key in mirror.doubtedNumbers {
+                    do {
+                        try await sync.resolveDoubt(key)
+                        failing = false
+                    } catch {
+                        if !failing {
+                            mirror.logger.warning("the mirror could not ask SENS about a number in doubt; it asks again at the next sync",
+                                                  metadata: ["error": "\(error)", "phoneNumber": "\(PhoneNumber.mask(key.digits))"])
+                        }
+                        failing = true
+                        break
+                    }
+                }
+                mirror.reportLag()
+                // A number another write overlapped again is asked about again shortly, not a sync interval later.
+                if !failing, !mirror.doubtedNumbers.isEmpty {
+                    guard (try? await Task.sleep(for: mirror.settings.retryDelay)) != nil else { return }
+                    mirror.doubtSignalContinuation.yield()
                 }
             }
         }

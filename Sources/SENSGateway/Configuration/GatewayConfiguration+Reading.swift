@@ -72,11 +72,17 @@ extension GatewayConfiguration {
             // Its simulated opt-outs would enter a store that replicas of the real gateway may share.
             throw ConfigurationError("--simulator keeps its mirror in memory or in a file: it does not take mirror.databaseUrl (MIRROR_DATABASE_URL) or mirror.databaseUrlFile")
         }
+        let verify = try settings.integer("mirror.verifyIntervalSeconds")
+        guard staleness > verify else {
+            throw SettingsReader.refusal(GatewaySettings.byKey["mirror.maxStalenessSeconds"]!, String(staleness),
+                                         expected: "more than mirror.verifyIntervalSeconds (\(verify)): otherwise the mirror goes stale between two verification passes")
+        }
         return MirrorConfiguration(
             enabled: try settings.boolean("mirror.enabled"), path: path, database: database,
             settings: MirrorSettings(syncInterval: .seconds(interval), overlapMilliseconds: Int64(try settings.integer("mirror.syncOverlapSeconds")) * 1000,
                                      reconcileInterval: .seconds(try settings.integer("mirror.reconcileIntervalSeconds")),
-                                     maxStalenessMilliseconds: Int64(staleness) * 1000),
+                                     maxStalenessMilliseconds: Int64(staleness) * 1000, verifyInterval: .seconds(verify),
+                                     syncConcurrency: try settings.integer("mirror.syncConcurrency")),
             filterMaxBodyBytes: try settings.integer("filter.maxBodyBytes"))
     }
 

@@ -164,6 +164,24 @@ extension ServiceMetrics {
     public func recordLag(service _: String, seconds: Double?) {
         metrics.gauge("mirror_staleness_seconds", [("service", service)]).record(seconds ?? -1)
     }
+
+    public func recordVerification(service _: String, report: VerificationReport) {
+        let outcome = report.outcome == "ok" ? "ok" : "failed"
+        metrics.counter("mirror_verifications_total", [("service", service), ("outcome", outcome)]).increment()
+        metrics.timer("mirror_verification_duration_seconds", [("service", service)]).recordNanoseconds(report.durationMilliseconds * 1_000_000)
+        metrics.counter("mirror_verification_buckets_total", [("service", service), ("result", "checked")]).increment(by: report.buckets)
+        metrics.counter("mirror_verification_buckets_total", [("service", service), ("result", "differed")]).increment(by: report.bucketsDiffered)
+        metrics.counter("mirror_verification_found_total", [("service", service), ("change", "added")]).increment(by: report.recordsFound)
+        metrics.counter("mirror_verification_found_total", [("service", service), ("change", "removed")]).increment(by: report.removalsFound)
+        metrics.counter("mirror_sync_sens_calls_total", [("service", service), ("kind", "verification")]).increment(by: report.sensCalls)
+        if outcome == "ok" {
+            metrics.gauge("mirror_last_verification_timestamp_seconds", [("service", service)]).record(Double(report.startedAt) / 1000)
+        }
+    }
+
+    public func recordInDoubt(service _: String, count: Int) {
+        metrics.gauge("mirror_numbers_in_doubt", [("service", service)]).record(count)
+    }
 }
 
 extension Duration {

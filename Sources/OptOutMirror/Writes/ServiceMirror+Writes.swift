@@ -1,0 +1,105 @@
+import Logging
+import OptOuts
+import SENSCore
+import Synchronization
+
+extension ServiceMirror {
+    /// Runs a write through the gateway (`body`: call SENS, then `recordWrite`) with its numbers' locks held, so
+    /// that this replica's writes of one number reach the mirror in the order SENS applied them. With a shared
+    /// store, `body` gets the store's gateway write clock as the locks were taken: another replica's write of the
+    /// same number recorded after it overlapped this one (`MirrorStore.apply`'s `conflictsSince`). When the clock
+    /// cannot be read, every write the store has marked counts as overlapping (the safe side).
+    public func writing<T: Sendable>(_ keys: [PhoneKey], _ body: (_ since: Int64?) async -> T) async -> T {
+        await numberLocks.withLocks(keys) {
+            await body(await writeClock())
+        }
+    }
+
+    /// The store's gateway write clock with a shared store, nil alone on it.
+    private func writeClock() async -> Int64? {
+        guard shared else { return nil }
+        return (try? await store.gatewayWriteClock(service: storeKey)) ?? 0
+    }
+
+    /// Records what a write through the gateway achieved, begun at write clock `since` (`writing`):
+    /// - registered records and removed numbers that SENS confirmed;
+    /// - numbers whose register SENS may have applied (its answer was lost): recorded as opted out now, the safe
+    ///   side, and put in doubt until SENS is asked;
+    /// - numbers another gateway write recorded meanwhile (two replicas, or a resolution): kept opted out and put in
+    ///   doubt, as the order SENS applied the two in is unknown.
+    /// A register that cannot be recorded puts its numbers in doubt; a removal that cannot be recorded leaves the
+    /// number opted out in the mirror (the safe side) until a verification pass finds it.
+    public func recordWrite(registered: [OptOut], removed: [String], unconfirmedRegistrations: [String], since: Int64?) async {
+        let now = clock.nowMilliseconds()
+        let unconfirmed = unconfirmedRegistrations.compactMap { PhoneKey(digits: $0) }
+        // A number held already is written as it is (no change, but the write is marked on it in a shared store).
+        let held = state.withLock { state in unconfirmed.compactMap { state.index.record(for: $0) } }
+        let heldKeys = Set(held.map(\.key))
+        let records = registered.compactMap(MirrorRecord.init) + held
+            + unconfirmed.filter { !heldKeys.contains($0) }.map { MirrorRecord(key: $0, registeredAtMilliseconds: now, source: .manual) }
+        let removals = removed.compactMap { PhoneKey(digits: $0) }
+        guard !records.isEmpty || !removals.isEmpty || !unconfirmed.isEmpty else { return }
+        do {
+            let conflicted = try await recordGatewayChange(records: records, removals: removals, since: since, at: now)
+            doubt(Set(unconfirmed).union(conflicted), since: now)
+        } catch {
+            logger.error("the mirror could not record a confirmed write", metadata: ["error": "\(error)", "records": "\(records.count)", "removals": "\(removals.count)"])
+            doubt(Set(records.map(\.key) + unconfirmed), since: now)
+        }
+    }
+
+    /// Writes a gateway change to the store and the index; returns the numbers another gateway write recorded since
+    /// `since`, which the store left opted out.
+    private func recordGatewayChange(records: [MirrorRecord], removals: [PhoneKey], since: Int64?, at now: Int64) async throws -> Set<PhoneKey> {
+        guard !records.isEmpty || !removals.isEmpty else { return [] }
+        return try await writes.run {
+            // No catch-up read first: the write's answer is waiting, and the store returns what it missed.
+            let applied = try await store.apply(service: storeKey, records: records, removals: removals, observedAtMilliseconds: now,
+                                                origin: .gateway, progress: nil, after: appliedSequence, conflictsSince: since)
+            state.withLock { state in
+                state.writeGeneration += 1
+                let write = RecentWrite(generation: state.writeGeneration, atMilliseconds: now)
+                for key in records.map(\.key) + removals { state.recentWrites[key] = write }
+                apply(applied.changes, to: &state)
+            }
+            report(applied.changes)
+            return applied.conflicted
+        }
+    }
+
+    /// Puts numbers in doubt and wakes the loop that asks SENS about them.
+    func doubt(_ keys: Set<PhoneKey>, since now: Int64) {
+        guard !keys.isEmpty else { return }
+        state.withLock { state in
+            for key in keys where state.doubted[key] == nil { state.doubted[key] = now }
+        }
+        logger.notice("numbers in doubt: the mirror asks SENS about them before it vouches for them again", metadata: ["count": "\(keys.count)"])
+        doubtSignalContinuation.yield()
+    }
+
+    /// The numbers in doubt now.
+    var doubtedNumbers: [PhoneKey] { state.withLock { Array($0.doubted.keys) } }
+
+    /// Asks SENS about one number in doubt (one `clientTelNo` lookup, with the number's lock held, so no write of
+    /// it here goes between the answer and its recording) and records what SENS holds. The doubt ends unless
+    /// another gateway write of the number overlapped the lookup. Throws what the lookup or the store threw.
+    func resolveDoubt(_ key: PhoneKey, lookUp: @escaping (PhoneNumber) async throws(OptOutError) -> OptOut?) async throws {
+        guard let number = try? PhoneNumber.parse(key.digits) else {
+            state.withLock { _ = $0.doubted.removeValue(forKey: key) }
+            return
+        }
+        try await numberLocks.withLocks([key]) { () async -> Result<Void, any Error> in
+            do {
+                let since = await writeClock()
+                let listed = try await lookUp(number).flatMap(MirrorRecord.init)
+                let now = clock.nowMilliseconds()
+                let conflicted = try await recordGatewayChange(records: listed.map { [$0] } ?? [], removals: listed == nil ? [key] : [],
+                                                               since: since, at: now)
+                if !conflicted.contains(key) { state.withLock { _ = $0.doubted.removeValue(forKey: key) } }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }.get()
+    }
+}
