@@ -16,9 +16,9 @@ public struct MirrorSettings: Sendable, Equatable {
     /// cannot read the store cannot know what the other replicas wrote.
     public var followInterval: Duration
     public var followBoundMilliseconds: Int64
-    /// Time between verification passes (`MirrorVerification`): any difference with SENS, in any time range, is
-    /// found within this plus the re-read. The mirror vouches only while the last completed pass started less than
-    /// `maxStalenessMilliseconds` ago.
+    /// Time between verification passes (`MirrorVerification`): a difference with SENS, in any time range, is found
+    /// within this plus the re-read, but for the pass's blind spot. The mirror vouches only while the last
+    /// completed pass started less than `maxStalenessMilliseconds` ago.
     public var verifyInterval: Duration
     /// Records a verification bucket holds: one SENS call probes each.
     public var verifyBucketRecords: Int

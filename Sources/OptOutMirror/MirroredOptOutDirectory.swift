@@ -15,8 +15,8 @@ public struct MirroredOptOutDirectory: OptOutDirectory {
     }
 
     /// Each number is written with its lock held (`ServiceMirror.writing`), so that what SENS confirmed enters the
-    /// mirror in the order SENS applied it; a register whose answer was lost leaves its numbers opted out and in
-    /// doubt until SENS is asked (an unconfirmed removal needs nothing: the number stays opted out, the safe side).
+    /// mirror in the order SENS applied it; a register whose answer was lost leaves its numbers opted out, and in
+    /// doubt on this replica until SENS is asked (an unconfirmed removal needs nothing: the number stays opted out, the safe side).
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
         await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
             let outcome = await base.register(numbers)

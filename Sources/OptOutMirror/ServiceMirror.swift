@@ -64,8 +64,11 @@ public final class ServiceMirror: Sendable {
         /// they wrote: a sync removes no number written after its read started.
         var writeGeneration: UInt64 = 0
         var recentWrites: [PhoneKey: RecentWrite] = [:]
-        /// Counts the changes applied to the index: a verification probe during which it moved is not conclusive.
+        /// Counts the changes applied to the index, and the writes through this gateway begun and under way: a
+        /// verification probe during which any of them moved, or beside a write under way, is not conclusive.
         var mutations: UInt64 = 0
+        var writesStarted: UInt64 = 0
+        var writesInFlight = 0
         /// Records SENS lists whose number is not 1 to 16 digits (no index key): what SENS holds that no caller can
         /// ask about, kept by number with its registration time so that the verification counts them.
         var unkeyed: [String: Int64] = [:]

@@ -217,9 +217,11 @@ struct MirrorSyncTests {
                     StoredUnsubscribe(clientTelNo: "01077770002", registerType: .ars, registeredAtMilliseconds: now - 45 * 86_400_000),
                     StoredUnsubscribe(clientTelNo: "821077770003", registerType: .manual, registeredAtMilliseconds: now - 3 * 86_400_000),
                     StoredUnsubscribe(clientTelNo: "1077770004", registerType: .ars, registeredAtMilliseconds: now - 86_400_000),
+                    // Stamped by a clock two minutes ahead of the gateway's.
+                    StoredUnsubscribe(clientTelNo: "01077770006", registerType: .ars, registeredAtMilliseconds: now + 120_000),
                 ])
-                try await gateway.waitForMirror(seconds: 10) { $0.records == 504 }
-                for number in ["01077770001", "01077770002", "01077770003", "010-7777-0004"] {
+                try await gateway.waitForMirror(seconds: 10) { $0.records == 505 }
+                for number in ["01077770001", "01077770002", "01077770003", "010-7777-0004", "01077770006"] {
                     let answer = try await gateway.get("/v1/unsubscribes/\(number)")
                     #expect(answer.headers[.init("X-Cache")!] == "MIRROR")
                     #expect(try answer.decodeGenerated(Components.Schemas.OptOutStatus.self).optedOut, "\(number)")
@@ -228,7 +230,7 @@ struct MirrorSyncTests {
                 let result = try filtered.decodeGenerated(Components.Schemas.FilterResult.self)
                 #expect(result.optedOut.map(\.phoneNumber) == ["01077770003", "01077770004"])
                 let feed = try await gateway.allChanges(after: before.next)
-                #expect(Set(feed.changes.map(\.phoneNumber)) == ["01077770001", "01077770002", "01077770003", "01077770004"])
+                #expect(Set(feed.changes.map(\.phoneNumber)) == ["01077770001", "01077770002", "01077770003", "01077770004", "01077770006"])
                 #expect(Set(feed.changes.compactMap(\.sensNumber)) == ["821077770003", "1077770004"])
                 let status = try await gateway.mirrorStatus()
                 #expect((status.verification?.recordsFound ?? 0) >= 0)

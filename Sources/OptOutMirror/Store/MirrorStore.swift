@@ -93,8 +93,8 @@ public struct MirrorProgress: Sendable, Equatable, Codable {
     /// two, less the overlap.
     public var newestRegisteredAt: Int64?
     public var syncedThrough: Int64?
-    /// When the last completed verification pass started: everything SENS listed before then, in any time range,
-    /// is in the mirror (`MirrorVerification`).
+    /// When the last completed verification pass started: what SENS listed before then, in any time range, is in
+    /// the mirror, but for the pass's blind spot (`MirrorVerification`).
     public var lastVerifiedAt: Int64?
     /// What the last verification pass found, for the status pages of replicas that do not verify.
     public var lastVerification: VerificationReport?

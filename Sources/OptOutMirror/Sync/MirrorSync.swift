@@ -120,13 +120,14 @@ struct MirrorSync {
                 let (removals, confirmCalls) = initial ? ([], 0) : try await confirmedRemovals(window)
                 try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
                                        window: (window.range, window.unkeyed)) { progress in
-                    ranges.read(id, below: window.lower)
-                    progress.passRanges = ranges.remaining
+                    // Saved as if this window were read; the readers' shared ranges move only once it is stored.
+                    progress.passRanges = ranges.remaining(reading: id, below: window.lower)
                     progress.passSpan = window.nextSpan
                     progress.passRecords += window.records.count
                     progress.passCalls += window.calls + confirmCalls
                     progress.passRemoved += removals.count
                 }
+                ranges.read(id, below: window.lower)
                 log.progress(mirror, kind: kind)
             }
         }
@@ -152,7 +153,8 @@ struct MirrorSync {
         let from = max(0, min(covered, started) - settings.overlapMilliseconds)
         var calls = 0
         do {
-            try await reader.read(from, started, span: nil, beginRead: mirror.beginRead) { window in
+            // To the overlap past now too: a record SENS stamps ahead of this clock is read as soon as it is listed.
+            try await reader.read(from, started.saturatingAdd(settings.overlapMilliseconds), span: nil, beginRead: mirror.beginRead) { window in
                 let (removals, confirmCalls) = try await confirmedRemovals(window)
                 calls += window.calls + confirmCalls
                 try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
@@ -187,7 +189,7 @@ struct MirrorSync {
         for key in candidates {
             let digits = key.digits
             let answer = try await limiter.call { () throws(OptOutError) in
-                try await source.list(OptOutQuery(sensNumber: digits, pageSize: 1), refresh: true)
+                try await source.list(OptOutQuery(sensNumber: digits, pageSize: OptOutQuery.maxPageSize), refresh: true)
             }
             if !answer.value.contains(where: { $0.phoneNumber == digits }) { confirmed.append(key) }
         }

@@ -76,10 +76,15 @@ final class PassRanges: Sendable {
         wakeIfEnded()
     }
 
-    /// What is still to read, as saved with the pass's progress.
-    var remaining: [[Int64]] {
+    /// What is still to read, as saved with the pass's progress, once `reader` has stored what it read of its range
+    /// from `lower` up.
+    func remaining(reading reader: Int, below lower: Int64) -> [[Int64]] {
         state.withLock { state in
-            (state.queued + state.active.values).sorted { $0.lowerBound < $1.lowerBound }.map { [$0.lowerBound, $0.upperBound] }
+            var ranges = state.queued
+            for (other, range) in state.active {
+                if other != reader { ranges.append(range) } else if lower > range.lowerBound { ranges.append(range.lowerBound...(lower - 1)) }
+            }
+            return ranges.sorted { $0.lowerBound < $1.lowerBound }.map { [$0.lowerBound, $0.upperBound] }
         }
     }
 

@@ -36,8 +36,9 @@ extension ServiceMirror {
         let now = clock.nowMilliseconds()
         return state.withLock { state in
             let generation = state.writeGeneration
-            // Entries older than the overlap are no read's concern any more (a read and its confirmations take seconds).
-            let horizon = settings.overlapMilliseconds
+            // An entry an hour old is no read's concern any more: a read and its confirmations take seconds, minutes
+            // when SENS throttles them.
+            let horizon = max(settings.overlapMilliseconds, 3_600_000)
             if state.recentWrites.count > 1_024 {
                 state.recentWrites = state.recentWrites.filter { $0.value.generation > generation || now - $0.value.atMilliseconds < horizon }
             }
@@ -92,8 +93,11 @@ extension ServiceMirror {
                 state.progressVersion += 1
                 guard let window else { return [] }
                 var added: [String] = []
-                state.unkeyed = state.unkeyed.filter { !window.range.contains($0.value) || window.unkeyed[$0.key] != nil }
+                let kept = state.unkeyed.filter { !window.range.contains($0.value) || window.unkeyed[$0.key] != nil }
+                if kept.count != state.unkeyed.count { state.mutations &+= 1 }
+                state.unkeyed = kept
                 for (number, time) in window.unkeyed where state.unkeyed.updateValue(time, forKey: number) == nil { added.append(number) }
+                if !added.isEmpty { state.mutations &+= 1 }
                 return added
             }
             report(changes)
@@ -185,12 +189,36 @@ extension ServiceMirror {
         state.withLock { $0.index.buckets(lower, upper, records: records) }
     }
 
-    /// How many records SENS should list in `range` as the mirror sees it now (unkeyed ones included), and the
-    /// index's mutation count, so that a probe can tell whether the index moved while SENS was asked.
-    func expectedCount(_ range: ClosedRange<Int64>) -> (count: Int, mutations: UInt64) {
+    /// How many records SENS should list in `range` as the mirror sees it now (unkeyed ones included), and a mark
+    /// of the mirror's activity (`activity`), so that a probe can tell whether it was conclusive.
+    func expectedCount(_ range: ClosedRange<Int64>) -> (count: Int, activity: Activity) {
         state.withLock { state in
             let unkeyed = state.unkeyed.isEmpty ? 0 : state.unkeyed.values.count { range.contains($0) }
-            return (state.index.count(registeredIn: range.lowerBound, range.upperBound) + unkeyed, state.mutations)
+            return (state.index.count(registeredIn: range.lowerBound, range.upperBound) + unkeyed, Self.activity(state))
+        }
+    }
+
+    /// What moves the mirror's counts apart from SENS's for a while: changes applied to the index, writes through
+    /// this gateway begun and under way (SENS may have applied one the mirror has not recorded yet).
+    struct Activity: Equatable {
+        var mutations: UInt64
+        var writesStarted: UInt64
+        var writesInFlight: Int
+    }
+
+    private static func activity(_ state: State) -> Activity {
+        Activity(mutations: state.mutations, writesStarted: state.writesStarted, writesInFlight: state.writesInFlight)
+    }
+
+    /// Whether a probe of `range` that began at `before` is conclusive: nothing moved meanwhile, no write was under
+    /// way, and no number in doubt (held opted out for want of knowing) has its record in the range.
+    func probeConclusive(_ range: ClosedRange<Int64>, since before: Activity) -> Bool {
+        state.withLock { state in
+            let now = Self.activity(state)
+            guard now == before, before.writesInFlight == 0 else { return false }
+            return state.doubted.isEmpty || !state.doubted.keys.contains { key in
+                state.index.optOut(of: key).map { range.contains($0.registeredAtMilliseconds) } ?? false
+            }
         }
     }
 
@@ -200,12 +228,17 @@ extension ServiceMirror {
     /// Whether `number` is one of the unkeyed records the mirror holds at that time.
     func holdsUnkeyed(_ number: String, at time: Int64) -> Bool { state.withLock { $0.unkeyed[number] == time } }
 
-    var mutations: UInt64 { state.withLock { $0.mutations } }
+    /// When the last verification pass started, if it completed or failed on its own (one stopped with a
+    /// reconciliation it ran beside, or at shutdown, does not count): the next is due an interval after it.
+    var lastVerificationStart: Int64? {
+        state.withLock { state in
+            guard let last = state.lastVerification else { return nil }
+            return last.outcome.hasSuffix("the sync was stopped") ? state.lastVerifiedAt : last.startedAt
+        }
+    }
 
-    /// When the last verification pass (completed or not) started.
-    var lastVerificationStart: Int64? { state.withLock { $0.lastVerification?.startedAt } }
-
-    /// A verification pass that started at `startedAt` ended; a completed one is what the mirror vouches from.
+    /// A verification pass ended (`report.startedAt` is when it began); a completed one is what the mirror vouches
+    /// from.
     func finishVerification(_ report: VerificationReport, completed: Bool) {
         state.withLock { state in
             state.lastVerification = report

@@ -77,7 +77,9 @@ final class SyncCallLimiter: Sendable {
                 }
                 if admitted { continuation.resume() }
             }
-            return
+            // Admitted while SENS's Retry-After runs (woken by a call that ended): give the place back and wait it out.
+            guard let resumeAt = state.withLock({ $0.resumeAt }), resumeAt > .now else { return }
+            release(succeeded: false)
         }
     }
 

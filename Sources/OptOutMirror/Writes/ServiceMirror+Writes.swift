@@ -11,7 +11,14 @@ extension ServiceMirror {
     /// cannot be read, every write the store has marked counts as overlapping (the safe side).
     public func writing<T: Sendable>(_ keys: [PhoneKey], _ body: (_ since: Int64?) async -> T) async -> T {
         await numberLocks.withLocks(keys) {
-            await body(await writeClock())
+            // Counted while under way: a verification probe beside it may see SENS after the write and the mirror
+            // before it, so it is not conclusive (`writeActivity`).
+            state.withLock { state in
+                state.writesStarted &+= 1
+                state.writesInFlight += 1
+            }
+            defer { state.withLock { $0.writesInFlight -= 1 } }
+            return await body(await writeClock())
         }
     }
 
@@ -32,11 +39,11 @@ extension ServiceMirror {
     public func recordWrite(registered: [OptOut], removed: [String], unconfirmedRegistrations: [String], since: Int64?) async {
         let now = clock.nowMilliseconds()
         let unconfirmed = unconfirmedRegistrations.compactMap { PhoneKey(digits: $0) }
-        // A number held already is written as it is (no change, but the write is marked on it in a shared store).
-        let held = state.withLock { state in unconfirmed.compactMap { state.index.record(for: $0) } }
-        let heldKeys = Set(held.map(\.key))
-        let records = registered.compactMap(MirrorRecord.init) + held
-            + unconfirmed.filter { !heldKeys.contains($0) }.map { MirrorRecord(key: $0, registeredAtMilliseconds: now, source: .manual) }
+        // Stamped now even when the number is held already: the write then leaves a change in the store, which every
+        // replica's syncs respect (they remove no number a gateway wrote after their read began). The lookup that
+        // ends the doubt records SENS's own record.
+        let records = registered.compactMap(MirrorRecord.init)
+            + unconfirmed.map { MirrorRecord(key: $0, registeredAtMilliseconds: now, source: .manual) }
         let removals = removed.compactMap { PhoneKey(digits: $0) }
         guard !records.isEmpty || !removals.isEmpty || !unconfirmed.isEmpty else { return }
         do {
