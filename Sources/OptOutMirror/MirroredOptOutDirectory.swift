@@ -34,12 +34,18 @@ public struct MirroredOptOutDirectory: OptOutDirectory {
     }
 
     /// From the mirror while it vouches for the number; a number in doubt is asked of SENS itself, never a cache.
+    /// When the cache or SENS says "not opted out" but the mirror holds an opt-out of the number (in any form SENS
+    /// holds it in: SENS is asked for the national form only), the answer is the mirror's: the safe side.
     public func check(_ number: PhoneNumber, refresh: Bool) async throws(OptOutError) -> Answer<OptOut?> {
         guard let key = PhoneKey(digits: number.digits) else { return try await base.check(number, refresh: refresh) }
         if !refresh, let answer = mirror.check(key) {
             return Answer(value: answer.record?.optOut, origin: .mirror, ageSeconds: age(answer.asOf))
         }
-        return try await base.check(number, refresh: refresh || mirror.inDoubt(key))
+        let answer = try await base.check(number, refresh: refresh || mirror.inDoubt(key))
+        if answer.value == nil, let held = mirror.heldOptOut(key) {
+            return Answer(value: held.record.optOut, origin: .mirror, ageSeconds: held.asOf.map(age) ?? 0)
+        }
+        return answer
     }
 
     public func list(_ query: OptOutQuery, refresh: Bool) async throws(OptOutError) -> Answer<[OptOut]> {

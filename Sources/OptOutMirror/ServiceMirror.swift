@@ -124,6 +124,15 @@ public final class ServiceMirror: Sendable {
         }
     }
 
+    /// The opt-out of a national number (in any form) that a complete mirror holds, vouching or not, and when its
+    /// last successful sync started: what a check that SENS answered "not opted out" still errs toward.
+    public func heldOptOut(_ key: PhoneKey) -> (record: MirrorRecord, asOf: Int64?)? {
+        state.withLock { state in
+            guard state.loaded, state.progress.complete, let record = state.index.optOut(of: key) else { return nil }
+            return (record, state.lastSyncStartedAt)
+        }
+    }
+
     /// Whether the number's state is in doubt: a check must ask SENS, not a cache.
     public func inDoubt(_ key: PhoneKey) -> Bool {
         state.withLock { !$0.doubted.isEmpty && $0.doubted[key] != nil }
