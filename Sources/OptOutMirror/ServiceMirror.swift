@@ -116,10 +116,7 @@ public final class ServiceMirror: Sendable {
     public func check(_ key: PhoneKey) -> (record: MirrorRecord?, asOf: Int64)? {
         let now = clock.nowMilliseconds()
         return state.withLock { state in
-            guard let asOf = vouchedAsOf(state, now: now) else { return nil }
-            if !state.doubted.isEmpty, state.doubted[key] != nil {
-                guard state.index.holdsOtherForm(of: key) else { return nil }
-            }
+            guard let asOf = vouchedAsOf(state, now: now), !Self.unanswerable(key, in: state) else { return nil }
             return (state.index.optOut(of: key), asOf)
         }
     }
@@ -131,6 +128,12 @@ public final class ServiceMirror: Sendable {
             guard state.loaded, state.progress.complete, let record = state.index.optOut(of: key) else { return nil }
             return (record, state.lastSyncStartedAt)
         }
+    }
+
+    /// Whether the mirror cannot answer for the number even while it vouches: it is in doubt, and SENS holds it in
+    /// no other form (which would answer "opted out" whatever the doubt).
+    private static func unanswerable(_ key: PhoneKey, in state: State) -> Bool {
+        !state.doubted.isEmpty && state.doubted[key] != nil && !state.index.holdsOtherForm(of: key)
     }
 
     /// Whether the number's state is in doubt: a check must ask SENS, not a cache.
@@ -151,9 +154,8 @@ public final class ServiceMirror: Sendable {
     /// `asOf()` first; a batch is answered from the index as it is.
     public func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void, inDoubt: (Int) -> Void) {
         state.withLock { state in
-            let anyDoubt = !state.doubted.isEmpty
             for (position, key) in keys.enumerated() {
-                if anyDoubt, state.doubted[key] != nil, !state.index.holdsOtherForm(of: key) {
+                if Self.unanswerable(key, in: state) {
                     inDoubt(position)
                 } else if let record = state.index.optOut(of: key) {
                     found(position, record)

@@ -88,10 +88,9 @@ public struct MirrorProgress: Sendable, Equatable, Codable {
     public var initialCompletedAt: Int64?
     public var initialRecords = 0
     public var initialCalls = 0
-    /// The newest registration time seen, and the time up to which every registration has been read (a full
-    /// pass's end, then each whole incremental sync's start): an incremental sync starts from the earlier of the
-    /// two, less the overlap.
-    public var newestRegisteredAt: Int64?
+    /// The time up to which every registration has been read (a full pass's end, then each whole incremental
+    /// sync's start): the next incremental sync starts there, less the overlap. (Progress saved by earlier versions
+    /// also holds `newestRegisteredAt`, which is no longer read.)
     public var syncedThrough: Int64?
     /// When the last completed verification pass started: what SENS listed before then, in any time range, is in
     /// the mirror, but for the pass's blind spot (`MirrorVerification`).

@@ -154,12 +154,7 @@ struct MirrorSync {
         var calls = 0
         do {
             // To the overlap past now too: a record SENS stamps ahead of this clock is read as soon as it is listed.
-            try await reader.read(from, started.saturatingAdd(settings.overlapMilliseconds), span: nil, beginRead: mirror.beginRead) { window in
-                let (removals, confirmCalls) = try await confirmedRemovals(window)
-                calls += window.calls + confirmCalls
-                try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
-                                       window: (window.range, window.unkeyed)) { _ in }
-            }
+            calls = try await reread(from, started.saturatingAdd(settings.overlapMilliseconds)) { calls = $0.calls }.calls
             try await save { progress in
                 progress.lastSyncAt = started
                 progress.syncedThrough = max(progress.syncedThrough ?? started, started)
@@ -169,6 +164,31 @@ struct MirrorSync {
             throw error
         }
         mirror.finishSync(kind: "incremental", startedAt: started, outcome: "ok", sensCalls: calls, succeeded: true)
+    }
+
+    /// What a re-read of a range found and cost.
+    struct Reread {
+        /// Records SENS listed that the mirror did not hold as listed, and removals confirmed with SENS.
+        var found = 0
+        var removed = 0
+        var calls = 0
+    }
+
+    /// Reads `lower...upper` whole, window by window, and brings the mirror in line with each: records upserted,
+    /// removals confirmed by number first. `progressed` hears of the totals so far after each window, so that a
+    /// re-read that fails midway still counts its calls.
+    func reread(_ lower: Int64, _ upper: Int64, progressed: (Reread) -> Void = { _ in }) async throws(OptOutError) -> Reread {
+        var done = Reread()
+        try await reader.read(lower, upper, span: nil, beginRead: mirror.beginRead) { window in
+            let (removals, confirmCalls) = try await confirmedRemovals(window)
+            done.found += window.records.count { !mirror.holds($0) }
+            done.removed += removals.count
+            done.calls += window.calls + confirmCalls
+            try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
+                                   window: (window.range, window.unkeyed)) { _ in }
+            progressed(done)
+        }
+        return done
     }
 
     var verificationDue: Bool {

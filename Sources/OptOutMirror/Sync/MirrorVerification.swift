@@ -115,19 +115,11 @@ struct MirrorVerification {
         mirror.logger.notice("mirror verification: a time range differs from SENS; reading it again", metadata: [
             "from": "\(bucket.lowerBound)", "to": "\(bucket.upperBound)", "mirrorRecords": "\(expected)", "reason": "\(why)",
         ])
-        var found = 0, removed = 0, calls = 0
-        try await sync.reader.read(bucket.lowerBound, bucket.upperBound, span: nil, beginRead: mirror.beginRead) { window in
-            let (removals, confirmCalls) = try await sync.confirmedRemovals(window)
-            found += window.records.count { !mirror.holds($0) }
-            removed += removals.count
-            calls += window.calls + confirmCalls
-            try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
-                                   window: (window.range, window.unkeyed)) { _ in }
-        }
+        let done = try await sync.reread(bucket.lowerBound, bucket.upperBound)
         tally.state.withLock { report in
-            report.recordsFound += found
-            report.removalsFound += removed
-            report.sensCalls += calls
+            report.recordsFound += done.found
+            report.removalsFound += done.removed
+            report.sensCalls += done.calls
         }
     }
 

@@ -66,8 +66,13 @@ final class PassRanges: Sendable {
     func read(_ reader: Int, below lower: Int64) {
         state.withLock { state in
             guard let range = state.active[reader] else { return }
-            state.active[reader] = lower > range.lowerBound ? range.lowerBound...(lower - 1) : nil
+            state.active[reader] = Self.left(of: range, below: lower)
         }
+    }
+
+    /// What is left of `range` to read once everything from `lower` up is: nil when nothing.
+    private static func left(of range: ClosedRange<Int64>, below lower: Int64) -> ClosedRange<Int64>? {
+        lower > range.lowerBound ? range.lowerBound...(lower - 1) : nil
     }
 
     /// Ends the pass for every reader (one failed): waiting readers get nil.
@@ -82,7 +87,7 @@ final class PassRanges: Sendable {
         state.withLock { state in
             var ranges = state.queued
             for (other, range) in state.active {
-                if other != reader { ranges.append(range) } else if lower > range.lowerBound { ranges.append(range.lowerBound...(lower - 1)) }
+                if let left = other == reader ? Self.left(of: range, below: lower) : range { ranges.append(left) }
             }
             return ranges.sorted { $0.lowerBound < $1.lowerBound }.map { [$0.lowerBound, $0.upperBound] }
         }
