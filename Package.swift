@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "sens-gateway", targets: ["sens-gateway"]),
         .executable(name: "sens-simulator", targets: ["sens-simulator"]),
+        // A typed Swift client of the gateway, generated from openapi.yaml, for the services that call it.
+        .library(name: "SENSGatewayClient", targets: ["SENSGatewayClient"]),
     ],
     dependencies: [
         // Traits trimmed so that full Foundation (and its ICU data) is not linked in.
@@ -22,7 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4", traits: []),
-        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -84,6 +86,17 @@ let package = Package(
                 "EmbedOpenAPIDocument",
             ]
         ),
+        // The typed client callers use, generated from the same spec over GatewayAPI's types.
+        .target(
+            name: "SENSGatewayClient",
+            dependencies: [
+                "GatewayAPI",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
         // Request-scoped values every layer reads: the request's deadline and its logger (for its id).
         .target(
             name: "CallScope",
@@ -128,7 +141,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // HTTP: the generated API implemented over the domain, middleware, problems; no SENS types.
+        // HTTP: the request pipeline and one file per operation of openapi.yaml, over the domain; no SENS types.
         .target(
             name: "GatewayHTTP",
             dependencies: [
@@ -142,7 +155,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
             swiftSettings: swiftSettings
@@ -229,6 +241,7 @@ let package = Package(
                 "SENSTestSupport",
                 "SENSCore",
                 "SENSSimulator",
+                "SENSGatewayClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -8,15 +8,17 @@ package struct OpenAPIRoute: Sendable, Equatable {
     package let operationID: String
     package let pathParameters: [String]
     package let queryParameters: [String]
-    package let hasRequestBody: Bool
+    /// The media types the request body may have (`application/json`…); empty when the operation takes none.
+    package let requestMediaTypes: [String]
+    package var hasRequestBody: Bool { !requestMediaTypes.isEmpty }
 
     package init(path: String, method: String, operationID: String, pathParameters: [String], queryParameters: [String],
-                 hasRequestBody: Bool) {
+                 requestMediaTypes: [String]) {
         self.path = path
         self.method = method
         self.operationID = operationID
         self.pathParameters = pathParameters
         self.queryParameters = queryParameters
-        self.hasRequestBody = hasRequestBody
+        self.requestMediaTypes = requestMediaTypes
     }
 }

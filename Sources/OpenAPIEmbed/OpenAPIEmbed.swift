@@ -7,7 +7,7 @@ import Yams
 
 /// Build tool: `openapi-embed INPUT OUTPUT` writes a Swift file declaring `EmbeddedOpenAPIDocument` with the
 /// document's exact text (`text`, served at `/openapi.yaml`) and its routes as data (`routes`: path template,
-/// method, operation, path and query parameters), read with a YAML parser, so the server can answer 405 with
+/// method, operation, path and query parameters, request media types), read with a YAML parser, so the server can answer 405 with
 /// `Allow` and refuse unknown query parameters without parsing YAML at run time.
 @main
 struct OpenAPIEmbed {
@@ -61,10 +61,16 @@ struct OpenAPIEmbed {
                 }
                 routes.append("OpenAPIRoute(path: \(quoted(path)), method: \(quoted(method.uppercased())), "
                     + "operationID: \(quoted(operationID)), pathParameters: \(list(names(in: "path"))), "
-                    + "queryParameters: \(list(names(in: "query"))), hasRequestBody: \(operation["requestBody"] != nil))")
+                    + "queryParameters: \(list(names(in: "query"))), requestMediaTypes: \(list(mediaTypes(operation["requestBody"]))))")
             }
         }
         return routes
+    }
+
+    /// The media types a request body may have, as the document lists them; none for an operation without one.
+    static func mediaTypes(_ requestBody: Any?) -> [String] {
+        guard let body = requestBody as? [String: Any] else { return [] }
+        return ((body["content"] as? [String: Any]) ?? [:]).keys.sorted()
     }
 
     static func quoted(_ text: String) -> String {

@@ -14,7 +14,6 @@ import SENSCore
 public enum GatewayApplication {
     /// The whole gateway as a Hummingbird application talking to SENS. `onServerRunning` receives the bound port.
     /// `cacheMetrics` and `resilienceMetrics`, when given, replace every service's reporting (tests count with them).
-    /// `hotPaths: false` leaves every read and write to the generated handlers (tests compare the two paths).
     public static func build(
         http: GatewayConfiguration.HTTPSettings,
         services: [GatewayConfiguration.Service],
@@ -30,7 +29,6 @@ public enum GatewayApplication {
         accessLog: BufferedAccessLog? = nil,
         logger: Logger,
         checkSENSAtStart: Bool = false,
-        hotPaths: Bool = true,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let httpClient = makeHTTPClient(services: services, resilience: resilience, syncConcurrency: mirror?.settings.syncConcurrency ?? 0)
@@ -57,23 +55,24 @@ public enum GatewayApplication {
                                  health: parts.service.health)
         }
         let filterMaxBodyBytes = mirror?.filterMaxBodyBytes ?? GatewayConfiguration.MirrorConfiguration().filterMaxBodyBytes
-        let router: Router<GatewayRequestContext>
+        let httpSettings = GatewayResponder.Settings(
+            maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: filterMaxBodyBytes, deadline: .milliseconds(resilience.deadlineMilliseconds),
+            mirrorRetryAfterSeconds: Int(mirror?.settings.syncInterval.components.seconds ?? 30),
+            responseUTCOffsetSeconds: responseUTCOffsetSeconds)
+        let responder: GatewayResponder
         do {
-            router = try GatewayRouter.build(services: OptOutServices(built, defaultName: defaultService), mirrors: mirrors, metrics: metrics,
-                                             maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: filterMaxBodyBytes,
-                                             mirrorRetryAfterSeconds: Int(mirror?.settings.syncInterval.components.seconds ?? 30),
-                                             clock: clock, deadline: .milliseconds(resilience.deadlineMilliseconds),
-                                             responseUTCOffsetSeconds: responseUTCOffsetSeconds, accessLog: accessLog ?? LoggerAccessLog(), hotPaths: hotPaths)
+            responder = try GatewayResponder(services: OptOutServices(built, defaultName: defaultService), mirrors: mirrors, metrics: metrics,
+                                             accessLog: accessLog ?? LoggerAccessLog(), clock: clock, settings: httpSettings)
         } catch {
             try? httpClient.syncShutdown()
             throw error
         }
         var app = Application(
-            responder: HeadResponder(base: router.buildResponder()),
+            responder: HeadResponder(base: responder),
             // Connections that send or read nothing for this long are closed (slow or stalled clients).
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [BodyFlowHandler(maxBodyBytes: http.maxBodyBytes,
-                                                            streamedBodyLimits: GatewayRouter.streamedBodyLimits(filterMaxBodyBytes: filterMaxBodyBytes),
+                                                            streamedBodyLimits: httpSettings.streamedBodyLimits,
                                                             bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds)))],
                 idleTimeout: .seconds(Int64(http.idleTimeoutSeconds))
             )),

@@ -48,7 +48,10 @@ struct GatewayCacheTests {
                 }
             }
             #expect(statuses.count == 100)
-            #expect(statuses.allSatisfy { $0.0 == 200 && $0.1 == "MISS" }, "\(statuses.filter { $0.0 != 200 || $0.1 != "MISS" })")
+            // Those that joined the call are a MISS; on a loaded machine a request can arrive after the answer was
+            // cached, a HIT. Either way SENS was asked once.
+            #expect(statuses.allSatisfy { $0.0 == 200 && ($0.1 == "MISS" || $0.1 == "HIT") },
+                    "\(statuses.filter { $0.0 != 200 || ($0.1 != "MISS" && $0.1 != "HIT") })")
             #expect(harness.simulator.stats.snapshot.listCalls == 1)
         }
     }

@@ -211,7 +211,7 @@ struct GatewayRequestEdgeTests {
             #expect(repeated.problem?.detail == "phoneNumbers: the key appears more than once")
             let nested = try await gateway.send(.delete, "/v1/unsubscribes", json: #"{"phoneNumbers":[{"a":1,"a":2}]}"#)
             #expect(nested.status == 400)
-            #expect(nested.problem?.detail == "phoneNumbers[0].a: the key appears more than once")
+            #expect(nested.problem?.detail == "phoneNumbers[0]: expected a string", "refused before any key inside it is read")
             let bodyOnSingleDelete = try await gateway.send(.delete, "/v1/unsubscribes/01012345678", json: #"{"phoneNumbers":["01099998888"]}"#)
             #expect(bodyOnSingleDelete.status == 400)
             #expect(bodyOnSingleDelete.problem?.detail == "DELETE /v1/unsubscribes/{phoneNumber} takes no body")

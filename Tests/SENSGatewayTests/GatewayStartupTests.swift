@@ -126,12 +126,12 @@ struct GatewayStartupTests {
         #expect(failure.line == "sens-gateway: configuration error: \(refusal)")
     }
 
-    /// The README's configuration table names every setting the gateway reads.
+    /// The configuration page (docs/configuration.md) names every setting the gateway reads.
     @Test func theReadmeDocumentsEverySetting() throws {
         let readme = try String(contentsOf: URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appending(path: "README.md"), encoding: .utf8)
+            .deletingLastPathComponent().appending(path: "docs/configuration.md"), encoding: .utf8)
         for setting in GatewaySettings.all {
-            #expect(readme.contains("`\(setting.environmentName)`"), "\(setting.environmentName) is not in the README")
+            #expect(readme.contains("`\(setting.environmentName)`"), "\(setting.environmentName) is not in docs/configuration.md")
         }
     }
 

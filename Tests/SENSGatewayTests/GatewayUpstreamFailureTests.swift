@@ -243,7 +243,10 @@ func runRouter(sens: any SENSUnsubscribes, cache: CacheSettings = .disabled, hea
     let directory = CachedOptOutDirectory(base: SENSOptOutDirectory(sens: sens), settings: cache)
     let services = OptOutServices([OptOutService(name: "default", serviceID: SimulatorConfiguration.defaultServiceID,
                                                  directory: directory, health: health)])
-    let router = try GatewayRouter.build(services: services, metrics: metrics, maxBodyBytes: 1 << 20)
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "gateway"))
+    let responder = try GatewayResponder(services: services, mirrors: [:], metrics: metrics, accessLog: LoggerAccessLog(),
+                                         clock: SystemEpochClock(),
+                                         settings: .init(maxBodyBytes: 1 << 20, filterMaxBodyBytes: 1 << 20, deadline: .seconds(10),
+                                                         mirrorRetryAfterSeconds: 30, responseUTCOffsetSeconds: 9 * 3600))
+    let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "gateway"))
     try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
 }

@@ -67,11 +67,11 @@ struct GatewayValidationTests {
     @Test(arguments: [
         ("{\"phoneNumbers\":[1]}", "phoneNumbers[0]: expected a string"),
         ("{\"phoneNumbers\":\"01012345678\"}", "phoneNumbers: expected an array"),
-        ("{\"phoneNumbers\":[\"01012345678\"],\"force\":true}", "force: unknown field"),
+        ("{\"phoneNumbers\":[\"01012345678\"],\"force\":true}", "force: unknown field; the body takes phoneNumbers"),
         ("{}", "phoneNumbers: is required"),
         ("{\"phoneNumbers\":null}", "phoneNumbers: expected an array, found null"),
         ("{\"phoneNumbers\":[]}", "phoneNumbers must hold 1 to 10000 items, not 0"),
-        ("{\"phoneNumbers\":[\"010", "the body is not valid JSON"),
+        ("{\"phoneNumbers\":[\"010", "the body is not valid JSON (it ends early)"),
         ("[\"01012345678\"]", "the body: expected an object"),
     ])
     func refusesMalformedBodies(json: String, detail: String) async throws {

@@ -65,17 +65,15 @@ struct SimulatorSession: Sendable {
     /// A gateway with a mirror over this simulator, on `store` (when nil: a private in-memory SQLite store, or a new
     /// database of the harness's kind), for the length of `body`; stopped gracefully after it.
     func withGateway(store location: StoreLocation? = nil, settings: MirrorSettings? = nil, filterMaxBodyBytes: Int = 64 << 20,
-                     resilience: ResilienceSettings = GatewayHarness.singleAttempt, metrics: GatewayMetrics = GatewayMetrics(),
-                     hotPaths: Bool = true, _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
+                     resilience: ResilienceSettings = GatewayHarness.singleAttempt, metrics: GatewayMetrics = GatewayMetrics(), _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
         guard let location else {
             if storeKind == .sqlite {
                 return try await withGateway(store: StoreLocation(kind: .sqlite, path: nil, database: nil), settings: settings,
-                                             filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience, metrics: metrics,
-                                             hotPaths: hotPaths, body)
+                                             filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience, metrics: metrics, body)
             }
             return try await StoreLocation.with(storeKind) { location in
                 try await withGateway(store: location, settings: settings, filterMaxBodyBytes: filterMaxBodyBytes, resilience: resilience,
-                                      metrics: metrics, hotPaths: hotPaths, body)
+                                      metrics: metrics, body)
             }
         }
         let store = try await location.open()
@@ -85,7 +83,7 @@ struct SimulatorSession: Sendable {
             http: .init(host: "127.0.0.1", port: 0), services: [.init(name: "default", sens: sens)], resilience: resilience,
             metrics: metrics,
             mirror: GatewayMirror(store: store, settings: settings ?? self.settings, filterMaxBodyBytes: filterMaxBodyBytes),
-            logger: Logger(label: "gateway"), hotPaths: hotPaths)
+            logger: Logger(label: "gateway"))
         try await app.test(.live) { client in try await body(GatewayClient(client: client)) }
     }
 }

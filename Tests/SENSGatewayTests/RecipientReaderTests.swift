@@ -231,8 +231,8 @@ import Testing
         ))
         #expect(json(#"{"phoneNumbers":"010"}"#) == failed(.malformed("phoneNumbers: expected an array")))
         #expect(json(#"{}"#) == failed(.malformed("phoneNumbers: is required")))
-        #expect(json(#"["010"]"#) == failed(.malformed("the body is not a JSON object")))
-        #expect(json(#""010""#) == failed(.malformed("the body is not a JSON object")))
+        #expect(json(#"["010"]"#) == failed(.malformed("the body: expected an object")))
+        #expect(json(#""010""#) == failed(.malformed("the body: expected an object")))
     }
 
     @Test func jsonRefusesInvalidSyntax() {

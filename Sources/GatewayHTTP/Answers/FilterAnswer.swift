@@ -4,8 +4,8 @@ import OptOuts
 import SENSCore
 
 /// The filter's answers, written as bytes: a million recipients through the generic encoder would cost more than
-/// the filtering. `FilterAnswerTests` decodes them with the generated `FilterResult` type, so they cannot drift
-/// from `openapi.yaml`.
+/// the filtering. Opted-out recipients' records are written by `OptOutEncoder`; the tests decode the answers
+/// with the generated types, so they cannot drift from `openapi.yaml`.
 enum FilterAnswer {
     /// `FilterResult` as compact JSON, keys sorted as the gateway's encoder sorts them.
     static func json(_ filter: RecipientFilter, asOf: Int64, utcOffsetSeconds: Int) -> ByteBuffer {
@@ -42,9 +42,9 @@ enum FilterAnswer {
             out.append(#"],"optedOut":["#)
             for (position, item) in filter.optedOut.enumerated() {
                 appendRecipient(item.recipient, number: item.record.key, first: position == 0, to: &out)
-                out.append(#"","registeredAt":""#)
-                out.appendTime(item.record.registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
-                out.append(item.record.source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)
+                out.append(#"""#)
+                OptOutEncoder.writeRecordTail(item.record.registeredAtMilliseconds, item.record.source,
+                                              utcOffsetSeconds: utcOffsetSeconds, to: &out)
             }
             out.append(#"],"unverified":["#)
             for (position, item) in filter.unverified.enumerated() {

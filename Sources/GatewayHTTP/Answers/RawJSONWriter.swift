@@ -83,7 +83,7 @@ struct RawJSONWriter {
 
     static let integerBytes = 20
 
-    /// An RFC 3339 time, unquoted (`RFC3339DateTranscoder`'s text); at most `RFC3339.maxBytes` bytes.
+    /// An RFC 3339 time, unquoted (as `JSONAnswer` writes times); at most `RFC3339.maxBytes` bytes.
     mutating func appendTime(_ milliseconds: Int64, utcOffsetSeconds: Int) {
         precondition(count + RFC3339.maxBytes <= capacity, "an answer outgrew the size it reserved")
         count += RFC3339.write(epochMilliseconds: milliseconds, utcOffsetSeconds: utcOffsetSeconds,

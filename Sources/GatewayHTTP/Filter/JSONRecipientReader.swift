@@ -91,7 +91,7 @@ struct JSONRecipientReader: RecipientReader, Sendable {
         switch state {
         case .start:
             guard byte == UInt8(ascii: "{") else {
-                throw ASCIIByte.startsJSONValue(byte) ? FilterBodyError.malformed("the body is not a JSON object") : invalid(at: position)
+                throw ASCIIByte.startsJSONValue(byte) ? FilterBodyError.malformed("the body: expected an object") : invalid(at: position)
             }
             state = .objectStart
         case .objectStart where byte == UInt8(ascii: "}"), .afterArray where byte == UInt8(ascii: "}"):
@@ -101,7 +101,9 @@ struct JSONRecipientReader: RecipientReader, Sendable {
         case .afterKey where byte == UInt8(ascii: ":"):
             state = .beforeArray
         case .beforeArray:
-            guard byte == UInt8(ascii: "[") else { throw .malformed("phoneNumbers: expected an array") }
+            guard byte == UInt8(ascii: "[") else {
+                throw .malformed(byte == UInt8(ascii: "n") ? "phoneNumbers: expected an array, found null" : "phoneNumbers: expected an array")
+            }
             state = .arrayStart
         case .arrayStart where byte == UInt8(ascii: "]"), .afterElement where byte == UInt8(ascii: "]"):
             state = .afterArray

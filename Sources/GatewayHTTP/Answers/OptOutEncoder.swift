@@ -5,11 +5,10 @@ import OptOutMirror
 import OptOuts
 import SENSCore
 
-/// The 200 answers of the hot operations, written as bytes: the check, the list page, the change feed and the
-/// writes. Byte for byte what the generated serializer writes for the same values (compact, keys sorted), which
-/// `HotAnswerTests` holds them to, decoding each with the generated types; the generic encoder cost a list page
-/// about 175 µs and a register of 10,000 about 17 ms (Benchmarks/README.md, "Hot paths").
-struct OptOutAnswers {
+/// The one encoder of opt-outs: the check, the list page, the change feed, the writes' answers and the filter's
+/// opted-out recipients, written as bytes straight into reserved memory (compact JSON, keys sorted). The tests
+/// decode every answer with the generated client, so the bytes cannot drift from `openapi.yaml`.
+struct OptOutEncoder {
     let utcOffsetSeconds: Int
 
     /// The most bytes one `OptOut` object takes, its number apart.
@@ -20,7 +19,11 @@ struct OptOutAnswers {
         .written(capacity: 64 + Self.optOutBytes + RawJSONWriter.bound(escaping: digits)) { out in
             out.append(found == nil ? #"{"optedOut":false,"phoneNumber":"# : #"{"optedOut":true,"phoneNumber":"#)
             out.appendString(digits)
-            if let found { writeRecordTail(found, to: &out) } else { out.append("}") }
+            if let found {
+                Self.writeRecordTail(found.registeredAtMilliseconds, found.source, utcOffsetSeconds: utcOffsetSeconds, to: &out)
+            } else {
+                out.append("}")
+            }
         }
     }
 
@@ -115,46 +118,19 @@ struct OptOutAnswers {
         for (position, item) in items.enumerated() {
             out.append(position > 0 ? #",{"phoneNumber":"# : #"{"phoneNumber":"#)
             out.appendString(item.phoneNumber)
-            writeRecordTail(item, to: &out)
+            Self.writeRecordTail(item.registeredAtMilliseconds, item.source, utcOffsetSeconds: utcOffsetSeconds, to: &out)
         }
     }
 
-    /// `,"registeredAt":"…","source":"…"}`, closing the object.
-    private func writeRecordTail(_ record: OptOut, to out: inout RawJSONWriter) {
+    /// `,"registeredAt":"…","source":"…"}` of an opt-out, closing its object: every answer that holds an opt-out
+    /// writes its record here.
+    static func writeRecordTail(_ registeredAtMilliseconds: Int64, _ source: OptOutSource, utcOffsetSeconds: Int,
+                                to out: inout RawJSONWriter) {
         out.append(#","registeredAt":""#)
-        out.appendTime(record.registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
-        out.append(record.source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)
-    }
-}
-
-extension Response {
-    /// A 200 `application/json` answer of the given bytes (`Content-Length` follows from them), with any extra
-    /// headers.
-    static func json(_ body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: .ok, headers: fields, body: .init(byteBuffer: body))
+        out.appendTime(registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
+        out.append(source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)
     }
 
-    /// The answer to a read the source could not answer, as the generated path gives it (`ReadOutput.failure`).
-    static func readFailure(_ error: OptOutError) -> Response {
-        var response = Response.problem(Problems.upstream(error))
-        response.setRetryAfter(for: error)
-        return response
-    }
-
-    /// `Retry-After` as the generated outputs give it: always for 429, when known for 503.
-    mutating func setRetryAfter(for error: OptOutError) {
-        switch error.kind {
-        case .throttled: headers[.retryAfter] = String(error.throttledRetryAfter)
-        case .unavailable: if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
-        case .timedOut, .refused, .credentialsRefused, .failed: break
-        }
-    }
-}
-
-/// A generated handler's 200, written as bytes: thrown past the generated serializer (which would encode the
-/// same values again) and returned as it is by `ProblemMiddleware`.
-struct AnsweredAsBytes: Error {
-    let response: Response
+    /// The most bytes `writeRecordTail` writes.
+    static let recordTailBytes = 40 + RFC3339.maxBytes
 }

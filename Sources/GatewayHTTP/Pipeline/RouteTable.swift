@@ -2,9 +2,10 @@ import GatewayAPI
 
 /// The operations the API serves, from `openapi.yaml` as the build embedded it (`EmbeddedOpenAPIDocument.routes`):
 /// which path template a request path is, which methods it has (405 with `Allow` for the others), and which
-/// query parameters each operation takes.
+/// query parameters and body media types each operation takes.
 struct RouteTable: Sendable {
     struct Template: Sendable {
+        let path: String
         /// Split on `/`, keeping empty segments (`/a/` is `["", "a", ""]`); `{name}` matches one segment.
         let segments: [Substring]
         let routes: [OpenAPIRoute]
@@ -19,18 +20,25 @@ struct RouteTable: Sendable {
 
     init(routes: [OpenAPIRoute] = EmbeddedOpenAPIDocument.routes) {
         let byPath = Dictionary(grouping: routes, by: \.path)
-        templates = byPath.keys.sorted().map { Template(segments: $0.split(separator: "/", omittingEmptySubsequences: false), routes: byPath[$0]!) }
+        // Most specific first (more static segments), so that the first match is the best.
+        templates = byPath.keys.sorted().map {
+            Template(path: $0, segments: $0.split(separator: "/", omittingEmptySubsequences: false), routes: byPath[$0]!)
+        }.sorted { $0.staticCount > $1.staticCount }
     }
 
+    /// Every operation of the document.
+    var operations: [OpenAPIRoute] { templates.flatMap(\.routes) }
+
     /// The template `path` matches segment for segment (a static segment beats a parameter), with the path's
-    /// value for each parameter segment.
-    func match(_ path: String) -> (template: Template, parameters: [(name: String, raw: Substring)])? {
+    /// raw value for each parameter segment.
+    func match(_ path: Substring) -> (template: Template, parameters: [(name: String, raw: Substring)])? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        let candidates = templates.filter { template in
+        guard let best = templates.first(where: { template in
             template.segments.count == segments.count
-                && zip(template.segments, segments).allSatisfy { pattern, segment in pattern.hasPrefix("{") || pattern == segment }
-        }
-        guard let best = candidates.max(by: { $0.staticCount < $1.staticCount }) else { return nil }
+                && zip(template.segments, segments).allSatisfy { pattern, segment in
+                    pattern.hasPrefix("{") || pattern == segment
+                }
+        }) else { return nil }
         let parameters = zip(best.segments, segments).compactMap { pattern, segment in
             pattern.hasPrefix("{") ? (name: String(pattern.dropFirst().dropLast()), raw: segment) : nil
         }
@@ -49,7 +57,7 @@ struct RouteTable: Sendable {
 
     /// The operation `method path` names, if any.
     func operation(method: String, path: Substring) -> OpenAPIRoute? {
-        guard let (template, _) = match(String(path)) else { return nil }
+        guard let (template, _) = match(path) else { return nil }
         return Self.route(template, method: method)
     }
 }

@@ -13,23 +13,19 @@ import SENSCore
 import SENSTestSupport
 import Testing
 
-/// The hand-written 200 answers against the generated serializer: over many generated values, each answer is
-/// byte for byte what the generated types encode to with the gateway's JSON options (the encoder the generated
-/// handlers use), and decodes as the generated type to the values it was made from.
-@Suite struct OptOutAnswersTests {
-    static let answers = OptOutAnswers(utcOffsetSeconds: 9 * 3600)
+/// The one opt-out encoder against the generated schema types: over many generated values, each answer is byte
+/// for byte what the generated type of the same values encodes to with `JSONEncoder` (the gateway's options), and
+/// decodes as the generated type to the values it was made from.
+@Suite struct OptOutEncoderTests {
+    static let answers = OptOutEncoder(utcOffsetSeconds: 9 * 3600)
 
-    /// The generated path's encoding: the runtime's `JSONEncoder` with the options and date transcoder
-    /// `GatewayRouter` configures.
     static func generated<Value: Encodable>(_ value: Value) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let transcoder = RFC3339DateTranscoder(utcOffsetSeconds: 9 * 3600)
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(try transcoder.encode(date))
-        }
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(buffer: JSONAnswer.encode(value, utcOffsetSeconds: 9 * 3600))
+    }
+
+    static func optOut(_ optOut: OptOut) -> Components.Schemas.OptOut {
+        .init(phoneNumber: optOut.phoneNumber, registeredAt: Date(epochMilliseconds: optOut.registeredAtMilliseconds),
+              source: optOut.source == .ars ? .ars : .manual)
     }
 
     static func optOuts(_ count: Int, _ random: inout SeededGenerator) -> [OptOut] {
@@ -49,7 +45,9 @@ import Testing
         let number = try PhoneNumber.parse("010" + String(Int.random(in: 10_000_000...99_999_999, using: &random)))
         let found = Bool.random(using: &random) ? Self.optOuts(1, &random).first.map { OptOut(phoneNumber: number.digits, registeredAtMilliseconds: $0.registeredAtMilliseconds, source: $0.source) } : nil
         let bytes = String(buffer: Self.answers.status(digits: number.digits, found))
-        let expected = APIMapping.status(number, Answer(value: found, origin: .mirror, ageSeconds: 0))
+        let expected = Components.Schemas.OptOutStatus(
+            phoneNumber: number.digits, optedOut: found != nil, registeredAt: found.map { Date(epochMilliseconds: $0.registeredAtMilliseconds) },
+            source: found.map { $0.source == .ars ? .ars : .manual })
         #expect(bytes == (try Self.generated(expected)))
         let decoded = try HTTPAnswer(status: 200, headers: [:], body: bytes).decodeGenerated(Components.Schemas.OptOutStatus.self)
         #expect(decoded.optedOut == (found != nil))
@@ -62,8 +60,9 @@ import Testing
         let query = OptOutQuery(page: [0, 1, 9, 10, 123, 1_000_000].randomElement(using: &random)!, pageSize: Int.random(in: 1...100, using: &random))
         let items = Self.optOuts(Int.random(in: 0...query.pageSize, using: &random), &random)
         let bytes = String(buffer: Self.answers.page(items, query))
-        let answer = Answer(value: items, origin: .fetched, ageSeconds: 0)
-        #expect(bytes == (try Self.generated(APIMapping.page(answer, query))))
+        let expected = Components.Schemas.OptOutPage(items: items.map(Self.optOut), page: query.page, pageSize: query.pageSize,
+                                                     nextPage: items.count >= query.pageSize ? query.page + 1 : nil)
+        #expect(bytes == (try Self.generated(expected)))
         let decoded = try HTTPAnswer(status: 200, headers: [:], body: bytes).decodeGenerated(Components.Schemas.OptOutPage.self)
         #expect(decoded.items.map(\.phoneNumber) == items.map(\.phoneNumber))
         #expect(decoded.items.map { $0.registeredAt.epochMilliseconds } == items.map(\.registeredAtMilliseconds))
@@ -76,7 +75,7 @@ import Testing
         let registered = Self.optOuts([0, 1, 2, 1_000, 10_000].randomElement(using: &random)!, &random)
         let outcome = WriteOutcome(done: registered.map(\.phoneNumber), registered: registered)
         let registerBytes = String(buffer: Self.answers.registered(outcome))
-        let expectedRegister = Components.Schemas.RegisterResult(registered: registered.map(APIMapping.optOut), count: outcome.done.count)
+        let expectedRegister = Components.Schemas.RegisterResult(registered: registered.map(Self.optOut), count: outcome.done.count)
         #expect(registerBytes == (try Self.generated(expectedRegister)))
         let decodedRegister = try HTTPAnswer(status: 200, headers: [:], body: registerBytes).decodeGenerated(Components.Schemas.RegisterResult.self)
         #expect(decodedRegister.count == registered.count && decodedRegister.registered.map(\.phoneNumber) == registered.map(\.phoneNumber))
@@ -106,7 +105,13 @@ import Testing
         let scope = "store-\(seed)/ncp:sms:kr:1:svc"
         let page = ChangeFeedPage(scope: scope, changes: changes, next: ChangeCursor.text(changes.last?.sequence ?? 0, scope: scope))
         let bytes = String(buffer: Self.answers.changes(page))
-        #expect(bytes == (try Self.generated(MirrorHandlers.page(page))))
+        let expected = Components.Schemas.ChangePage(changes: page.changes.map { change in
+            .init(cursor: ChangeCursor.text(change.sequence, scope: page.scope), phoneNumber: change.phoneNumber.digits,
+                  change: change.kind == .added ? .added : .removed, observedAt: Date(epochMilliseconds: change.observedAtMilliseconds),
+                  registeredAt: change.registeredAtMilliseconds.map { Date(epochMilliseconds: $0) },
+                  source: change.source.map { $0 == .ars ? .ars : .manual }, sensNumber: change.national == nil ? nil : change.key.digits)
+        }, next: page.next)
+        #expect(bytes == (try Self.generated(expected)))
         let decoded = try HTTPAnswer(status: 200, headers: [:], body: bytes).decodeGenerated(Components.Schemas.ChangePage.self)
         #expect(decoded.changes.map { ChangeCursor.sequence(of: $0.cursor, scope: scope) } == changes.map(\.sequence))
         #expect(decoded.changes.map(\.registeredAt?.epochMilliseconds) == changes.map(\.registeredAtMilliseconds))

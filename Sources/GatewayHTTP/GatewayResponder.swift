@@ -1,0 +1,198 @@
+import CallScope
+import GatewayAPI
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import OptOutMirror
+import OptOuts
+import SENSCore
+
+/// The gateway's HTTP surface: every request gets its scope (an id, a deadline, one access-log line and the
+/// request metrics), goes through the one pass of `RequestRules`, has its body read when its operation takes one
+/// collected, and is answered by the operation its spec operation id names (`OperationDispatch`).
+public struct GatewayResponder: HTTPResponder {
+    public typealias Context = GatewayRequestContext
+
+    /// What the HTTP layer is configured with (`GatewayConfiguration` gives it, from the settings table).
+    public struct Settings: Sendable {
+        public var maxBodyBytes: Int
+        public var filterMaxBodyBytes: Int
+        /// Every request is answered within this (a 504 at worst); counted again once a body is in.
+        public var deadline: Duration
+        /// `Retry-After` of a mirror that cannot answer now.
+        public var mirrorRetryAfterSeconds: Int
+        /// The offset the answers' times are written in.
+        public var responseUTCOffsetSeconds: Int
+
+        public init(maxBodyBytes: Int, filterMaxBodyBytes: Int, deadline: Duration, mirrorRetryAfterSeconds: Int,
+                    responseUTCOffsetSeconds: Int) {
+            self.maxBodyBytes = maxBodyBytes
+            self.filterMaxBodyBytes = filterMaxBodyBytes
+            self.deadline = deadline
+            self.mirrorRetryAfterSeconds = mirrorRetryAfterSeconds
+            self.responseUTCOffsetSeconds = responseUTCOffsetSeconds
+        }
+
+        /// The operations that read their body as it arrives, with their bound.
+        public var streamedBodyLimits: [String: Int] {
+            ["filterOptOuts": filterMaxBodyBytes, "filterServiceOptOuts": filterMaxBodyBytes]
+        }
+    }
+
+    let services: OptOutServices
+    let rules: RequestRules
+    let dispatch: OperationDispatch
+    let requestIDs = RequestIDGenerator()
+    let accessLog: any AccessLog
+    let metrics: any GatewayHTTPMetrics
+    let deadline: Duration
+
+    /// `mirrors` holds the mirror of each service that has one, by service name.
+    public init(services: OptOutServices, mirrors: [String: any MirrorReading], metrics: any GatewayHTTPMetrics,
+                accessLog: any AccessLog, clock: any EpochClock, settings: Settings) throws {
+        self.services = services
+        self.rules = RequestRules(routes: .embedded, maxBodyBytes: settings.maxBodyBytes,
+                                  streamedBodyLimits: settings.streamedBodyLimits)
+        self.accessLog = accessLog
+        self.metrics = metrics
+        self.deadline = settings.deadline
+        let encoder = OptOutEncoder(utcOffsetSeconds: settings.responseUTCOffsetSeconds)
+        let check = CheckOptOut(encoder: encoder)
+        let list = ListOptOuts(encoder: encoder)
+        let register = WriteOptOuts(write: .register, metrics: metrics, encoder: encoder)
+        let remove = WriteOptOuts(write: .remove, metrics: metrics, encoder: encoder)
+        let removeOne = RemoveOptOut(remove: remove)
+        let filter = FilterOptOuts(mirrors: mirrors, retryAfterSeconds: settings.mirrorRetryAfterSeconds,
+                                   utcOffsetSeconds: settings.responseUTCOffsetSeconds, clock: clock)
+        let changes = ListOptOutChanges(mirrors: mirrors, retryAfterSeconds: settings.mirrorRetryAfterSeconds, encoder: encoder)
+        let mirrorStatus = GetMirrorStatus(services: services, mirrors: mirrors,
+                                           utcOffsetSeconds: settings.responseUTCOffsetSeconds)
+        self.dispatch = try OperationDispatch([
+            "checkOptOut": check, "checkServiceOptOut": check,
+            "listOptOuts": list, "listServiceOptOuts": list,
+            "registerOptOuts": register, "registerServiceOptOuts": register,
+            "removeOptOuts": remove, "removeServiceOptOuts": remove,
+            "removeOptOut": removeOne, "removeServiceOptOut": removeOne,
+            "filterOptOuts": filter, "filterServiceOptOuts": filter,
+            "listOptOutChanges": changes, "listServiceOptOutChanges": changes,
+            "getMirrorStatus": mirrorStatus, "getServiceMirrorStatus": mirrorStatus,
+            "listServices": ListServices(services: services),
+            "getHealth": GetHealth(),
+            "getReadiness": GetReadiness(services: services, mirrors: mirrors),
+            "getMetrics": GetMetrics(metrics: metrics),
+            "getOpenAPIDocument": GetOpenAPIDocument(),
+        ], routes: rules.routes)
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        let method = RequestMethod.of(request).rawValue
+        let requestID = request.headers[.requestID].flatMap(Self.sane) ?? requestIDs.next()
+        let metadata = RequestMetadata(requestID: requestID, callerHeader: request.headers[.caller].flatMap(Self.sane),
+                                       peerAddress: context.peerAddress, logger: context.logger)
+        var (response, route) = await RequestMetadata.$current.withValue(metadata) {
+            await RequestDeadline.$current.withValue(started + deadline) { await handle(request, method: method) }
+        }
+        response.headers[.requestID] = requestID
+        let elapsed = started.duration(to: .now)
+        let microseconds = elapsed.components.seconds * 1_000_000
+            + (elapsed.components.attoseconds + 500_000_000_000) / 1_000_000_000_000
+        let status = response.status.code
+        accessLog.record(AccessLogEntry(method: method, route: route, status: status, microseconds: microseconds,
+                                        requestID: requestID), metadata: metadata)
+        metrics.recordRequest(route: route, method: method, status: status, duration: elapsed)
+        return response
+    }
+
+    /// The answer, and the route template it is counted under (`unmatched` when the path names none).
+    private func handle(_ request: Request, method: String) async -> (Response, String) {
+        var request = request
+        let admitted: RequestRules.Admitted
+        switch rules.admit(request, method: method) {
+        case .success(let found): admitted = found
+        case .failure(let refusal): return (Self.problem(refusal, request), rules.routes.match(Self.path(request))?.template.path ?? "unmatched")
+        }
+        let route = admitted.route
+        let service: OptOutService
+        if let name = admitted.parameters["service"] {
+            guard let named = services.named(name) else {
+                var problem = Problems.serviceNotFoundProblem(name, among: services)
+                problem.instance = String(Self.path(request))
+                return (.problem(problem), route.path)
+            }
+            service = named
+        } else {
+            service = services.defaultService
+        }
+        let operation = dispatch[route.operationID]
+        var body = ByteBuffer()
+        if route.hasRequestBody, !operation.streamsBody {
+            switch await BodyReading.collect(&request, limit: admitted.bodyLimit) {
+            case .success(let collected): body = collected
+            case .failure(let failure): return (Self.problem(failure.refusal, request), route.path)
+            }
+        } else if !route.hasRequestBody, request.headers.announcesBody {
+            // A chunked body may still be empty (some clients send one on every DELETE).
+            switch await BodyReading.collect(&request, limit: 0) {
+            case .success: break
+            case .failure(.tooLarge):
+                return (Self.problem(.init(status: 400, detail: "\(route.method) \(route.path) takes no body"), request), route.path)
+            case .failure(let failure): return (Self.problem(failure.refusal, request), route.path)
+            }
+        }
+        let operationRequest = OperationRequest(request: request, route: route, service: service, parameters: admitted.parameters,
+                                                query: admitted.query, body: body, bodyLimit: admitted.bodyLimit)
+        guard route.hasRequestBody, !operation.streamsBody else { return (await operation.answer(operationRequest), route.path) }
+        // The request's time to answer starts again once its body is in: a slow upload does not eat into the
+        // SENS calls' time.
+        let answer = await RequestDeadline.$current.withValue(ContinuousClock.now + deadline) {
+            await operation.answer(operationRequest)
+        }
+        return (answer, route.path)
+    }
+
+    private static func path(_ request: Request) -> Substring {
+        (request.head.path ?? "/").prefix { $0 != "?" }
+    }
+
+    private static func problem(_ refusal: RequestRules.Refusal, _ request: Request) -> Response {
+        var problem = Problems.make(status: refusal.status, detail: refusal.detail,
+                                    invalidParams: refusal.invalidParams.map { ($0.name, $0.reason) })
+        problem.instance = String(path(request))
+        var response = Response.problem(problem)
+        if !refusal.allow.isEmpty { response.headers[.allow] = refusal.allow.joined(separator: ", ") }
+        return response
+    }
+
+    /// 1–128 characters of letters, digits and `._:-`; anything else is replaced, never logged.
+    static func sane(_ value: String) -> String? {
+        guard (1...128).contains(value.utf8.count), value.utf8.allSatisfy(Self.isIDByte) else { return nil }
+        return value
+    }
+
+    private static func isIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-Id")!
+    static let caller = Self("X-Caller")!
+}
+
+/// What the HTTP layer reports: requests by route template, and numbers written by service.
+public protocol GatewayHTTPMetrics: Sendable {
+    /// `route` is the matched route template (never the raw path, which may hold a phone number).
+    func recordRequest(route: String, method: String, status: Int, duration: Duration)
+    /// Numbers the source confirmed registered or removed.
+    func recordWritten(service: String, operation: String, count: Int)
+    /// The Prometheus text exposition of every metric.
+    func exposition() -> String
+}
