@@ -47,11 +47,13 @@ public struct GatewayResponder: HTTPResponder {
     let accessLog: any AccessLog
     let metrics: any GatewayHTTPMetrics
     let deadline: Duration
+    let delivery: AnswerDelivery
 
     /// `mirrors` holds the mirror of each service that has one, by service name.
     public init(services: OptOutServices, mirrors: [String: any MirrorReading], metrics: any GatewayHTTPMetrics,
-                accessLog: any AccessLog, clock: any EpochClock, settings: Settings) throws {
+                accessLog: any AccessLog, clock: any EpochClock, delivery: AnswerDelivery, settings: Settings) throws {
         self.services = services
+        self.delivery = delivery
         self.rules = RequestRules(routes: .embedded, maxBodyBytes: settings.maxBodyBytes,
                                   streamedBodyLimits: settings.streamedBodyLimits)
         self.accessLog = accessLog
@@ -91,19 +93,40 @@ public struct GatewayResponder: HTTPResponder {
         let requestID = request.headers[.requestID].flatMap(Self.sane) ?? requestIDs.next()
         let metadata = RequestMetadata(requestID: requestID, callerHeader: request.headers[.caller].flatMap(Self.sane),
                                        peerAddress: context.peerAddress, logger: context.logger)
-        var (response, route) = await RequestMetadata.$current.withValue(metadata) {
+        let (answer, route) = await RequestMetadata.$current.withValue(metadata) {
             await RequestDeadline.$current.withValue(started + deadline) { await handle(request, method: method) }
         }
+        var response = answer
         response.headers[.requestID] = requestID
-        let elapsed = started.duration(to: .now)
-        let microseconds = elapsed.components.seconds * 1_000_000
-            + (elapsed.components.attoseconds + 500_000_000_000) / 1_000_000_000_000
+        let record = { @Sendable [accessLog, metrics] (status: Int) in
+            let elapsed = started.duration(to: .now)
+            let microseconds = elapsed.components.seconds * 1_000_000
+                + (elapsed.components.attoseconds + 500_000_000_000) / 1_000_000_000_000
+            accessLog.record(AccessLogEntry(method: method, route: route, status: status, microseconds: microseconds,
+                                            requestID: requestID), metadata: metadata)
+            metrics.recordRequest(route: route, method: method, status: status, duration: elapsed)
+        }
         let status = response.status.code
-        accessLog.record(AccessLogEntry(method: method, route: route, status: status, microseconds: microseconds,
-                                        requestID: requestID), metadata: metadata)
-        metrics.recordRequest(route: route, method: method, status: status, duration: elapsed)
+        guard let length = response.body.contentLength, length >= Self.answerWatchedBytes else {
+            record(status)
+            return response
+        }
+        // A large answer (a filter's, say) to a slow reader can be cut: by the client going away, or by the drain
+        // bound at shutdown. Its line is written once it is written out whole, or says it was cut (status 499).
+        delivery.watch(requestID: requestID) { cut in
+            if cut {
+                metadata.logger.warning("answer cut before it was all sent", metadata: ["status": "\(status)", "bytes": "\(length)"])
+            }
+            record(cut ? Self.cutStatus : status)
+        }
         return response
     }
+
+    /// Answers at least this large are logged once sent, or as cut.
+    static let answerWatchedBytes = 256 * 1024
+    /// The status the access log and the metrics give an answer cut before it was all sent (nginx's "client
+    /// closed request").
+    static let cutStatus = 499
 
     /// The answer, and the route template it is counted under (`unmatched` when the path names none).
     private func handle(_ request: Request, method: String) async -> (Response, String) {

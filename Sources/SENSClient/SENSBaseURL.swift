@@ -14,6 +14,14 @@ public struct SENSBaseURL: Sendable, Equatable {
         self.text = text
     }
 
+    /// The URL as logs show it: a `user:password@` before the host is masked (`***@`).
+    public var masked: String {
+        let schemeEnd = text.firstRange(of: "://")!.upperBound
+        let authorityEnd = text[schemeEnd...].firstIndex(of: "/") ?? text.endIndex
+        guard let at = text[schemeEnd..<authorityEnd].lastIndex(of: "@") else { return text }
+        return String(text[..<schemeEnd]) + "***" + String(text[at...])
+    }
+
     /// The path prefix (`""` for the NCP host), which is signed along with the resource path.
     public var pathPrefix: String {
         let afterScheme = text[text.firstRange(of: "://")!.upperBound...]

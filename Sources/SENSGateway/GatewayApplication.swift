@@ -59,25 +59,38 @@ public enum GatewayApplication {
             maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: filterMaxBodyBytes, deadline: .milliseconds(resilience.deadlineMilliseconds),
             mirrorRetryAfterSeconds: Int(mirror?.settings.syncInterval.components.seconds ?? 30),
             responseUTCOffsetSeconds: responseUTCOffsetSeconds)
+        let delivery = AnswerDelivery(drain: .seconds(http.drainSeconds))
         let responder: GatewayResponder
         do {
             responder = try GatewayResponder(services: OptOutServices(built, defaultName: defaultService), mirrors: mirrors, metrics: metrics,
-                                             accessLog: accessLog ?? LoggerAccessLog(), clock: clock, settings: httpSettings)
+                                             accessLog: accessLog ?? LoggerAccessLog(), clock: clock, delivery: delivery,
+                                             settings: httpSettings)
         } catch {
             try? httpClient.syncShutdown()
             throw error
         }
+        let connections = ConnectionLimit(maxConnections: http.maxConnections, logger: logger)
         var app = Application(
             responder: HeadResponder(base: responder),
-            // Connections that send or read nothing for this long are closed (slow or stalled clients).
+            // Per connection, made anew for each: HTTP/1.0 and `Connection: close` answered and closed, the
+            // connection bound, `100 Continue` and the body's time. Connections that send or read nothing for
+            // `idleTimeout` are closed (slow or stalled clients).
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [BodyFlowHandler(maxBodyBytes: http.maxBodyBytes,
-                                                            streamedBodyLimits: httpSettings.streamedBodyLimits,
-                                                            bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds)))],
+                additionalChannelHandlers: [
+                    HTTP1VersionInstaller(), connections.handler(), delivery.handler(),
+                    BodyFlowHandler(maxBodyBytes: http.maxBodyBytes, streamedBodyLimits: httpSettings.streamedBodyLimits,
+                                    bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds))),
+                ],
                 idleTimeout: .seconds(Int64(http.idleTimeoutSeconds))
             )),
             configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "sens-gateway"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                // A failed accept (out of file descriptors, say) is logged; NIO alone would retry in silence.
+                try? await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger), position: .first)
+                }.get()
+                await onServerRunning(channel.localAddress?.port ?? 0)
+            },
             logger: logger
         )
         // Services start before the server and stop after it has drained, in the reverse order of their adding:

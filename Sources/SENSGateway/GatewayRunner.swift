@@ -18,15 +18,27 @@ public enum GatewayRunner {
         }
         for service in services {
             logger.info("using SENS", metadata: [
-                "service": "\(service.name)", "baseUrl": "\(service.sens.baseURL.text)", "serviceId": "\(service.sens.serviceID)",
+                "service": "\(service.name)", "baseUrl": "\(service.sens.baseURL.masked)", "serviceId": "\(service.sens.serviceID)",
                 "accessKey": "\(service.sens.credentials.maskedAccessKey)",
             ])
         }
         let mirror = try await openMirror(configuration, logger: logger)
-        try await closing(mirror) {
-            try await application(configuration, services: services, mirror: mirror, logger: logger, checkSENSAtStart: true, onReady: onReady)
-                .runService()
-        }
+        let app = try application(configuration, services: services, mirror: mirror, logger: logger, checkSENSAtStart: true,
+                                  onReady: onReady)
+        try await closing(mirror) { try await serviceGroup([app], configuration: configuration, logger: logger).run() }
+    }
+
+    /// The services run until SIGTERM or SIGINT; then answers in flight get `http.drainSeconds` to be written out
+    /// (`AnswerDelivery`), and the services a few seconds more to stop gracefully (the access log writes its last
+    /// lines) before what is left is cancelled.
+    /// What the services get to stop once the answers are out.
+    public static let stopSeconds = 5
+
+    public static func serviceGroup(_ services: [any Service], configuration: GatewayConfiguration, logger: Logger) -> ServiceGroup {
+        var group = ServiceGroupConfiguration(services: services.map { .init(service: $0) },
+                                              gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(configuration.http.drainSeconds + Self.stopSeconds)
+        return ServiceGroup(configuration: group)
     }
 
     /// Runs `body`, then closes the mirror's store whether it ran or failed (a port already taken, say): the sync

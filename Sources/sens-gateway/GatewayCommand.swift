@@ -19,6 +19,11 @@ struct GatewayCommand {
             StandardError.write(failure.line)
             exit(2)
         }
+        let files = FileDescriptorLimit.raise()
+        if let refusal = FileDescriptorLimit.refusal(maxConnections: configuration.http.maxConnections, limit: files.after) {
+            StandardError.write("sens-gateway: configuration error: " + refusal)
+            exit(2)
+        }
         let level = configuration.log.level
         LoggingSystem.bootstrap { label in
             if configuration.log.format == .json {
@@ -32,6 +37,9 @@ struct GatewayCommand {
         }
         do {
             let logger = Logger(label: "sens-gateway")
+            logger.info("open-file limit", metadata: [
+                "before": "\(files.before)", "now": "\(files.after)", "maxConnections": "\(configuration.http.maxConnections)",
+            ])
             if configuration.isSimulator {
                 try await SimulatorMode.run(configuration, logger: logger)
             } else {

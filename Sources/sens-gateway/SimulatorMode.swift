@@ -35,11 +35,7 @@ enum SimulatorMode {
             return try GatewayRunner.application(configuration, services: services, mirror: mirror, logger: logger, checkSENSAtStart: false)
         }
         // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: simulatorApp), .init(service: gateway)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let group = GatewayRunner.serviceGroup([simulatorApp, gateway], configuration: configuration, logger: logger)
         try await GatewayRunner.closing(mirror) { try await group.run() }
     }
 

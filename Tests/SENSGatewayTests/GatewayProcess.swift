@@ -27,13 +27,18 @@ final class GatewayProcess: Sendable {
 
     /// Starts the gateway. The environment is only what is given (plus PATH), so the machine's own settings
     /// cannot leak in; it runs in a directory of its own, where the mirror's default file goes.
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// `openFiles` runs it under that soft and hard limit on open files (`prlimit`).
+    init(_ arguments: [String], environment: [String: String] = [:], openFiles: (soft: Int, hard: Int)? = nil) throws {
         process = Process()
         process.executableURL = try Self.executable
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sens-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         process.currentDirectoryURL = directory
         process.arguments = arguments
+        if let openFiles {
+            process.arguments = ["--nofile=\(openFiles.soft):\(openFiles.hard)", "--", try Self.executable.path] + arguments
+            process.executableURL = URL(filePath: "/usr/bin/prlimit")
+        }
         process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { given, _ in given }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -92,9 +97,9 @@ final class GatewayProcess: Sendable {
     }
 
     /// SIGTERM, then the exit status of the graceful shutdown.
-    func stop() async throws -> Int32 {
+    func stop(within limit: Duration = .seconds(20)) async throws -> Int32 {
         if process.isRunning { process.terminate() }
-        return try await exitStatus()
+        return try await exitStatus(within: limit)
     }
 
     deinit {

@@ -244,7 +244,7 @@ func runRouter(sens: any SENSUnsubscribes, cache: CacheSettings = .disabled, hea
     let services = OptOutServices([OptOutService(name: "default", serviceID: SimulatorConfiguration.defaultServiceID,
                                                  directory: directory, health: health)])
     let responder = try GatewayResponder(services: services, mirrors: [:], metrics: metrics, accessLog: LoggerAccessLog(),
-                                         clock: SystemEpochClock(),
+                                         clock: SystemEpochClock(), delivery: AnswerDelivery(drain: .seconds(25)),
                                          settings: .init(maxBodyBytes: 1 << 20, filterMaxBodyBytes: 1 << 20, deadline: .seconds(10),
                                                          mirrorRetryAfterSeconds: 30, responseUTCOffsetSeconds: 9 * 3600))
     let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "gateway"))

@@ -9,8 +9,9 @@ import NIOHTTPTypes
 /// connection (pipelined requests); and
 /// after a 413, stops the upload: the answer is sent, the connection's sending side closed, and the connection
 /// closed a little later, so a client that keeps sending cannot keep it busy. A request whose body has not
-/// arrived whole within `bodyTimeout` of its head has its connection closed (a client trickling a body a byte at
-/// a time would otherwise hold it, as every byte resets the idle timeout).
+/// arrived whole within `bodyTimeout` of its head ends with `BodyTimedOut` (the operation answers 408) and its
+/// connection is closed shortly after (a client trickling a body a byte at a time would otherwise hold it, as
+/// every byte resets the idle timeout).
 public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
     public typealias InboundOut = HTTPRequestPart
@@ -97,11 +98,16 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
         startBodyTimer(context)
     }
 
-    /// The body of the request being received must arrive whole within `bodyTimeout` from now.
+    /// The body of the request being received must arrive whole within `bodyTimeout` from now: then the body
+    /// being read ends with `BodyTimedOut`, and the connection is closed once the 408 had time to go out.
     private func startBodyTimer(_ context: ChannelHandlerContext) {
         bodyTimer?.cancel()
-        let channel = context.channel
-        bodyTimer = context.eventLoop.scheduleTask(in: bodyTimeout) { channel.close(promise: nil) }
+        let channel = context.channel, linger = lingerAfterRefusal
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        bodyTimer = context.eventLoop.scheduleTask(in: bodyTimeout) {
+            loopBound.value.fireErrorCaught(BodyTimedOut())
+            channel.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
+        }
     }
 
     /// The 413 is on its way: close the sending side (the client sees the answer, then the end), and the whole
@@ -113,3 +119,6 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.eventLoop.scheduleTask(in: lingerAfterRefusal) { channel.close(promise: nil) }
     }
 }
+
+/// A request body did not arrive whole in time (`BodyFlowHandler`).
+public struct BodyTimedOut: Error {}

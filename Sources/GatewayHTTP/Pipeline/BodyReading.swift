@@ -58,6 +58,7 @@ enum BodyReading {
     static func failure(_ error: any Error, limit: Int) -> Failure {
         if error is NIOTooManyBytesError { return .tooLarge(limit: limit) }
         if let parser = error as? HTTPParserError { return .malformed(describe(parser)) }
+        // `BodyTimedOut`, or the connection gone before the body was in.
         return .stalled
     }
 

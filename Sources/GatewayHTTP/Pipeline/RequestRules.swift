@@ -53,14 +53,20 @@ struct RequestRules: Sendable {
         }
     }
 
+    private static let host = HTTPField.Name("Host")!
+
     /// The operation `request` names with its parameters, or why it cannot be one.
     func admit(_ request: Request, method: String) -> Result<Admitted, Refusal> {
         let target = request.head.path ?? "/"
         let queryStart = target.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = target[..<(queryStart ?? target.endIndex)]
         let query = queryStart.map { target[target.index(after: $0)...] }
+        // The HTTP/1 codec moves the first Host into the authority; a second one stays a header.
         guard request.head.authority != nil else {
             return .failure(Refusal(status: 400, detail: "the request has no Host header (HTTP/1.1 requires one)"))
+        }
+        guard request.headers[Self.host] == nil else {
+            return .failure(Refusal(status: 400, detail: "the request has more than one Host header"))
         }
         guard !path.utf8.contains(UInt8(ascii: "#")) else {
             return .failure(Refusal(status: 400, detail: "the request target holds a fragment ('#'); fragments are not sent"))

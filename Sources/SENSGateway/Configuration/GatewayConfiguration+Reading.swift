@@ -20,7 +20,9 @@ extension GatewayConfiguration {
         }
         let http = HTTPSettings(host: host, port: try settings.integer("http.port"),
                                 maxBodyBytes: try settings.integer("http.maxBodyBytes"),
-                                idleTimeoutSeconds: try settings.integer("http.idleTimeoutSeconds"))
+                                idleTimeoutSeconds: try settings.integer("http.idleTimeoutSeconds"),
+                                maxConnections: try settings.integer("http.maxConnections"),
+                                drainSeconds: try settings.integer("http.drainSeconds"))
         let log = LogSettings(level: Logger.Level(rawValue: try settings.string("log.level"))!,
                               format: LogSettings.Format(rawValue: try settings.string("log.format"))!)
         let simulator = try settings.boolean("simulator")
@@ -135,7 +137,7 @@ extension GatewayConfiguration {
     private static func callSettings(_ settings: SettingsReader) throws(ConfigurationError) -> SENSCallSettings {
         let urlText = try settings.string("sens.baseUrl")
         guard let baseURL = SENSBaseURL(urlText) else {
-            throw SettingsReader.refusal(GatewaySettings.byKey["sens.baseUrl"]!, urlText, expected: "an http(s) URL without query, like https://sens.apigw.ntruss.com")
+            throw SettingsReader.refusal(GatewaySettings.byKey["sens.baseUrl"]!, Self.maskingUserInfo(urlText), expected: "an http(s) URL without query, like https://sens.apigw.ntruss.com")
         }
         let offsetText = try settings.string("sens.registerTimeOffset")
         guard let offset = parseOffset(offsetText) else {
@@ -251,5 +253,15 @@ extension GatewayConfiguration {
 
     private static func parseOffset(_ text: String) -> Int? {
         RFC3339.parse("2000-01-01T00:00:00" + text).map { Int((946_684_800_000 - $0) / 1000) }
+    }
+}
+
+extension GatewayConfiguration {
+    /// A URL as a refusal shows it: a `user:password@` before the host is masked (`***@`).
+    static func maskingUserInfo(_ url: String) -> String {
+        let start = url.firstRange(of: "://")?.upperBound ?? url.startIndex
+        let authorityEnd = url[start...].firstIndex(of: "/") ?? url.endIndex
+        guard let at = url[start..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<start]) + "***" + String(url[at...])
     }
 }

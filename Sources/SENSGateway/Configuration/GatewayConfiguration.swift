@@ -80,12 +80,23 @@ public struct GatewayConfiguration: Sendable {
         public var maxBodyBytes: Int
         /// Connections idle (nothing read or written) for this long are closed.
         public var idleTimeoutSeconds: Int
+        /// Open connections at most (`ConnectionLimit`).
+        public var maxConnections: Int
+        /// On SIGTERM, answers in flight get this long to finish.
+        public var drainSeconds: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20, idleTimeoutSeconds: Int = 30) {
+        /// Each value left out is the settings table's default.
+        public init(host: String = GatewaySettings.defaultText("http.host"), port: Int = GatewaySettings.defaultInteger("http.port"),
+                    maxBodyBytes: Int = GatewaySettings.defaultInteger("http.maxBodyBytes"),
+                    idleTimeoutSeconds: Int = GatewaySettings.defaultInteger("http.idleTimeoutSeconds"),
+                    maxConnections: Int = GatewaySettings.defaultInteger("http.maxConnections"),
+                    drainSeconds: Int = GatewaySettings.defaultInteger("http.drainSeconds")) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
             self.idleTimeoutSeconds = idleTimeoutSeconds
+            self.maxConnections = maxConnections
+            self.drainSeconds = drainSeconds
         }
     }
 

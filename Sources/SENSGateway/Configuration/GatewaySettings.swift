@@ -48,6 +48,10 @@ public enum GatewaySettings {
                 help: "larger request bodies are answered 413"),
         Setting("http.idleTimeoutSeconds", .integer(1...3_600), default: "30", placeholder: "N",
                 help: "connections idle this long are closed"),
+        Setting("http.maxConnections", .integer(1...1_000_000), default: "10000", placeholder: "N",
+                help: "open connections at most; past it the one idle the longest is closed, or the new one answered 503"),
+        Setting("http.drainSeconds", .integer(1...3_600), default: "25", placeholder: "N",
+                help: "on SIGTERM, answers in flight get this long to finish (keep it inside the pod's grace period)"),
         Setting("cache.ttlSeconds", .integer(0...86_400), default: "60", placeholder: "N",
                 help: "how long reads are answered from the cache; 0 turns the cache off"),
         Setting("cache.staleIfErrorSeconds", .integer(0...86_400), default: "300", placeholder: "N",
@@ -83,6 +87,17 @@ public enum GatewaySettings {
         Setting("log.format", .choice(["text", "json"]), default: "text", placeholder: "FORMAT",
                 help: "text, or json for one object per line"),
     ]
+
+    /// A setting's default from the table above: the one place defaults are spelled.
+    public static func defaultText(_ key: String) -> String {
+        guard let value = byKey[key]?.defaultValue else { preconditionFailure("\(key) has no default in the settings table") }
+        return value
+    }
+
+    public static func defaultInteger(_ key: String) -> Int {
+        guard let value = Int(defaultText(key)) else { preconditionFailure("\(key)'s default is not a whole number") }
+        return value
+    }
 
     static let byFlag: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.flag, $0) })
     static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })

@@ -1,0 +1,148 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Bounds the open connections (`HTTP_MAX_CONNECTIONS`). A connection over the bound takes the place of the one
+/// idle the longest (keep-alive connections waiting for a request, or never sent one), which is closed, so that
+/// a flood of idle connections cannot keep out `/healthz` or real callers; when every connection is busy, the new
+/// one is answered 503 and closed.
+public final class ConnectionLimit: Sendable {
+    public let maxConnections: Int
+    private struct Entry {
+        let channel: any Channel
+        /// When the connection last became idle; nil while a request is being answered.
+        var idleSince: NIODeadline?
+    }
+    private let open = Mutex<[ObjectIdentifier: Entry]>([:])
+    private let logger: Logger
+    private let lastLog = Mutex<NIODeadline>(.distantPast)
+
+    public init(maxConnections: Int, logger: Logger) {
+        self.maxConnections = maxConnections
+        self.logger = logger
+    }
+
+    /// The handler to put on each new connection.
+    public func handler() -> any RemovableChannelHandler { ConnectionSlotHandler(limit: self) }
+
+    public var count: Int { open.withLock { $0.count } }
+
+    /// Registers a new connection; false when it is over the bound and no idle connection could make room.
+    fileprivate func opened(_ channel: any Channel, id: ObjectIdentifier) -> Bool {
+        let evicted: (any Channel)?
+        let admitted: Bool
+        (evicted, admitted) = open.withLock { open in
+            open[id] = Entry(channel: channel, idleSince: .now())
+            guard open.count > maxConnections else { return (nil, true) }
+            let idlest = open.filter { $0.key != id && $0.value.idleSince != nil }.min { $0.value.idleSince! < $1.value.idleSince! }
+            guard let idlest else { return (nil, false) }
+            open[idlest.key] = nil
+            return (idlest.value.channel, true)
+        }
+        if let evicted {
+            evicted.close(promise: nil)
+            note("the connection bound is reached: the connection idle the longest is closed to make room")
+        } else if !admitted {
+            note("the connection bound is reached and every connection is busy: a new connection is answered 503")
+        }
+        return admitted
+    }
+
+    fileprivate func busy(_ id: ObjectIdentifier) {
+        open.withLock { $0[id]?.idleSince = nil }
+    }
+
+    fileprivate func idle(_ id: ObjectIdentifier) {
+        open.withLock { $0[id]?.idleSince = .now() }
+    }
+
+    fileprivate func closed(_ id: ObjectIdentifier) {
+        _ = open.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// A warning, at most one every ten seconds.
+    private func note(_ message: Logger.Message) {
+        let now = NIODeadline.now()
+        let due = lastLog.withLock { last in
+            guard now - last >= .seconds(10) else { return false }
+            last = now
+            return true
+        }
+        if due { logger.warning(message, metadata: ["maxConnections": "\(maxConnections)"]) }
+    }
+}
+
+/// One connection's place under the bound.
+final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let limit: ConnectionLimit
+    private var refused = false
+
+    init(limit: ConnectionLimit) { self.limit = limit }
+
+    private var id: ObjectIdentifier { ObjectIdentifier(self) }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        refused = !limit.opened(context.channel, id: id)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        limit.closed(id)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        limit.closed(id)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard refused else {
+            if case .head = unwrapInboundIn(data) { limit.busy(id) }
+            return context.fireChannelRead(data)
+        }
+        guard case .head = unwrapInboundIn(data) else { return }
+        let body = ByteBuffer(string: #"{"detail":"this replica holds as many connections as it may (HTTP_MAX_CONNECTIONS), all busy; retry in a second","status":503,"title":"Service Unavailable","type":"about:blank"}"#)
+        let head = HTTPResponse(status: .serviceUnavailable, headerFields: [
+            .contentType: "application/problem+json; charset=utf-8", .contentLength: String(body.readableBytes),
+            .retryAfter: "1", .connection: "close",
+        ])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { limit.idle(id) }
+        context.write(data, promise: promise)
+    }
+}
+
+/// On the listening socket: logs a failed accept (out of file descriptors, say), at most one line every ten
+/// seconds with how many failed since; NIO waits a second before accepting again.
+public final class AcceptErrorLogger: ChannelInboundHandler, Sendable {
+    public typealias InboundIn = NIOAny
+    private let logger: Logger
+    private let state = Mutex<(last: NIODeadline, failed: Int)>((.distantPast, 0))
+
+    public init(logger: Logger) { self.logger = logger }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let now = NIODeadline.now()
+        let failed: Int? = state.withLock { state in
+            state.failed += 1
+            guard now - state.last >= .seconds(10) else { return nil }
+            defer { state = (now, 0) }
+            return state.failed
+        }
+        if let failed {
+            logger.error("accepting a connection failed", metadata: ["error": "\(error)", "failedSinceLastLine": "\(failed)"])
+        }
+        context.fireErrorCaught(error)
+    }
+}
