@@ -230,8 +230,28 @@ let package = Package(
             dependencies: ["SENSCore", "SENSTestSupport"],
             swiftSettings: swiftSettings
         ),
+        // The gateway's parts on their own: no socket, no process, no database.
         .testTarget(
-            name: "SENSGatewayTests",
+            name: "SENSGatewayUnitTests",
+            dependencies: [
+                "SENSGateway",
+                "GatewayHTTP",
+                "GatewayAPI",
+                "OptOuts",
+                "OptOutMirror",
+                "SENSClient",
+                "SENSCore",
+                "SENSTestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The gateway end to end: on loopback ports in front of the simulator or a stub SENS, as a process, and
+        // on a real PostgreSQL.
+        .testTarget(
+            name: "SENSGatewayIntegrationTests",
             dependencies: [
                 "SENSGateway",
                 "GatewayHTTP",

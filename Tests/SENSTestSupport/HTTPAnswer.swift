@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import HTTPTypes
+import SENSCore
 
 /// An HTTP answer as a test reads it: status, headers and the body as text.
 public struct HTTPAnswer: Sendable {
@@ -19,5 +20,18 @@ public struct HTTPAnswer: Sendable {
 
     public func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
         try JSONDecoder().decode(type, from: Data(body.utf8))
+    }
+
+    /// The body decoded with the types generated from `openapi.yaml`, dates as the gateway writes them.
+    public func decodeGenerated<Value: Decodable>(_ type: Value.Type) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let milliseconds = RFC3339.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not RFC 3339: \(text)"))
+            }
+            return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        }
+        return try decoder.decode(type, from: Data(body.utf8))
     }
 }

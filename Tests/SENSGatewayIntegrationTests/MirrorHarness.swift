@@ -130,17 +130,3 @@ extension GatewayClient {
     }
 }
 
-extension HTTPAnswer {
-    /// The body decoded with the types generated from `openapi.yaml`, dates as the gateway writes them.
-    func decodeGenerated<Value: Decodable>(_ type: Value.Type) throws -> Value {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            guard let milliseconds = RFC3339.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not RFC 3339: \(text)"))
-            }
-            return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-        }
-        return try decoder.decode(type, from: Data(body.utf8))
-    }
-}
