@@ -1,7 +1,7 @@
 import Logging
 
 /// Who is asking, for the request being handled: set by the HTTP layer's request scope, read by its audit lines
-/// (the generated handlers do not see the request context) and by the layers below, which log with the request's
+/// and by the layers below, which log with the request's
 /// logger so that their lines carry its id.
 ///
 /// The logger and the caller are made when a line asks for them, not per request: most requests log nothing but

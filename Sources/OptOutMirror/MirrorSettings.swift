@@ -26,10 +26,11 @@ public struct MirrorSettings: Sendable, Equatable {
     /// SENS throttles.
     public var syncConcurrency: Int
 
-    public init(syncInterval: Duration = .seconds(30), overlapMilliseconds: Int64 = 300_000, reconcileInterval: Duration = .seconds(86_400),
-                maxStalenessMilliseconds: Int64 = 300_000, retryDelay: Duration = .seconds(1), followInterval: Duration = .milliseconds(500),
-                followBoundMilliseconds: Int64 = 2_000, verifyInterval: Duration = .seconds(60), verifyBucketRecords: Int = 10_000,
-                syncConcurrency: Int = 8) {
+    /// The settings' defaults are the settings table's (`MirrorSettings.defaults`, in the application); the
+    /// rest are the mirror's own tuning.
+    public init(syncInterval: Duration, overlapMilliseconds: Int64, reconcileInterval: Duration, maxStalenessMilliseconds: Int64,
+                retryDelay: Duration = .seconds(1), followInterval: Duration = .milliseconds(500), followBoundMilliseconds: Int64 = 2_000,
+                verifyInterval: Duration, verifyBucketRecords: Int = 10_000, syncConcurrency: Int) {
         precondition(verifyBucketRecords >= 1 && syncConcurrency >= 1)
         self.verifyInterval = verifyInterval
         self.verifyBucketRecords = verifyBucketRecords

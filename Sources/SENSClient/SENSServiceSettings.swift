@@ -12,9 +12,10 @@ public struct SENSServiceSettings: Sendable {
     /// The longest one attempt of a SENS call may take, answer included (the request deadline may cut it).
     public var attemptTimeoutMilliseconds: Int
 
-    public init(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL = .ncp,
-                registerTimeOffsetSeconds: Int = 9 * 3600, connectTimeoutMilliseconds: Int = 1_000,
-                attemptTimeoutMilliseconds: Int = 3_000) {
+    /// The defaults are the settings table's (`SENSServiceSettings.init(credentials:serviceID:baseURL:)`, in the
+    /// application).
+    public init(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL, registerTimeOffsetSeconds: Int,
+                connectTimeoutMilliseconds: Int, attemptTimeoutMilliseconds: Int) {
         self.credentials = credentials
         self.serviceID = serviceID
         self.baseURL = baseURL

@@ -17,7 +17,7 @@ public struct UnsubscribesResource: SENSUnsubscribes {
     let localTime: SENSLocalTime
     let logger: Logger
 
-    public init(transport: any SENSTransport, serviceID: String, registerTimeOffsetSeconds: Int = 9 * 3600, logger: Logger) {
+    public init(transport: any SENSTransport, serviceID: String, registerTimeOffsetSeconds: Int, logger: Logger) {
         self.transport = transport
         self.path = "/sms/v2/services/\(serviceID)/unsubscribes"
         self.localTime = SENSLocalTime(utcOffsetSeconds: registerTimeOffsetSeconds)

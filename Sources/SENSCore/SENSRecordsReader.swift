@@ -2,9 +2,9 @@
 ///
 /// It accepts what `JSONDecoder` accepts for `[SENSUnsubscribeRecord]` (any whitespace and key order, unknown
 /// keys with any value, string escapes, and the decoder's leniencies: trailing commas, loosely checked numbers in
-/// skipped values; nothing after the array) and answers nil for anything else. It
-/// exists because the decoder cost about a fifth of the gateway's CPU time on uncached list calls (see
-/// Benchmarks/README.md); a test holds the two to the same answers.
+/// skipped values; nothing after the array) and answers nil for anything else. It exists because the decoder
+/// was a large share of the gateway's CPU time on uncached list calls (Benchmarks/README.md); a test holds the
+/// two to the same answers.
 public enum SENSRecordsReader {
     public static func records(in bytes: UnsafeRawBufferPointer) -> [SENSUnsubscribeRecord]? {
         var scanner = JSONByteScanner(bytes)
@@ -163,17 +163,12 @@ struct JSONByteScanner {
                 guard index < bytes.count else { return nil }
                 let escape = bytes[index]
                 index += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
-                case UInt8(ascii: "b"): utf8.append(0x08)
-                case UInt8(ascii: "f"): utf8.append(0x0C)
-                case UInt8(ascii: "n"): utf8.append(0x0A)
-                case UInt8(ascii: "r"): utf8.append(0x0D)
-                case UInt8(ascii: "t"): utf8.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard let scalar = readUnicodeEscape() else { return nil }
+                if let decoded = JSONEscapes.single(escape) {
+                    utf8.append(decoded)
+                } else if escape == UInt8(ascii: "u"), let scalar = readUnicodeEscape() {
                     utf8.append(contentsOf: String(Character(scalar)).utf8)
-                default: return nil
+                } else {
+                    return nil
                 }
             default:
                 guard byte >= 0x20 else { return nil }
@@ -183,14 +178,15 @@ struct JSONByteScanner {
         return nil
     }
 
-    /// After `\u`: four hex digits, and for a high surrogate the `\uXXXX` low surrogate that must follow.
+    /// After `\u`: four hex digits, and for a high surrogate the `\uXXXX` low surrogate that must follow (a lone
+    /// surrogate makes the answer unreadable, as it does to `JSONDecoder`).
     private mutating func readUnicodeEscape() -> Unicode.Scalar? {
         guard let first = readHex4() else { return nil }
-        if (0xD800...0xDBFF).contains(first) {
+        if JSONEscapes.isHighSurrogate(first) {
             guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
             index += 2
-            guard let second = readHex4(), (0xDC00...0xDFFF).contains(second) else { return nil }
-            return Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+            guard let second = readHex4() else { return nil }
+            return JSONEscapes.scalar(high: first, low: second)
         }
         return Unicode.Scalar(first)
     }
@@ -199,14 +195,7 @@ struct JSONByteScanner {
         guard index + 4 <= bytes.count else { return nil }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
+            guard let digit = JSONEscapes.hexValue(bytes[index]) else { return nil }
             value = value << 4 | UInt32(digit)
             index += 1
         }

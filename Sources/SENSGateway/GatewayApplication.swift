@@ -12,26 +12,16 @@ import SENSCore
 /// The composition root: for each service, SENS transport → unsubscribes resource → resilience → SENS-backed
 /// directory → cache; then the HTTP surface over all of them, and the one `HTTPClient` they share.
 public enum GatewayApplication {
-    /// The whole gateway as a Hummingbird application talking to SENS. `onServerRunning` receives the bound port.
-    /// `cacheMetrics` and `resilienceMetrics`, when given, replace every service's reporting (tests count with them).
-    public static func build(
-        http: GatewayConfiguration.HTTPSettings,
-        services: [GatewayConfiguration.Service],
-        defaultService: String? = nil,
-        cache: CacheSettings = CacheSettings(),
-        resilience: ResilienceSettings = ResilienceSettings(),
-        clock: any EpochClock = SystemEpochClock(),
-        metrics: GatewayMetrics = GatewayMetrics(),
-        cacheMetrics: (any CacheMetrics)? = nil,
-        resilienceMetrics: (any ResilienceMetrics)? = nil,
-        responseUTCOffsetSeconds: Int = 9 * 3600,
-        mirror: GatewayMirror? = nil,
-        accessLog: BufferedAccessLog? = nil,
-        logger: Logger,
-        checkSENSAtStart: Bool = false,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws -> some ApplicationProtocol {
-        let httpClient = makeHTTPClient(services: services, resilience: resilience, syncConcurrency: mirror?.settings.syncConcurrency ?? 0)
+    /// The whole gateway as a Hummingbird application over the given SENS services, configured by
+    /// `configuration` (whose defaults are the settings table's: `GatewayConfiguration.defaults`).
+    public static func build(_ configuration: GatewayConfiguration, services: [GatewayConfiguration.Service],
+                             dependencies: GatewayDependencies) throws -> some ApplicationProtocol {
+        let http = configuration.http, cache = configuration.cache, resilience = configuration.resilience
+        let clock = dependencies.clock, metrics = dependencies.metrics, logger = dependencies.logger
+        let cacheMetrics = dependencies.cacheMetrics, resilienceMetrics = dependencies.resilienceMetrics
+        let mirrorSettings = configuration.mirror.settings
+        let mirrorStore = dependencies.mirrorStore
+        let httpClient = makeHTTPClient(services: services, resilience: resilience, syncConcurrency: mirrorStore == nil ? 0 : mirrorSettings.syncConcurrency)
         var probes: [CredentialsProbe.Target] = []
         var mirrors: [String: ServiceMirror] = [:]
         var syncTargets: [MirrorSyncService.Target] = []
@@ -42,28 +32,29 @@ public enum GatewayApplication {
                                     logger: logger)
             probes.append(.init(name: service.name, sens: parts.resource, credentials: parts.resilient.credentials,
                                 metrics: resilienceMetrics ?? serviceMetrics, accessKey: service.sens.credentials.maskedAccessKey))
-            guard let mirror else { return parts.service }
-            let serviceMirror = ServiceMirror(name: service.name, storeKey: service.sens.serviceID, store: mirror.store, clock: clock,
-                                              settings: mirror.settings, metrics: mirror.metrics ?? serviceMetrics, logger: logger)
+            guard let mirrorStore else { return parts.service }
+            let serviceMirror = ServiceMirror(name: service.name, storeKey: service.sens.serviceID, store: mirrorStore, clock: clock,
+                                              settings: mirrorSettings, metrics: dependencies.mirrorMetrics ?? serviceMetrics,
+                                              logger: logger)
             mirrors[service.name] = serviceMirror
             let syncSource = makeSyncSource(service, resource: parts.resource, credentials: parts.resilient.credentials,
-                                            resilience: resilience, concurrency: mirror.settings.syncConcurrency,
+                                            resilience: resilience, concurrency: mirrorSettings.syncConcurrency,
                                             metrics: resilienceMetrics ?? serviceMetrics, logger: logger)
             syncTargets.append(.init(mirror: serviceMirror, source: syncSource))
             return OptOutService(name: service.name, serviceID: service.sens.serviceID,
                                  directory: MirroredOptOutDirectory(base: parts.service.directory, mirror: serviceMirror),
                                  health: parts.service.health)
         }
-        let filterMaxBodyBytes = mirror?.filterMaxBodyBytes ?? GatewayConfiguration.MirrorConfiguration().filterMaxBodyBytes
         let httpSettings = GatewayResponder.Settings(
-            maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: filterMaxBodyBytes, deadline: .milliseconds(resilience.deadlineMilliseconds),
-            mirrorRetryAfterSeconds: Int(mirror?.settings.syncInterval.components.seconds ?? 30),
-            responseUTCOffsetSeconds: responseUTCOffsetSeconds)
+            maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: configuration.mirror.filterMaxBodyBytes,
+            deadline: .milliseconds(resilience.deadlineMilliseconds),
+            mirrorRetryAfterSeconds: Int(mirrorSettings.syncInterval.components.seconds),
+            responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds)
         let delivery = AnswerDelivery(drain: .seconds(http.drainSeconds))
         let responder: GatewayResponder
         do {
-            responder = try GatewayResponder(services: OptOutServices(built, defaultName: defaultService), mirrors: mirrors, metrics: metrics,
-                                             accessLog: accessLog ?? LoggerAccessLog(), clock: clock, delivery: delivery,
+            responder = try GatewayResponder(services: OptOutServices(built, defaultName: configuration.defaultService), mirrors: mirrors, metrics: metrics,
+                                             accessLog: dependencies.accessLog ?? LoggerAccessLog(), clock: clock, delivery: delivery,
                                              settings: httpSettings)
         } catch {
             try? httpClient.syncShutdown()
@@ -89,32 +80,20 @@ public enum GatewayApplication {
                 try? await channel.eventLoop.submit {
                     try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger), position: .first)
                 }.get()
-                await onServerRunning(channel.localAddress?.port ?? 0)
+                await dependencies.onServerRunning(channel.localAddress?.port ?? 0)
             },
             logger: logger
         )
         // Services start before the server and stop after it has drained, in the reverse order of their adding:
         // the access log first, so that it writes the last request's line last; the client outlives every request.
-        if let accessLog { app.addServices(accessLog) }
+        if let accessLog = dependencies.accessLog { app.addServices(accessLog) }
         app.addServices(HTTPClientService(client: httpClient))
         // Added after the client, so stopped before it: a sync in the middle ends before its client goes.
-        if let mirror { app.addServices(MirrorSyncService(targets: syncTargets, store: mirror.store, logger: logger)) }
-        if checkSENSAtStart {
+        if let mirrorStore { app.addServices(MirrorSyncService(targets: syncTargets, store: mirrorStore, logger: logger)) }
+        if dependencies.checkSENSAtStart {
             app.addServices(CredentialsProbe(targets: probes, interval: .seconds(resilience.credentialsProbeSeconds), logger: logger))
         }
         return app
-    }
-
-    /// One service named `default` over `sens`: a single-service gateway.
-    public static func build(
-        http: GatewayConfiguration.HTTPSettings, sens: SENSServiceSettings, cache: CacheSettings = CacheSettings(),
-        resilience: ResilienceSettings = ResilienceSettings(), clock: any EpochClock = SystemEpochClock(),
-        metrics: GatewayMetrics = GatewayMetrics(), cacheMetrics: (any CacheMetrics)? = nil,
-        resilienceMetrics: (any ResilienceMetrics)? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws -> some ApplicationProtocol {
-        try build(http: http, services: [.init(name: "default", sens: sens)], cache: cache, resilience: resilience, clock: clock,
-                  metrics: metrics, cacheMetrics: cacheMetrics, resilienceMetrics: resilienceMetrics,
-                  responseUTCOffsetSeconds: sens.registerTimeOffsetSeconds, logger: logger, onServerRunning: onServerRunning)
     }
 
     /// One service's decorators, each with its own breaker, bulkhead, credentials state and caches.
@@ -194,20 +173,40 @@ public enum GatewayApplication {
     }
 }
 
-/// The mirror as the application is given it: an open, migrated store shared by every service's mirror, and how
-/// they sync. The caller opens the store, so that one that cannot be opened stops start-up.
-public struct GatewayMirror: Sendable {
-    public var store: any MirrorStore
-    public var settings: MirrorSettings
-    public var filterMaxBodyBytes: Int
-    /// Replaces every service's reporting (tests count with it).
-    public var metrics: (any MirrorMetrics)?
+/// What the gateway is built with besides its configuration: its logger, clock and metrics, the mirror's store,
+/// the access log. Tests pass their own (a fake clock, counting metrics).
+public struct GatewayDependencies: Sendable {
+    public var logger: Logger
+    public var clock: any EpochClock
+    public var metrics: GatewayMetrics
+    /// When given, replace every service's reporting (tests count with them).
+    public var cacheMetrics: (any CacheMetrics)?
+    public var resilienceMetrics: (any ResilienceMetrics)?
+    public var mirrorMetrics: (any MirrorMetrics)?
+    /// The mirror's store, open and migrated, shared by every service's mirror; nil runs without a mirror. The
+    /// caller opens it, so that one that cannot be opened stops start-up.
+    public var mirrorStore: (any MirrorStore)?
+    /// Request lines through a buffer written off the requests' path; nil logs them through `logger`.
+    public var accessLog: BufferedAccessLog?
+    /// Whether each service's keys are tried at start, and again while SENS refuses them.
+    public var checkSENSAtStart: Bool
+    /// Receives the port the server listens on.
+    public var onServerRunning: @Sendable (Int) async -> Void
 
-    public init(store: any MirrorStore, settings: MirrorSettings = MirrorSettings(), filterMaxBodyBytes: Int = 64 << 20,
-                metrics: (any MirrorMetrics)? = nil) {
-        self.store = store
-        self.settings = settings
-        self.filterMaxBodyBytes = filterMaxBodyBytes
+    public init(logger: Logger, clock: any EpochClock = SystemEpochClock(), metrics: GatewayMetrics = GatewayMetrics(),
+                cacheMetrics: (any CacheMetrics)? = nil, resilienceMetrics: (any ResilienceMetrics)? = nil,
+                mirrorMetrics: (any MirrorMetrics)? = nil, mirrorStore: (any MirrorStore)? = nil,
+                accessLog: BufferedAccessLog? = nil, checkSENSAtStart: Bool = false,
+                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.logger = logger
+        self.clock = clock
         self.metrics = metrics
+        self.cacheMetrics = cacheMetrics
+        self.resilienceMetrics = resilienceMetrics
+        self.mirrorMetrics = mirrorMetrics
+        self.mirrorStore = mirrorStore
+        self.accessLog = accessLog
+        self.checkSENSAtStart = checkSENSAtStart
+        self.onServerRunning = onServerRunning
     }
 }

@@ -23,7 +23,7 @@ public enum GatewayRunner {
             ])
         }
         let mirror = try await openMirror(configuration, logger: logger)
-        let app = try application(configuration, services: services, mirror: mirror, logger: logger, checkSENSAtStart: true,
+        let app = try application(configuration, services: services, mirrorStore: mirror, logger: logger, checkSENSAtStart: true,
                                   onReady: onReady)
         try await closing(mirror) { try await serviceGroup([app], configuration: configuration, logger: logger).run() }
     }
@@ -43,18 +43,18 @@ public enum GatewayRunner {
 
     /// Runs `body`, then closes the mirror's store whether it ran or failed (a port already taken, say): the sync
     /// service closes it when it ran, and closing twice does nothing.
-    public static func closing(_ mirror: GatewayMirror?, _ body: () async throws -> Void) async throws {
+    public static func closing(_ store: (any MirrorStore)?, _ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch {
-            try? await mirror?.store.close()
+            try? await store?.close()
             throw error
         }
-        try? await mirror?.store.close()
+        try? await store?.close()
     }
 
     /// The mirror's store, opened and migrated, when the mirror is on; a store that cannot be opened stops start-up.
-    public static func openMirror(_ configuration: GatewayConfiguration, logger: Logger) async throws -> GatewayMirror? {
+    public static func openMirror(_ configuration: GatewayConfiguration, logger: Logger) async throws -> (any MirrorStore)? {
         let settings = configuration.mirror
         guard settings.enabled else {
             logger.notice("the mirror is off (mirror.enabled=false): no filter, no change feed; reads go to the cache and SENS")
@@ -89,24 +89,23 @@ public enum GatewayRunner {
             }
             logger.info("mirror store open", metadata: ["path": "\(settings.path ?? ":memory:")"])
         }
-        return GatewayMirror(store: store, settings: settings.settings, filterMaxBodyBytes: settings.filterMaxBodyBytes)
+        return store
     }
 
     /// The gateway as a service over the given SENS services, for running alone or beside others (the simulator).
-    public static func application(_ configuration: GatewayConfiguration, services: [GatewayConfiguration.Service], mirror: GatewayMirror?,
-                                   logger: Logger, checkSENSAtStart: Bool, onReady: @escaping @Sendable (Int) async -> Void = { _ in })
-        throws -> some ApplicationProtocol {
-        try GatewayApplication.build(
-            http: configuration.http, services: services, defaultService: configuration.defaultService, cache: configuration.cache,
-            resilience: configuration.resilience, responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds,
-            mirror: mirror,
+    public static func application(_ configuration: GatewayConfiguration, services: [GatewayConfiguration.Service],
+                                   mirrorStore: (any MirrorStore)?, logger: Logger, checkSENSAtStart: Bool,
+                                   onReady: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let dependencies = GatewayDependencies(
+            logger: logger, mirrorStore: mirrorStore,
             // Request lines through a buffer written off the requests' path (one per request, the same text).
             accessLog: BufferedAccessLog(format: configuration.log.format, level: configuration.log.level, logger: logger),
-            logger: logger, checkSENSAtStart: checkSENSAtStart
+            checkSENSAtStart: checkSENSAtStart
         ) { port in
             logger.info("sens-gateway listening", metadata: ["address": "http://\(configuration.http.host):\(port)"])
             await onReady(port)
         }
+        return try GatewayApplication.build(configuration, services: services, dependencies: dependencies)
     }
 }
 

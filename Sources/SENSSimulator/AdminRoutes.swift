@@ -95,7 +95,7 @@ struct AdminRoutes<Context: RequestContext> {
         var toMilliseconds: Int64?
         var registerType: SENSRegisterType?
 
-        /// At most this many records a call (about 24 MB of store).
+        /// At most this many records a call, which bounds the store one call can grow.
         static var maxCount: Int { 10_000_000 }
 
         func records(now: Int64) throws -> [StoredUnsubscribe] {

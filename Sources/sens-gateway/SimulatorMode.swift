@@ -32,7 +32,8 @@ enum SimulatorMode {
                 "simulator": "http://127.0.0.1:\(port)", "services": "\(names.joined(separator: ","))",
             ])
             let services = configuration.simulatedServices(baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!, credentials: credentials)
-            return try GatewayRunner.application(configuration, services: services, mirror: mirror, logger: logger, checkSENSAtStart: false)
+            return try GatewayRunner.application(configuration, services: services, mirrorStore: mirror, logger: logger,
+                                                 checkSENSAtStart: false)
         }
         // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.
         let group = GatewayRunner.serviceGroup([simulatorApp, gateway], configuration: configuration, logger: logger)

@@ -33,7 +33,7 @@ struct GatewayCacheTests {
     @Test func aHundredConcurrentIdenticalChecksCostOneCall() async throws {
         // A deadline well past the 300 ms SENS takes: on a loaded CI machine the hundred answers can take seconds to
         // go out, and this test is about the one call, not the answers' speed.
-        let resilience = ResilienceSettings(deadlineMilliseconds: 30_000, maxAttempts: 1, breakerMinimumCalls: 1_000)
+        let resilience = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 30_000; $0.maxAttempts = 1; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 300)), resilience: resilience)
         try await harness.run { gateway in
             let statuses = try await PooledClient.with(port: try #require(gateway.port)) { pooled in
@@ -139,7 +139,7 @@ struct GatewayCacheTests {
     }
 
     @Test func evictsTheLeastRecentlyUsedEntry() async throws {
-        let harness = GatewayHarness(cache: CacheSettings(maxEntries: 3))
+        let harness = GatewayHarness(cache: CacheSettings.defaults.with { $0.maxEntries = 3 })
         try await harness.run { gateway in
             let (a, b, c, d) = ("01011110001", "01011110002", "01011110003", "01011110004")
             for number in [a, b, c, a, d] { _ = try await gateway.get("/v1/unsubscribes/\(number)") }
@@ -182,7 +182,7 @@ struct GatewayCacheTests {
     }
 
     @Test func aZeroTTLTurnsTheCacheOff() async throws {
-        let harness = GatewayHarness(cache: CacheSettings(ttlMilliseconds: 0))
+        let harness = GatewayHarness(cache: CacheSettings.defaults.with { $0.ttlMilliseconds = 0 })
         try await harness.run { gateway in
             for _ in 0..<3 {
                 let answer = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -196,7 +196,7 @@ struct GatewayCacheTests {
     /// register made true.
     @Test func aSlowCheckAnswerCannotOverwriteANewerWrite() async throws {
         let sens = GatedUnsubscribes()
-        try await runRouter(sens: sens, cache: CacheSettings()) { gateway in
+        try await runRouter(sens: sens, cache: .defaults) { gateway in
             try await PooledClient.with(port: try #require(gateway.port)) { pooled in
                 async let slowCheck = pooled.send(.GET, "/v1/unsubscribes/01012345678")
                 try await sens.waitForListCall()
@@ -215,7 +215,7 @@ struct GatewayCacheTests {
     /// When a write fails, SENS may or may not have applied it: those numbers are asked again.
     @Test func aFailedWriteForgetsItsNumbers() async throws {
         let sens = ScriptedUnsubscribes(failOnCall: 2, with: .unavailable("SENS answered 503"))
-        try await runRouter(sens: sens, cache: CacheSettings()) { gateway in
+        try await runRouter(sens: sens, cache: .defaults) { gateway in
             _ = try await gateway.get("/v1/unsubscribes/01012345678")  // call 1: cached as not opted out
             #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"]).status == 503)  // call 2 fails
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").headers[.xCache] == "MISS")

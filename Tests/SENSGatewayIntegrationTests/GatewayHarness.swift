@@ -32,10 +32,14 @@ struct GatewayHarness {
 
     /// One attempt per call and a breaker that does not trip unless a test asks for them, so that tests of
     /// other behaviour count SENS calls simply.
-    static let singleAttempt = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 1_000)
+    static let singleAttempt = ResilienceSettings.defaults.with {
+        $0.maxAttempts = 1
+        $0.breakerMinimumCalls = 1_000
+        $0.breakerWindow = 1_000
+    }
 
     init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock(),
-         cache: CacheSettings = CacheSettings(), resilience: ResilienceSettings = singleAttempt, metrics: GatewayMetrics? = nil) {
+         cache: CacheSettings = .defaults, resilience: ResilienceSettings = singleAttempt, metrics: GatewayMetrics? = nil) {
         self.metrics = metrics
         self.simulator = SENSSimulator(configuration: simulator, clock: clock)
         self.clock = clock
@@ -56,12 +60,9 @@ struct GatewayHarness {
         let resilience = self.resilience, resilienceStatistics = self.resilienceStatistics, metrics = self.metrics
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
-            var sens = SENSServiceSettings(
-                credentials: simulator.configuration.credentials,
-                serviceID: simulator.configuration.serviceID,
-                baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!,
-                attemptTimeoutMilliseconds: 2_000
-            )
+            var sens = SENSServiceSettings(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
+                                           baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)
+            sens.attemptTimeoutMilliseconds = 2_000
             adjust(&sens)
             try await Self.runGateway(sens: sens, cache: cache, resilience: resilience, clock: clock,
                                       metrics: metrics ?? GatewayMetrics(),
@@ -74,7 +75,7 @@ struct GatewayHarness {
     /// The gateway alone, pointed at whatever `sens` says.
     static func runGateway(
         sens: SENSServiceSettings,
-        cache: CacheSettings = CacheSettings(),
+        cache: CacheSettings = .defaults,
         resilience: ResilienceSettings = singleAttempt,
         clock: any EpochClock = SystemEpochClock(),
         metrics: GatewayMetrics = GatewayMetrics(),
@@ -85,11 +86,17 @@ struct GatewayHarness {
         logger: Logger = Logger(label: "gateway"),
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
-        let app = try GatewayApplication.build(
-            http: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeoutSeconds: idleTimeoutSeconds), sens: sens, cache: cache, resilience: resilience, clock: clock, metrics: metrics,
-            cacheMetrics: cacheStatistics, resilienceMetrics: resilienceStatistics,
-            logger: logger)
-        try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
+        let configuration = GatewayConfiguration.forTests.with {
+            $0.http.maxBodyBytes = maxBodyBytes
+            $0.http.idleTimeoutSeconds = idleTimeoutSeconds
+            $0.cache = cache
+            $0.resilience = resilience
+            $0.calls.registerTimeOffsetSeconds = sens.registerTimeOffsetSeconds
+            $0.mirror.enabled = false
+        }
+        try await TestGateway.run(configuration, services: [.init(name: "default", sens: sens)],
+                                  dependencies: GatewayDependencies(logger: logger, clock: clock, metrics: metrics, cacheMetrics: cacheStatistics,
+                                                                    resilienceMetrics: resilienceStatistics), test)
     }
 }
 

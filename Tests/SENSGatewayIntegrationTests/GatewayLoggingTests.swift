@@ -66,7 +66,7 @@ struct GatewayLoggingTests {
         let capture = LogCapture()
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
                                      cache: .disabled,
-                                     resilience: ResilienceSettings(maxAttempts: 2, breakerMinimumCalls: 2, breakerWindow: 2))
+                                     resilience: ResilienceSettings.defaults.with { $0.maxAttempts = 2; $0.breakerMinimumCalls = 2; $0.breakerWindow = 2 })
         try await harness.run(logger: capture.logger) { gateway in
             let answer = try await gateway.send(.get, "/v1/unsubscribes/01012345678", headers: [HTTPField.Name("X-Request-Id")!: "req-fail-1"])
             #expect(answer.status == 503)

@@ -45,7 +45,7 @@ struct GatewayOperationsTests {
     }
 
     @Test func isNotReadyWhileTheCircuitIsOpenAndReadyAfterRecovery() async throws {
-        let resilience = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 2, breakerCooldownMilliseconds: 300)
+        let resilience = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 2; $0.breakerCooldownMilliseconds = 300; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
                                      cache: .disabled, resilience: resilience, metrics: GatewayMetrics())
         try await harness.run { gateway in

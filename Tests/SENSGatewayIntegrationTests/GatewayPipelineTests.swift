@@ -1,5 +1,6 @@
 import Foundation
 import OptOuts
+import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
@@ -35,7 +36,7 @@ struct GatewayPipelineTests {
     }
 
     @Test func aStalledBodyIsAnswered408() async throws {
-        let harness = GatewayHarness(resilience: ResilienceSettings(deadlineMilliseconds: 500, maxAttempts: 1))
+        let harness = GatewayHarness(resilience: ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 500; $0.maxAttempts = 1 })
         try await harness.run { gateway in
             let connection = try RawHTTPConnection(port: try #require(gateway.port))
             try connection.send("POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"phone")

@@ -180,7 +180,7 @@ struct GatewayRequestEdgeTests {
 
     /// A body trickled a byte at a time is cut off at the request deadline, not held open.
     @Test func closesAConnectionWhoseBodyDoesNotArriveInTime() async throws {
-        let harness = GatewayHarness(resilience: ResilienceSettings(deadlineMilliseconds: 500, maxAttempts: 1, breakerMinimumCalls: 1_000))
+        let harness = GatewayHarness(resilience: ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 500; $0.maxAttempts = 1; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) })
         try await harness.run { gateway in
             let connection = try RawHTTPConnection(port: try #require(gateway.port))
             try connection.send("POST /v1/unsubscribes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")

@@ -12,7 +12,7 @@ import SENSClient
 @Suite("Gateway resilience: faults, retries, deadlines, breaker, bulkhead, hostile input")
 struct GatewayResilienceTests {
     /// Three attempts, a 2 s deadline, a breaker that stays closed: the settings the fault table is read against.
-    static let retrying = ResilienceSettings(deadlineMilliseconds: 2_000, maxAttempts: 3, breakerMinimumCalls: 1_000)
+    static let retrying = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 2_000; $0.maxAttempts = 3; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
     static let numbers = ["010-1111-2222", "02-123-4567", "070-1234-5678"]
     static let normalized = ["01011112222", "021234567", "07012345678"]
 
@@ -52,7 +52,7 @@ struct GatewayResilienceTests {
 
     @Test func passesOnAPersistent429WithRetryAfterAfterHonouringIt() async throws {
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 1)),
-                                     cache: .disabled, resilience: ResilienceSettings(deadlineMilliseconds: 5_000, maxAttempts: 2))
+                                     cache: .disabled, resilience: ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 5_000; $0.maxAttempts = 2 })
         try await harness.run { gateway in
             let started = ContinuousClock.now
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -84,7 +84,7 @@ struct GatewayResilienceTests {
 
     @Test func answers504AtTheDeadlineWhenSENSIsSlower() async throws {
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 5_000)), cache: .disabled,
-                                     resilience: ResilienceSettings(deadlineMilliseconds: 800, maxAttempts: 3, breakerMinimumCalls: 1_000))
+                                     resilience: ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 800; $0.maxAttempts = 3; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) })
         try await harness.run { gateway in
             let started = ContinuousClock.now
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -106,7 +106,7 @@ struct GatewayResilienceTests {
         sens.connectTimeoutMilliseconds = 300
         // Three attempts of 300 ms and their back-off take about 1.3 s; the deadline leaves room for a loaded CI
         // machine (2 s was once not enough there, with the other suites running at the same time).
-        let resilience = ResilienceSettings(deadlineMilliseconds: 5_000, maxAttempts: 3, breakerMinimumCalls: 1_000)
+        let resilience = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 5_000; $0.maxAttempts = 3; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
         try await GatewayHarness.runGateway(sens: sens, cache: .disabled, resilience: resilience,
                                             resilienceStatistics: statistics) { gateway in
             let started = ContinuousClock.now
@@ -145,8 +145,7 @@ struct GatewayResilienceTests {
     /// The breaker opens after consecutive failures, answers 503 at once without calling SENS, half-opens after
     /// the cool-down with one probe, and closes when it succeeds.
     @Test func opensAndRecoversTheCircuit() async throws {
-        let resilience = ResilienceSettings(deadlineMilliseconds: 2_000, maxAttempts: 3, breakerMinimumCalls: 3,
-                                            breakerCooldownMilliseconds: 400)
+        let resilience = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 2_000; $0.maxAttempts = 3; $0.breakerMinimumCalls = 3; $0.breakerCooldownMilliseconds = 400; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
                                      cache: .disabled, resilience: resilience)
         try await harness.run { gateway in
@@ -168,7 +167,7 @@ struct GatewayResilienceTests {
     }
 
     @Test func refusesBeyondTheBulkheadInsteadOfPilingUp() async throws {
-        let resilience = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 1_000, maxConcurrentCalls: 1, maxQueuedCalls: 1)
+        let resilience = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 1_000; $0.maxConcurrentCalls = 1; $0.maxQueuedCalls = 1; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
         let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 400)),
                                      cache: .disabled, resilience: resilience)
         try await harness.run { gateway in

@@ -24,11 +24,11 @@ struct GatewayShutdownTests {
             tasks.addTask { try await simulatorGroup.run() }
             let simulatorPort = try #require(await simulatorPorts.first { _ in true })
             let (gatewayPorts, gatewayReady) = AsyncStream.makeStream(of: Int.self)
+            let sens = SENSServiceSettings(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
+                                           baseURL: SENSBaseURL("http://127.0.0.1:\(simulatorPort)")!)
             let gateway = try GatewayApplication.build(
-                http: .init(host: "127.0.0.1", port: 0),
-                sens: .init(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
-                            baseURL: SENSBaseURL("http://127.0.0.1:\(simulatorPort)")!),
-                logger: Logger(label: "gateway")) { gatewayReady.yield($0) }
+                .forTests.with { $0.resilience = .defaults; $0.mirror.enabled = false }, services: [.init(name: "default", sens: sens)],
+                dependencies: GatewayDependencies(logger: Logger(label: "gateway")) { gatewayReady.yield($0) })
             let gatewayGroup = ServiceGroup(services: [gateway], logger: Logger(label: "gateway"))
             tasks.addTask { try await gatewayGroup.run() }
             let port = try #require(await gatewayPorts.first { _ in true })

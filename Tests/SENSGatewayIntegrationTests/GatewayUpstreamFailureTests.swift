@@ -12,6 +12,7 @@ import Testing
 import OptOuts
 import SENSClient
 import GatewayHTTP
+import OptOutMirror
 
 @Suite("Gateway answers when SENS fails")
 struct GatewayUpstreamFailureTests {
@@ -112,12 +113,12 @@ struct GatewayUpstreamFailureTests {
         }
         let stub = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await stub.test(.live) { stubClient in
-            let app = try GatewayApplication.build(
-                http: .init(host: "127.0.0.1", port: 0), services: [.init(name: "default", sens: stubSENSSettings(port: try #require(stubClient.port)))],
-                resilience: ResilienceSettings(maxAttempts: 1, credentialsProbeSeconds: 1), logger: Logger(label: "gateway"),
-                checkSENSAtStart: true)
-            try await app.test(.live) { client in
-                let gateway = GatewayClient(client: client)
+            let configuration = GatewayConfiguration.forTests.with {
+                $0.resilience.credentialsProbeSeconds = 1
+                $0.mirror.enabled = false
+            }
+            try await TestGateway.run(configuration, services: [.init(name: "default", sens: stubSENSSettings(port: try #require(stubClient.port)))],
+                                      dependencies: GatewayDependencies(logger: Logger(label: "gateway"), checkSENSAtStart: true)) { gateway in
                 var states: [Int] = []
                 for _ in 0..<60 {
                     states.append(try await gateway.get("/readyz").status)
@@ -237,16 +238,24 @@ func stubSENSSettings(port: Int) -> SENSServiceSettings {
         baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)
 }
 
-/// The gateway's router with `sens` as its SENS client, served on a loopback port.
+/// The HTTP layer's settings as the gateway derives them from the settings table's defaults.
+let responderSettings: GatewayResponder.Settings = {
+    let defaults = GatewayConfiguration.defaults
+    return GatewayResponder.Settings(maxBodyBytes: defaults.http.maxBodyBytes, filterMaxBodyBytes: defaults.mirror.filterMaxBodyBytes,
+                                     deadline: .milliseconds(defaults.resilience.deadlineMilliseconds),
+                                     mirrorRetryAfterSeconds: Int(defaults.mirror.settings.syncInterval.components.seconds),
+                                     responseUTCOffsetSeconds: defaults.calls.registerTimeOffsetSeconds)
+}()
+
+/// The gateway's HTTP layer (no SENS client, no mirror) with `sens` as its SENS, served on a loopback port.
 func runRouter(sens: any SENSUnsubscribes, cache: CacheSettings = .disabled, health: any ServiceHealth = AlwaysHealthy(),
                metrics: GatewayMetrics = GatewayMetrics(), _ test: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
     let directory = CachedOptOutDirectory(base: SENSOptOutDirectory(sens: sens), settings: cache)
     let services = OptOutServices([OptOutService(name: "default", serviceID: SimulatorConfiguration.defaultServiceID,
                                                  directory: directory, health: health)])
     let responder = try GatewayResponder(services: services, mirrors: [:], metrics: metrics, accessLog: LoggerAccessLog(),
-                                         clock: SystemEpochClock(), delivery: AnswerDelivery(drain: .seconds(25)),
-                                         settings: .init(maxBodyBytes: 1 << 20, filterMaxBodyBytes: 1 << 20, deadline: .seconds(10),
-                                                         mirrorRetryAfterSeconds: 30, responseUTCOffsetSeconds: 9 * 3600))
+                                         clock: SystemEpochClock(), delivery: AnswerDelivery(drain: .seconds(GatewayConfiguration.defaults.http.drainSeconds)),
+                                         settings: responderSettings)
     let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "gateway"))
     try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
 }

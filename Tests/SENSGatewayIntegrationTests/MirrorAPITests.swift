@@ -17,7 +17,7 @@ import Testing
 @Suite("Mirror API", .serialized)
 struct MirrorAPITests {
     /// 01050000000 … 01050000099 are opted out.
-    func withReadyGateway(_ kind: StoreKind, filterMaxBodyBytes: Int = 64 << 20,
+    func withReadyGateway(_ kind: StoreKind, filterMaxBodyBytes: Int = GatewayConfiguration.defaults.mirror.filterMaxBodyBytes,
                           _ body: @escaping @Sendable (GatewayClient, SimulatorSession) async throws -> Void) async throws {
         try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 100)

@@ -27,8 +27,7 @@ struct MirrorHarness {
     let storeKind: StoreKind
 
     /// Syncs and verifies every 200 ms, gives up vouching after 5 s, retries a failed sync after 20 ms.
-    static let fast = MirrorSettings(syncInterval: .milliseconds(200), overlapMilliseconds: 300_000, reconcileInterval: .seconds(3_600),
-                                     maxStalenessMilliseconds: 5_000, retryDelay: .milliseconds(20), verifyInterval: .milliseconds(200))
+    static let fast = MirrorSettings.defaults.with { $0.syncInterval = .milliseconds(200); $0.overlapMilliseconds = 300_000; $0.reconcileInterval = .seconds(3_600); $0.maxStalenessMilliseconds = 5_000; $0.retryDelay = .milliseconds(20); $0.verifyInterval = .milliseconds(200) }
 
     init(settings: MirrorSettings = fast, simulator: SimulatorConfiguration = SimulatorConfiguration(), store: StoreKind = .sqlite) {
         self.simulator = SENSSimulator(configuration: simulator)
@@ -64,7 +63,7 @@ struct SimulatorSession: Sendable {
 
     /// A gateway with a mirror over this simulator, on `store` (when nil: a private in-memory SQLite store, or a new
     /// database of the harness's kind), for the length of `body`; stopped gracefully after it.
-    func withGateway(store location: StoreLocation? = nil, settings: MirrorSettings? = nil, filterMaxBodyBytes: Int = 64 << 20,
+    func withGateway(store location: StoreLocation? = nil, settings: MirrorSettings? = nil, filterMaxBodyBytes: Int = GatewayConfiguration.defaults.mirror.filterMaxBodyBytes,
                      resilience: ResilienceSettings = GatewayHarness.singleAttempt, metrics: GatewayMetrics = GatewayMetrics(), _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
         guard let location else {
             if storeKind == .sqlite {
@@ -78,13 +77,14 @@ struct SimulatorSession: Sendable {
         }
         let store = try await location.open()
         let sens = SENSServiceSettings(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
-                                       baseURL: baseURL, attemptTimeoutMilliseconds: 2_000)
-        let app = try GatewayApplication.build(
-            http: .init(host: "127.0.0.1", port: 0), services: [.init(name: "default", sens: sens)], resilience: resilience,
-            metrics: metrics,
-            mirror: GatewayMirror(store: store, settings: settings ?? self.settings, filterMaxBodyBytes: filterMaxBodyBytes),
-            logger: Logger(label: "gateway"))
-        try await app.test(.live) { client in try await body(GatewayClient(client: client)) }
+                                       baseURL: baseURL).with { $0.attemptTimeoutMilliseconds = 2_000 }
+        let configuration = GatewayConfiguration.forTests.with {
+            $0.resilience = resilience
+            $0.mirror.settings = settings ?? self.settings
+            $0.mirror.filterMaxBodyBytes = filterMaxBodyBytes
+        }
+        try await TestGateway.run(configuration, services: [.init(name: "default", sens: sens)],
+                                  dependencies: GatewayDependencies(logger: Logger(label: "gateway"), metrics: metrics, mirrorStore: store), body)
     }
 }
 

@@ -184,7 +184,7 @@ struct MirrorSyncTests {
         try await MirrorHarness().withSimulator { session in
             try await session.seed(count: 3_000)
             session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 20, throttleRate: 0.05, retryAfterSeconds: 1)
-            let live = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 1_000, maxConcurrentCalls: 1, maxQueuedCalls: 1)
+            let live = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 1_000; $0.maxConcurrentCalls = 1; $0.maxQueuedCalls = 1; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
             try await session.withGateway(resilience: live) { gateway in
                 var answered = 0
                 while try await gateway.mirrorStatus().state != .ready {

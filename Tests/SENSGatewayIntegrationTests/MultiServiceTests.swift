@@ -39,10 +39,8 @@ struct MultiServiceTests {
         let simulatorApp = simulator.buildApplication(server: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
-            let app = try GatewayApplication.build(
-                http: .init(host: "127.0.0.1", port: 0), services: services(port: port, retailPort: retailPort, retailKeys: retailKeys),
-                resilience: resilience, logger: Logger(label: "gateway"))
-            try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
+            try await TestGateway.run(.forTests.with { $0.resilience = resilience; $0.mirror.enabled = false },
+                                      services: services(port: port, retailPort: retailPort, retailKeys: retailKeys), test)
         }
     }
 
@@ -89,8 +87,7 @@ struct MultiServiceTests {
     /// Retail's SENS is unreachable: its breaker opens and it is reported not ready, while the default service
     /// is still served, cached and ready.
     @Test func oneFailingServiceLeavesTheOtherServedCachedAndReady() async throws {
-        let breakerTrips = ResilienceSettings(maxAttempts: 1, breakerMinimumCalls: 2, breakerFailurePercent: 50, breakerWindow: 2,
-                                              breakerCooldownMilliseconds: 60_000)
+        let breakerTrips = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 2; $0.breakerFailurePercent = 50; $0.breakerWindow = 2; $0.breakerCooldownMilliseconds = 60_000 }
         try await Self.run(Self.simulator(), retailPort: 9, resilience: breakerTrips) { gateway in
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)
             for _ in 0..<2 { #expect(try await gateway.get("/v1/services/retail/unsubscribes/01012345678").status == 503) }

@@ -3,7 +3,7 @@ import SENSCore
 
 /// Writes an answer's JSON straight into reserved memory: the hot answers know their largest size before they
 /// start (`ByteBuffer.written(capacity:)`), so each piece is a bounds check and a copy, without `ByteBuffer`'s
-/// per-write bookkeeping, which was a third of a mirrored list page's cost (Benchmarks/README.md, "Hot paths").
+/// per-write bookkeeping, a large share of a mirrored list page's cost (Benchmarks/README.md, "Hot paths").
 struct RawJSONWriter {
     private let base: UnsafeMutablePointer<UInt8>
     private let capacity: Int

@@ -1,3 +1,5 @@
+import SENSCore
+
 /// Reads `{"phoneNumbers": ["…", …]}` as a state machine over the chunks: only a string in progress is buffered.
 struct JSONRecipientReader: RecipientReader, Sendable {
     /// Where the reader is in the body's grammar.
@@ -201,21 +203,12 @@ struct JSONRecipientReader: RecipientReader, Sendable {
                 escape = .unicode(digits: 0, value: 0)
                 return
             }
-            let decoded: UInt8
-            switch byte {
-            case ASCIIByte.quote, ASCIIByte.backslash, UInt8(ascii: "/"): decoded = byte
-            case UInt8(ascii: "b"): decoded = 0x08
-            case UInt8(ascii: "f"): decoded = 0x0C
-            case UInt8(ascii: "n"): decoded = ASCIIByte.lineFeed
-            case UInt8(ascii: "r"): decoded = ASCIIByte.carriageReturn
-            case UInt8(ascii: "t"): decoded = 0x09
-            default: throw invalid(at: position)
-            }
+            guard let decoded = JSONEscapes.single(byte) else { throw invalid(at: position) }
             escape = .off
             try appendUnpairedSurrogate()
             try append(CollectionOfOne(decoded))
         case .unicode(let digits, let value):
-            guard let digit = ASCIIByte.hexValue(byte) else { throw invalid(at: position) }
+            guard let digit = JSONEscapes.hexValue(byte) else { throw invalid(at: position) }
             let unit = value << 4 | UInt16(digit)
             guard digits == 3 else {
                 escape = .unicode(digits: digits + 1, value: unit)
@@ -228,14 +221,13 @@ struct JSONRecipientReader: RecipientReader, Sendable {
 
     /// Appends a `\uXXXX` code unit: a high surrogate waits for its low one; a lone surrogate becomes U+FFFD.
     private mutating func appendUTF16(_ unit: UInt16) throws(FilterBodyError) {
-        if let high = highSurrogate, (0xDC00...0xDFFF).contains(unit) {
+        if let high = highSurrogate, JSONEscapes.isLowSurrogate(UInt32(unit)) {
             highSurrogate = nil
-            let scalar = 0x10000 + (UInt32(high - 0xD800) << 10) + UInt32(unit - 0xDC00)
-            try append(Unicode.Scalar(scalar) ?? Unicode.Scalar.replacement)
+            try append(JSONEscapes.scalar(high: UInt32(high), low: UInt32(unit)) ?? Unicode.Scalar.replacement)
             return
         }
         try appendUnpairedSurrogate()
-        if (0xD800...0xDBFF).contains(unit) {
+        if JSONEscapes.isHighSurrogate(UInt32(unit)) {
             highSurrogate = unit
         } else {
             try append(Unicode.Scalar(unit) ?? Unicode.Scalar.replacement)

@@ -3,8 +3,8 @@ import Synchronization
 /// New request ids: 32 lowercase hex digits, a random 64-bit prefix chosen when the gateway starts followed by a
 /// 64-bit counter. Unique within the process and, by the prefix, across replicas and restarts; not secret.
 ///
-/// Two `SystemRandomNumberGenerator` draws per request were a `getrandom` system call each, about 2% of a cached
-/// check's time (Benchmarks/README.md).
+/// Random draws per request would be a `getrandom` system call each, a visible share of a cached check's time
+/// (Benchmarks/README.md).
 final class RequestIDGenerator: Sendable {
     private let prefix: UInt64
     private let counter = Atomic<UInt64>(0)

@@ -1,6 +1,7 @@
 import GatewayAPI
 import HTTPTypes
 import Hummingbird
+import SENSCore
 
 /// The one pass every request goes through before an operation runs: it names the operation (404, 405 with
 /// `Allow`), decodes the path parameters (none empty, percent-encoding well formed) and the query (only the
@@ -160,8 +161,8 @@ struct RequestRules: Sendable {
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(ASCIIByte.hexValue),
-                      let low = iterator.next().flatMap(ASCIIByte.hexValue) else { return nil }
+                guard let high = iterator.next().flatMap(JSONEscapes.hexValue),
+                      let low = iterator.next().flatMap(JSONEscapes.hexValue) else { return nil }
                 bytes.append(high << 4 | low)
             } else {
                 bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)

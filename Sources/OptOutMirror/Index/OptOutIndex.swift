@@ -2,8 +2,8 @@ import OptOuts
 import SENSCore
 
 /// The in-memory opt-out list of one service: records by number for checks and filters, and in registration-time
-/// order for list pages, time windows and reconciliation. About 50 bytes a number: a hash table of two integers
-/// and a sorted array of two more (Benchmarks/README.md).
+/// order for list pages, time windows and reconciliation: a hash table of two integers and a sorted array of two
+/// more per number, so that millions fit in memory (Benchmarks/README.md).
 ///
 /// Records are keyed by the digits SENS holds (`821012345678`), as SENS keys them, so that the mirror's counts
 /// are SENS's; a record in another form than its national number (`NationalNumber`) also answers for that number.

@@ -11,8 +11,8 @@ public struct CacheSettings: Sendable, Equatable {
     /// Entries of the list cache (one per distinct query); every write empties it.
     public var maxListEntries: Int
 
-    public init(ttlMilliseconds: Int64 = 60_000, staleIfErrorMilliseconds: Int64 = 300_000, maxEntries: Int = 100_000,
-                maxListEntries: Int = 1_000) {
+    /// The defaults are the settings table's (`CacheSettings.defaults`, in the application).
+    public init(ttlMilliseconds: Int64, staleIfErrorMilliseconds: Int64, maxEntries: Int, maxListEntries: Int) {
         self.ttlMilliseconds = ttlMilliseconds
         self.staleIfErrorMilliseconds = staleIfErrorMilliseconds
         self.maxEntries = maxEntries

@@ -14,10 +14,11 @@ public struct ResilienceSettings: Sendable, Equatable {
     /// How often a service whose keys SENS refused is asked again.
     public var credentialsProbeSeconds: Int
 
-    /// A window smaller than the minimum is widened to it here (the configuration reader refuses one instead).
-    public init(deadlineMilliseconds: Int = 10_000, maxAttempts: Int = 3, breakerMinimumCalls: Int = 20,
-                breakerFailurePercent: Int = 50, breakerWindow: Int = 100, breakerCooldownMilliseconds: Int = 5_000,
-                maxConcurrentCalls: Int = 64, maxQueuedCalls: Int = 128, credentialsProbeSeconds: Int = 30) {
+    /// A window smaller than the minimum is widened to it here (the configuration reader refuses one instead). The
+    /// defaults are the settings table's (`ResilienceSettings.defaults`, in the application).
+    public init(deadlineMilliseconds: Int, maxAttempts: Int, breakerMinimumCalls: Int, breakerFailurePercent: Int,
+                breakerWindow: Int, breakerCooldownMilliseconds: Int, maxConcurrentCalls: Int, maxQueuedCalls: Int,
+                credentialsProbeSeconds: Int) {
         self.deadlineMilliseconds = deadlineMilliseconds
         self.maxAttempts = maxAttempts
         self.breakerMinimumCalls = breakerMinimumCalls

@@ -44,12 +44,8 @@ extension GatewayConfiguration {
             upstream = .simulator(serviceNames: names.map(\.name))
         } else {
             upstream = .sens(try names.map { name, serviceID throws(ConfigurationError) in
-                var sens = SENSServiceSettings(credentials: try Self.credentials(settings, service: name, single: names.count == 1 && name == "default"),
-                                               serviceID: serviceID, baseURL: calls.baseURL,
-                                               registerTimeOffsetSeconds: calls.registerTimeOffsetSeconds)
-                sens.connectTimeoutMilliseconds = calls.connectTimeoutMilliseconds
-                sens.attemptTimeoutMilliseconds = calls.attemptTimeoutMilliseconds
-                return Service(name: name, sens: sens)
+                let credentials = try Self.credentials(settings, service: name, single: names.count == 1 && name == "default")
+                return Service(name: name, sens: calls.service(credentials: credentials, serviceID: serviceID, baseURL: calls.baseURL))
             })
         }
         self.init(http: http, upstream: upstream, defaultService: defaultName, calls: calls, cache: cache,

@@ -30,8 +30,7 @@ public struct GatewayConfiguration: Sendable {
 
         public static let defaultPath = "./sens-mirror.sqlite"
 
-        public init(enabled: Bool = true, path: String? = nil, database: PostgresStoreSettings? = nil, settings: MirrorSettings = MirrorSettings(),
-                    filterMaxBodyBytes: Int = 64 << 20) {
+        public init(enabled: Bool, path: String?, database: PostgresStoreSettings?, settings: MirrorSettings, filterMaxBodyBytes: Int) {
             self.enabled = enabled
             self.path = path
             self.database = database
@@ -64,12 +63,20 @@ public struct GatewayConfiguration: Sendable {
         public var connectTimeoutMilliseconds: Int
         public var attemptTimeoutMilliseconds: Int
 
-        public init(baseURL: SENSBaseURL = .ncp, registerTimeOffsetSeconds: Int = 9 * 3600, connectTimeoutMilliseconds: Int = 1_000,
-                    attemptTimeoutMilliseconds: Int = 3_000) {
+        public init(baseURL: SENSBaseURL, registerTimeOffsetSeconds: Int, connectTimeoutMilliseconds: Int,
+                    attemptTimeoutMilliseconds: Int) {
             self.baseURL = baseURL
             self.registerTimeOffsetSeconds = registerTimeOffsetSeconds
             self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
             self.attemptTimeoutMilliseconds = attemptTimeoutMilliseconds
+        }
+
+        /// One service at `baseURL` called with these settings.
+        public func service(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL) -> SENSServiceSettings {
+            SENSServiceSettings(credentials: credentials, serviceID: serviceID, baseURL: baseURL,
+                                registerTimeOffsetSeconds: registerTimeOffsetSeconds,
+                                connectTimeoutMilliseconds: connectTimeoutMilliseconds,
+                                attemptTimeoutMilliseconds: attemptTimeoutMilliseconds)
         }
     }
 
@@ -108,16 +115,15 @@ public struct GatewayConfiguration: Sendable {
         public var level: Logger.Level
         public var format: Format
 
-        public init(level: Logger.Level = .info, format: Format = .text) {
+        public init(level: Logger.Level, format: Format) {
             self.level = level
             self.format = format
         }
     }
 
-    public init(http: HTTPSettings = HTTPSettings(), upstream: Upstream, defaultService: String? = nil,
-                calls: SENSCallSettings = SENSCallSettings(), cache: CacheSettings = CacheSettings(),
-                resilience: ResilienceSettings = ResilienceSettings(), mirror: MirrorConfiguration = MirrorConfiguration(),
-                log: LogSettings = LogSettings()) {
+    /// Read from the settings (`GatewayConfiguration+Reading.swift`); `defaults` holds the settings table's.
+    public init(http: HTTPSettings, upstream: Upstream, defaultService: String?, calls: SENSCallSettings, cache: CacheSettings,
+                resilience: ResilienceSettings, mirror: MirrorConfiguration, log: LogSettings) {
         self.http = http
         self.mirror = mirror
         self.upstream = upstream
@@ -140,11 +146,7 @@ public struct GatewayConfiguration: Sendable {
     public func simulatedServices(baseURL: SENSBaseURL, credentials: NCPCredentials) -> [Service] {
         guard case .simulator(let names) = upstream else { return [] }
         return names.map { name in
-            var sens = SENSServiceSettings(credentials: credentials, serviceID: Self.simulatedServiceID(name), baseURL: baseURL,
-                                           registerTimeOffsetSeconds: calls.registerTimeOffsetSeconds)
-            sens.connectTimeoutMilliseconds = calls.connectTimeoutMilliseconds
-            sens.attemptTimeoutMilliseconds = calls.attemptTimeoutMilliseconds
-            return Service(name: name, sens: sens)
+            Service(name: name, sens: calls.service(credentials: credentials, serviceID: Self.simulatedServiceID(name), baseURL: baseURL))
         }
     }
 
