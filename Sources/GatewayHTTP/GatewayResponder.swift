@@ -98,28 +98,32 @@ public struct GatewayResponder: HTTPResponder {
         }
         var response = answer
         response.headers[.requestID] = requestID
-        let record = { @Sendable [accessLog, metrics] (status: Int) in
-            let elapsed = started.duration(to: .now)
-            let microseconds = elapsed.components.seconds * 1_000_000
-                + (elapsed.components.attoseconds + 500_000_000_000) / 1_000_000_000_000
-            accessLog.record(AccessLogEntry(method: method, route: route, status: status, microseconds: microseconds,
-                                            requestID: requestID), metadata: metadata)
-            metrics.recordRequest(route: route, method: method, status: status, duration: elapsed)
-        }
         let status = response.status.code
         guard let length = response.body.contentLength, length >= Self.answerWatchedBytes else {
-            record(status)
+            record(method: method, route: route, status: status, started: started, requestID: requestID, metadata: metadata)
             return response
         }
         // A large answer (a filter's, say) to a slow reader can be cut: by the client going away, or by the drain
         // bound at shutdown. Its line is written once it is written out whole, or says it was cut (status 499).
-        delivery.watch(requestID: requestID) { cut in
+        delivery.watch(requestID: requestID) { [self] cut in
             if cut {
                 metadata.logger.warning("answer cut before it was all sent", metadata: ["status": "\(status)", "bytes": "\(length)"])
             }
-            record(cut ? Self.cutStatus : status)
+            record(method: method, route: route, status: cut ? Self.cutStatus : status, started: started, requestID: requestID,
+                   metadata: metadata)
         }
         return response
+    }
+
+    /// The access-log line and the request metrics of a finished request.
+    private func record(method: String, route: String, status: Int, started: ContinuousClock.Instant, requestID: String,
+                        metadata: RequestMetadata) {
+        let elapsed = started.duration(to: .now)
+        let microseconds = elapsed.components.seconds * 1_000_000
+            + (elapsed.components.attoseconds + 500_000_000_000) / 1_000_000_000_000
+        accessLog.record(AccessLogEntry(method: method, route: route, status: status, microseconds: microseconds,
+                                        requestID: requestID), metadata: metadata)
+        metrics.recordRequest(route: route, method: method, status: status, duration: elapsed)
     }
 
     /// Answers at least this large are logged once sent, or as cut.

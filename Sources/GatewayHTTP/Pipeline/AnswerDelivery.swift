@@ -34,8 +34,8 @@ public final class AnswerDelivery: Sendable {
     }
 }
 
-/// One connection's answers: tells a watched answer's outcome, and holds a close back while an answer is still
-/// being written out.
+/// One connection's answers: tells a watched answer's outcome, and holds a close back while what was written is
+/// still being sent. Answers that are not watched cost a counter read.
 final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
@@ -43,8 +43,6 @@ final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandl
     private let delivery: AnswerDelivery
     /// The watched answer being written, if any.
     private var done: (@Sendable (Bool) -> Void)?
-    /// Answers whose end is queued and not yet written out.
-    private var unwritten = 0
     private var closeHeld = false
 
     init(delivery: AnswerDelivery) { self.delivery = delivery }
@@ -54,20 +52,12 @@ final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandl
         case .head(let head) where head.status.code >= 200:
             done = delivery.take(requestID: head.headerFields[.requestID])
             context.write(data, promise: promise)
-        case .end:
+        case .end where done != nil:
             let written = promise ?? context.eventLoop.makePromise()
-            unwritten += 1
             let done = self.done
             self.done = nil
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             written.futureResult.whenComplete { result in
                 if case .failure = result { done?(true) } else { done?(false) }
-                let (handler, context) = loopBound.value
-                handler.unwritten -= 1
-                if handler.unwritten == 0, handler.closeHeld {
-                    handler.closeHeld = false
-                    context.close(promise: nil)
-                }
             }
             context.write(data, promise: written)
         default:
@@ -76,12 +66,23 @@ final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        guard mode == .all, unwritten > 0, !closeHeld else { return context.close(mode: mode, promise: promise) }
-        // Closed once the answers are written out (above), or when the drain is up, whatever is left unwritten.
+        guard mode == .all, !closeHeld, Self.unsent(context) > 0 else { return context.close(mode: mode, promise: promise) }
+        // Closed once what was written is sent, or when the drain is up, whatever is left unsent.
         closeHeld = true
-        let channel = context.channel
-        context.eventLoop.scheduleTask(in: delivery.drain) { channel.close(promise: nil) }
         promise?.succeed()
+        let deadline = NIODeadline.now() + delivery.drain
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        func check() {
+            let context = loopBound.value
+            guard Self.unsent(context) > 0, NIODeadline.now() < deadline else { return context.close(promise: nil) }
+            context.eventLoop.scheduleTask(in: .milliseconds(20)) { check() }
+        }
+        check()
+    }
+
+    /// Bytes written to the connection and not yet handed to the kernel.
+    private static func unsent(_ context: ChannelHandlerContext) -> Int {
+        (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

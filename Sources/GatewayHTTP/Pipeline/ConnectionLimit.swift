@@ -10,12 +10,15 @@ import Synchronization
 /// one is answered 503 and closed.
 public final class ConnectionLimit: Sendable {
     public let maxConnections: Int
-    private struct Entry {
+    /// One open connection: its channel, and when it last became idle (uptime nanoseconds; 0 while a request is
+    /// being answered), set by its own handler without the registry's lock.
+    fileprivate final class Slot: Sendable {
         let channel: any Channel
-        /// When the connection last became idle; nil while a request is being answered.
-        var idleSince: NIODeadline?
+        let idleSince = Atomic<Int64>(NIODeadline.now().uptimeNanoseconds.clampedToInt64)
+
+        init(channel: any Channel) { self.channel = channel }
     }
-    private let open = Mutex<[ObjectIdentifier: Entry]>([:])
+    private let open = Mutex<[ObjectIdentifier: Slot]>([:])
     private let logger: Logger
     private let lastLog = Mutex<NIODeadline>(.distantPast)
 
@@ -29,17 +32,23 @@ public final class ConnectionLimit: Sendable {
 
     public var count: Int { open.withLock { $0.count } }
 
-    /// Registers a new connection; false when it is over the bound and no idle connection could make room.
-    fileprivate func opened(_ channel: any Channel, id: ObjectIdentifier) -> Bool {
-        let evicted: (any Channel)?
-        let admitted: Bool
-        (evicted, admitted) = open.withLock { open in
-            open[id] = Entry(channel: channel, idleSince: .now())
+    /// Registers a new connection; nil when it is over the bound and no idle connection could make room.
+    fileprivate func opened(_ channel: any Channel) -> Slot? {
+        let slot = Slot(channel: channel)
+        let id = ObjectIdentifier(slot)
+        let (evicted, admitted): ((any Channel)?, Bool) = open.withLock { open in
+            open[id] = slot
             guard open.count > maxConnections else { return (nil, true) }
-            let idlest = open.filter { $0.key != id && $0.value.idleSince != nil }.min { $0.value.idleSince! < $1.value.idleSince! }
-            guard let idlest else { return (nil, false) }
-            open[idlest.key] = nil
-            return (idlest.value.channel, true)
+            var idlest: (id: ObjectIdentifier, since: Int64)?
+            for (other, entry) in open where other != id {
+                let since = entry.idleSince.load(ordering: .relaxed)
+                if since != 0, since < (idlest?.since ?? .max) { idlest = (other, since) }
+            }
+            guard let idlest, let entry = open.removeValue(forKey: idlest.id) else {
+                open[id] = nil
+                return (nil, false)
+            }
+            return (entry.channel, true)
         }
         if let evicted {
             evicted.close(promise: nil)
@@ -47,19 +56,11 @@ public final class ConnectionLimit: Sendable {
         } else if !admitted {
             note("the connection bound is reached and every connection is busy: a new connection is answered 503")
         }
-        return admitted
+        return admitted ? slot : nil
     }
 
-    fileprivate func busy(_ id: ObjectIdentifier) {
-        open.withLock { $0[id]?.idleSince = nil }
-    }
-
-    fileprivate func idle(_ id: ObjectIdentifier) {
-        open.withLock { $0[id]?.idleSince = .now() }
-    }
-
-    fileprivate func closed(_ id: ObjectIdentifier) {
-        _ = open.withLock { $0.removeValue(forKey: id) }
+    fileprivate func closed(_ slot: Slot) {
+        _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(slot)) }
     }
 
     /// A warning, at most one every ten seconds.
@@ -74,6 +75,10 @@ public final class ConnectionLimit: Sendable {
     }
 }
 
+extension UInt64 {
+    fileprivate var clampedToInt64: Int64 { Int64(clamping: self) }
+}
+
 /// One connection's place under the bound.
 final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
@@ -82,28 +87,33 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
     typealias OutboundOut = HTTPResponsePart
 
     private let limit: ConnectionLimit
+    private var slot: ConnectionLimit.Slot?
     private var refused = false
 
     init(limit: ConnectionLimit) { self.limit = limit }
 
-    private var id: ObjectIdentifier { ObjectIdentifier(self) }
-
     func handlerAdded(context: ChannelHandlerContext) {
-        refused = !limit.opened(context.channel, id: id)
+        slot = limit.opened(context.channel)
+        refused = slot == nil
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        limit.closed(id)
+        release()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        limit.closed(id)
+        release()
         context.fireChannelInactive()
+    }
+
+    private func release() {
+        if let slot { limit.closed(slot) }
+        slot = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard refused else {
-            if case .head = unwrapInboundIn(data) { limit.busy(id) }
+            if case .head = unwrapInboundIn(data) { slot?.idleSince.store(0, ordering: .relaxed) }
             return context.fireChannelRead(data)
         }
         guard case .head = unwrapInboundIn(data) else { return }
@@ -118,7 +128,9 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { limit.idle(id) }
+        if case .end = unwrapOutboundIn(data) {
+            slot?.idleSince.store(NIODeadline.now().uptimeNanoseconds.clampedToInt64, ordering: .relaxed)
+        }
         context.write(data, promise: promise)
     }
 }

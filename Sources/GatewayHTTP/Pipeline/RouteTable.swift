@@ -8,9 +8,24 @@ struct RouteTable: Sendable {
         let path: String
         /// Split on `/`, keeping empty segments (`/a/` is `["", "a", ""]`); `{name}` matches one segment.
         let segments: [Substring]
+        /// Whether each segment is a parameter (`{name}`).
+        let isParameter: [Bool]
         let routes: [OpenAPIRoute]
 
-        var staticCount: Int { segments.count { !$0.hasPrefix("{") } }
+        init(path: String, routes: [OpenAPIRoute]) {
+            self.path = path
+            self.segments = path.split(separator: "/", omittingEmptySubsequences: false)
+            self.isParameter = segments.map { $0.hasPrefix("{") }
+            self.routes = routes
+        }
+
+        var staticCount: Int { isParameter.count { !$0 } }
+
+        func matches(_ path: [Substring]) -> Bool {
+            guard path.count == segments.count else { return false }
+            for index in segments.indices where !isParameter[index] && segments[index] != path[index] { return false }
+            return true
+        }
     }
 
     private let templates: [Template]
@@ -21,9 +36,7 @@ struct RouteTable: Sendable {
     init(routes: [OpenAPIRoute] = EmbeddedOpenAPIDocument.routes) {
         let byPath = Dictionary(grouping: routes, by: \.path)
         // Most specific first (more static segments), so that the first match is the best.
-        templates = byPath.keys.sorted().map {
-            Template(path: $0, segments: $0.split(separator: "/", omittingEmptySubsequences: false), routes: byPath[$0]!)
-        }.sorted { $0.staticCount > $1.staticCount }
+        templates = byPath.keys.sorted().map { Template(path: $0, routes: byPath[$0]!) }.sorted { $0.staticCount > $1.staticCount }
     }
 
     /// Every operation of the document.
@@ -33,14 +46,10 @@ struct RouteTable: Sendable {
     /// raw value for each parameter segment.
     func match(_ path: Substring) -> (template: Template, parameters: [(name: String, raw: Substring)])? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard let best = templates.first(where: { template in
-            template.segments.count == segments.count
-                && zip(template.segments, segments).allSatisfy { pattern, segment in
-                    pattern.hasPrefix("{") || pattern == segment
-                }
-        }) else { return nil }
-        let parameters = zip(best.segments, segments).compactMap { pattern, segment in
-            pattern.hasPrefix("{") ? (name: String(pattern.dropFirst().dropLast()), raw: segment) : nil
+        guard let best = templates.first(where: { $0.matches(segments) }) else { return nil }
+        var parameters: [(name: String, raw: Substring)] = []
+        for index in best.segments.indices where best.isParameter[index] {
+            parameters.append((String(best.segments[index].dropFirst().dropLast()), segments[index]))
         }
         return (best, parameters)
     }
