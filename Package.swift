@@ -17,8 +17,16 @@ let package = Package(
     ],
     dependencies: [
         // Traits trimmed so that full Foundation (and its ICU data) is not linked in.
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["ConfigurationSupport"]),
-        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["CommandLineArguments"]),
+        .package(
+            url: "https://github.com/hummingbird-project/hummingbird.git",
+            from: "2.28.1",
+            traits: ["ConfigurationSupport"]
+        ),
+        .package(
+            url: "https://github.com/apple/swift-configuration.git",
+            from: "1.4.0",
+            traits: ["CommandLineArguments"]
+        ),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -200,7 +208,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Build tool: embeds openapi.yaml and its route table into GatewayAPI.
-        .executableTarget(name: "openapi-embed", dependencies: [.product(name: "Yams", package: "Yams")], path: "Sources/OpenAPIEmbed"),
+        .executableTarget(
+            name: "openapi-embed",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Sources/OpenAPIEmbed"
+        ),
         // Micro-benchmarks of phone parsing and signing (Benchmarks/README.md); not shipped.
         .executableTarget(
             name: "sens-microbench",
@@ -211,8 +223,11 @@ let package = Package(
         // The bare Hummingbird route the benchmarks measure the gateway against (Benchmarks/README.md); not shipped.
         .executableTarget(
             name: "bare-hummingbird",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
-                           .product(name: "NIOCore", package: "swift-nio"), "GatewayHTTP"],
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), "GatewayHTTP",
+            ],
             path: "Benchmarks/BareRoute",
             swiftSettings: swiftSettings
         ),
@@ -220,7 +235,9 @@ let package = Package(
         // Helpers and fixtures shared by the test targets (not shipped).
         .target(
             name: "SENSTestSupport",
-            dependencies: ["SENSCore", "SENSClient", "OptOuts", .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: [
+                "SENSCore", "SENSClient", "OptOuts", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Tests/SENSTestSupport",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings

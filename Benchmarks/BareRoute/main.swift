@@ -17,7 +17,11 @@ let body = #"{"status":"ok"}"#
 func responder<Context: RequestContext>(_ context: Context.Type) -> some HTTPResponder<Context> {
     let router = Router(context: Context.self)
     router.get("/healthz") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
     }
     return router.buildResponder()
 }
@@ -25,12 +29,21 @@ func responder<Context: RequestContext>(_ context: Context.Type) -> some HTTPRes
 func run<Responder: HTTPResponder>(_ responder: Responder) async throws
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let bodyFlow = layers.contains("body-flow")
-    let handlers: @Sendable () -> [any RemovableChannelHandler] = { bodyFlow ? [BodyFlowHandler(maxBodyBytes: 8 << 20)] : [] }
-    let server: HTTPServerBuilder = layers.contains("server")
+    let handlers: @Sendable () -> [any RemovableChannelHandler] = {
+        bodyFlow ? [BodyFlowHandler(maxBodyBytes: 8 << 20)] : []
+    }
+    let server: HTTPServerBuilder =
+        layers.contains("server")
         ? .http1(configuration: .init(additionalChannelHandlers: handlers(), idleTimeout: .seconds(30)))
         : .http1(configuration: .init(additionalChannelHandlers: handlers()))
-    let app = Application(responder: responder, server: server,
-                          configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: layers.contains("server") ? "sens-gateway" : nil))
+    let app = Application(
+        responder: responder,
+        server: server,
+        configuration: .init(
+            address: .hostname("127.0.0.1", port: port),
+            serverName: layers.contains("server") ? "sens-gateway" : nil
+        )
+    )
     try await app.runService()
 }
 

@@ -46,32 +46,53 @@ let sampleBudget = Duration.milliseconds(arguments.first ?? 200)
 let samples = arguments.dropFirst().first ?? 7
 
 // A realistic mix of what callers send: formatted, international, bare, and rejected.
-let formattedInputs = ["010-1234-5678", "+82 10-1234-5678", "01012345678", "+821012345678", "(010) 1234 5678", "011-234-5678"]
+let formattedInputs = [
+    "010-1234-5678", "+82 10-1234-5678", "01012345678", "+821012345678", "(010) 1234 5678", "011-234-5678",
+]
 let rejectedInputs = ["010-123", "0801234567", "+1 415 555 0100", "010-1234-56789"]
-let signer = NCPSigner(credentials: NCPCredentials(accessKey: "ACCESS_KEY_ID", secretKey: NCPSecretKey("SECRET_KEY_0123456789abcdefghijklmnopqrstuv")))
-let listPath = "/sms/v2/services/ncp:sms:kr:123456789012:sens/unsubscribes?clientTelNo=01012345678&pageSize=1&pageIndex=0"
+let signer = NCPSigner(
+    credentials: NCPCredentials(
+        accessKey: "ACCESS_KEY_ID",
+        secretKey: NCPSecretKey("SECRET_KEY_0123456789abcdefghijklmnopqrstuv")
+    )
+)
+let listPath =
+    "/sms/v2/services/ncp:sms:kr:123456789012:sens/unsubscribes?clientTelNo=01012345678&pageSize=1&pageIndex=0"
 
 // A full SENS list page (100 records), as the benchmark's nginx upstream serves it.
-let listPage = Array(("[" + (0..<100).map { index in
-    #"{"clientTelNo":"010\#(20_000_000 + index)","registerType":"\#(index % 7 == 0 ? "C" : "M")","registerTime":"2026-11-20T18:30:15.123"}"#
-}.joined(separator: ",") + "]").utf8)
+let listPage = Array(
+    ("["
+        + (0..<100).map { index in
+            #"{"clientTelNo":"010\#(20_000_000 + index)","registerType":"\#(index % 7 == 0 ? "C" : "M")","registerTime":"2026-11-20T18:30:15.123"}"#
+        }.joined(separator: ",") + "]").utf8
+)
 let listPageData = Data(listPage)
 
 // The same page as the gateway answers it, encoded the way swift-openapi-runtime does (its JSONEncoder with the
 // RFC 3339 date strategy), with the runtime's default options and with the gateway's.
 let apiPage = Components.Schemas.OptOutPage(
     items: (0..<100).map { index in
-        Components.Schemas.OptOut(phoneNumber: "010\(20_000_000 + index)", registeredAt: Date(timeIntervalSince1970: 1_763_631_015.123),
-                                  source: index % 7 == 0 ? .ars : .manual)
+        Components.Schemas.OptOut(
+            phoneNumber: "010\(20_000_000 + index)",
+            registeredAt: Date(timeIntervalSince1970: 1_763_631_015.123),
+            source: index % 7 == 0 ? .ars : .manual
+        )
     },
-    page: 0, pageSize: 100, nextPage: 1
+    page: 0,
+    pageSize: 100,
+    nextPage: 1
 )
 func pageEncoder(_ formatting: JSONEncoder.OutputFormatting) -> JSONEncoder {
     let encoder = JSONEncoder()
     encoder.outputFormatting = formatting
     encoder.dateEncodingStrategy = .custom { date, encoder in
         var container = encoder.singleValueContainer()
-        try container.encode(RFC3339.format(epochMilliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()), utcOffsetSeconds: 9 * 3600))
+        try container.encode(
+            RFC3339.format(
+                epochMilliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()),
+                utcOffsetSeconds: 9 * 3600
+            )
+        )
     }
     return encoder
 }
@@ -84,7 +105,8 @@ let benchmarks = [
         for input in formattedInputs { total &+= (try? PhoneNumber.parse(input))?.digits.utf8.count ?? 0 }
         return total
     },
-    MicroBenchmark(name: "parse and reject an invalid number (mix of 4)", operationsPerIteration: rejectedInputs.count) {
+    MicroBenchmark(name: "parse and reject an invalid number (mix of 4)", operationsPerIteration: rejectedInputs.count)
+    {
         var total = 0
         for input in rejectedInputs {
             do throws(PhoneNumberError) { _ = try PhoneNumber.parse(input) } catch { total &+= error.code.utf8.count }
@@ -92,7 +114,8 @@ let benchmarks = [
         return total
     },
     MicroBenchmark(name: "sign a SENS call (HMAC-SHA256 + base64 headers)", operationsPerIteration: 1) {
-        signer.sign(method: "GET", pathAndQuery: listPath, timestampMilliseconds: 1_763_000_000_000).signature.utf8.count
+        signer.sign(method: "GET", pathAndQuery: listPath, timestampMilliseconds: 1_763_000_000_000).signature.utf8
+            .count
     },
     MicroBenchmark(name: "read a 100-record SENS page (SENSRecordsReader)", operationsPerIteration: 1) {
         listPage.withUnsafeBytes { SENSRecordsReader.records(in: $0)?.count ?? 0 }
@@ -100,10 +123,16 @@ let benchmarks = [
     MicroBenchmark(name: "read a 100-record SENS page (JSONDecoder, for comparison)", operationsPerIteration: 1) {
         (try? JSONDecoder().decode([SENSUnsubscribeRecord].self, from: listPageData))?.count ?? 0
     },
-    MicroBenchmark(name: "encode a 100-item answer page, runtime's default JSON options (pretty, sorted)", operationsPerIteration: 1) {
+    MicroBenchmark(
+        name: "encode a 100-item answer page, runtime's default JSON options (pretty, sorted)",
+        operationsPerIteration: 1
+    ) {
         (try? runtimeDefaultEncoder.encode(apiPage))?.count ?? 0
     },
-    MicroBenchmark(name: "encode a 100-item answer page, the gateway's JSON options (compact, sorted)", operationsPerIteration: 1) {
+    MicroBenchmark(
+        name: "encode a 100-item answer page, the gateway's JSON options (compact, sorted)",
+        operationsPerIteration: 1
+    ) {
         (try? gatewayEncoder.encode(apiPage))?.count ?? 0
     },
     MicroBenchmark(name: "format a registeredAt time (RFC 3339, +09:00)", operationsPerIteration: 1) {

@@ -15,7 +15,12 @@ public struct RequestMetadata: Sendable {
     /// The framework's logger for the request, with the framework's own request id.
     let baseLogger: Logger
 
-    public init(requestID: String, callerHeader: String?, peerAddress: @escaping @Sendable () -> String?, logger: Logger) {
+    public init(
+        requestID: String,
+        callerHeader: String?,
+        peerAddress: @escaping @Sendable () -> String?,
+        logger: Logger
+    ) {
         self.requestID = requestID
         self.callerHeader = callerHeader
         self.peerAddress = peerAddress

@@ -12,8 +12,14 @@ package struct OpenAPIRoute: Sendable, Equatable {
     package let requestMediaTypes: [String]
     package var hasRequestBody: Bool { !requestMediaTypes.isEmpty }
 
-    package init(path: String, method: String, operationID: String, pathParameters: [String], queryParameters: [String],
-                 requestMediaTypes: [String]) {
+    package init(
+        path: String,
+        method: String,
+        operationID: String,
+        pathParameters: [String],
+        queryParameters: [String],
+        requestMediaTypes: [String]
+    ) {
         self.path = path
         self.method = method
         self.operationID = operationID

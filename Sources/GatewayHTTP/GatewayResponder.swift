@@ -25,8 +25,13 @@ public struct GatewayResponder: HTTPResponder {
         /// The offset the answers' times are written in.
         public var responseUTCOffsetSeconds: Int
 
-        public init(maxBodyBytes: Int, filterMaxBodyBytes: Int, deadline: Duration, mirrorRetryAfterSeconds: Int,
-                    responseUTCOffsetSeconds: Int) {
+        public init(
+            maxBodyBytes: Int,
+            filterMaxBodyBytes: Int,
+            deadline: Duration,
+            mirrorRetryAfterSeconds: Int,
+            responseUTCOffsetSeconds: Int
+        ) {
             self.maxBodyBytes = maxBodyBytes
             self.filterMaxBodyBytes = filterMaxBodyBytes
             self.deadline = deadline
@@ -50,12 +55,22 @@ public struct GatewayResponder: HTTPResponder {
     let delivery: AnswerDelivery
 
     /// `mirrors` holds the mirror of each service that has one, by service name.
-    public init(services: OptOutServices, mirrors: [String: any MirrorReading], metrics: any GatewayHTTPMetrics,
-                accessLog: any AccessLog, clock: any EpochClock, delivery: AnswerDelivery, settings: Settings) throws {
+    public init(
+        services: OptOutServices,
+        mirrors: [String: any MirrorReading],
+        metrics: any GatewayHTTPMetrics,
+        accessLog: any AccessLog,
+        clock: any EpochClock,
+        delivery: AnswerDelivery,
+        settings: Settings
+    ) throws {
         self.services = services
         self.delivery = delivery
-        self.rules = RequestRules(routes: .embedded, maxBodyBytes: settings.maxBodyBytes,
-                                  streamedBodyLimits: settings.streamedBodyLimits)
+        self.rules = RequestRules(
+            routes: .embedded,
+            maxBodyBytes: settings.maxBodyBytes,
+            streamedBodyLimits: settings.streamedBodyLimits
+        )
         self.accessLog = accessLog
         self.metrics = metrics
         self.deadline = settings.deadline
@@ -65,34 +80,52 @@ public struct GatewayResponder: HTTPResponder {
         let register = WriteOptOuts(write: .register, metrics: metrics, encoder: encoder)
         let remove = WriteOptOuts(write: .remove, metrics: metrics, encoder: encoder)
         let removeOne = RemoveOptOut(remove: remove)
-        let filter = FilterOptOuts(mirrors: mirrors, retryAfterSeconds: settings.mirrorRetryAfterSeconds,
-                                   utcOffsetSeconds: settings.responseUTCOffsetSeconds, clock: clock)
-        let changes = ListOptOutChanges(mirrors: mirrors, retryAfterSeconds: settings.mirrorRetryAfterSeconds, encoder: encoder)
-        let mirrorStatus = GetMirrorStatus(services: services, mirrors: mirrors,
-                                           utcOffsetSeconds: settings.responseUTCOffsetSeconds)
-        self.dispatch = try OperationDispatch([
-            "checkOptOut": check, "checkServiceOptOut": check,
-            "listOptOuts": list, "listServiceOptOuts": list,
-            "registerOptOuts": register, "registerServiceOptOuts": register,
-            "removeOptOuts": remove, "removeServiceOptOuts": remove,
-            "removeOptOut": removeOne, "removeServiceOptOut": removeOne,
-            "filterOptOuts": filter, "filterServiceOptOuts": filter,
-            "listOptOutChanges": changes, "listServiceOptOutChanges": changes,
-            "getMirrorStatus": mirrorStatus, "getServiceMirrorStatus": mirrorStatus,
-            "listServices": ListServices(services: services),
-            "getHealth": GetHealth(),
-            "getReadiness": GetReadiness(services: services, mirrors: mirrors),
-            "getMetrics": GetMetrics(metrics: metrics),
-            "getOpenAPIDocument": GetOpenAPIDocument(),
-        ], routes: rules.routes)
+        let filter = FilterOptOuts(
+            mirrors: mirrors,
+            retryAfterSeconds: settings.mirrorRetryAfterSeconds,
+            utcOffsetSeconds: settings.responseUTCOffsetSeconds,
+            clock: clock
+        )
+        let changes = ListOptOutChanges(
+            mirrors: mirrors,
+            retryAfterSeconds: settings.mirrorRetryAfterSeconds,
+            encoder: encoder
+        )
+        let mirrorStatus = GetMirrorStatus(
+            services: services,
+            mirrors: mirrors,
+            utcOffsetSeconds: settings.responseUTCOffsetSeconds
+        )
+        self.dispatch = try OperationDispatch(
+            [
+                "checkOptOut": check, "checkServiceOptOut": check,
+                "listOptOuts": list, "listServiceOptOuts": list,
+                "registerOptOuts": register, "registerServiceOptOuts": register,
+                "removeOptOuts": remove, "removeServiceOptOuts": remove,
+                "removeOptOut": removeOne, "removeServiceOptOut": removeOne,
+                "filterOptOuts": filter, "filterServiceOptOuts": filter,
+                "listOptOutChanges": changes, "listServiceOptOutChanges": changes,
+                "getMirrorStatus": mirrorStatus, "getServiceMirrorStatus": mirrorStatus,
+                "listServices": ListServices(services: services),
+                "getHealth": GetHealth(),
+                "getReadiness": GetReadiness(services: services, mirrors: mirrors),
+                "getMetrics": GetMetrics(metrics: metrics),
+                "getOpenAPIDocument": GetOpenAPIDocument(),
+            ],
+            routes: rules.routes
+        )
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now
         let method = RequestMethod.of(request).rawValue
         let requestID = request.headers[.requestID].flatMap(Self.sane) ?? requestIDs.next()
-        let metadata = RequestMetadata(requestID: requestID, callerHeader: request.headers[.caller].flatMap(Self.sane),
-                                       peerAddress: context.peerAddress, logger: context.logger)
+        let metadata = RequestMetadata(
+            requestID: requestID,
+            callerHeader: request.headers[.caller].flatMap(Self.sane),
+            peerAddress: context.peerAddress,
+            logger: context.logger
+        )
         let (answer, route) = await RequestMetadata.$current.withValue(metadata) {
             await RequestDeadline.$current.withValue(started + deadline) { await handle(request, method: method) }
         }
@@ -100,29 +133,60 @@ public struct GatewayResponder: HTTPResponder {
         response.headers[.requestID] = requestID
         let status = response.status.code
         guard let length = response.body.contentLength, length >= Self.answerWatchedBytes else {
-            record(method: method, route: route, status: status, started: started, requestID: requestID, metadata: metadata)
+            record(
+                method: method,
+                route: route,
+                status: status,
+                started: started,
+                requestID: requestID,
+                metadata: metadata
+            )
             return response
         }
         // A large answer (a filter's, say) to a slow reader can be cut: by the client going away, or by the drain
         // bound at shutdown. Its line is written once it is written out whole, or says it was cut (status 499).
         delivery.watch(requestID: requestID) { [self] cut in
             if cut {
-                metadata.logger.warning("answer cut before it was all sent", metadata: ["status": "\(status)", "bytes": "\(length)"])
+                metadata.logger.warning(
+                    "answer cut before it was all sent",
+                    metadata: ["status": "\(status)", "bytes": "\(length)"]
+                )
             }
-            record(method: method, route: route, status: cut ? Self.cutStatus : status, started: started, requestID: requestID,
-                   metadata: metadata)
+            record(
+                method: method,
+                route: route,
+                status: cut ? Self.cutStatus : status,
+                started: started,
+                requestID: requestID,
+                metadata: metadata
+            )
         }
         return response
     }
 
     /// The access-log line and the request metrics of a finished request.
-    private func record(method: String, route: String, status: Int, started: ContinuousClock.Instant, requestID: String,
-                        metadata: RequestMetadata) {
+    private func record(
+        method: String,
+        route: String,
+        status: Int,
+        started: ContinuousClock.Instant,
+        requestID: String,
+        metadata: RequestMetadata
+    ) {
         let elapsed = started.duration(to: .now)
-        let microseconds = elapsed.components.seconds * 1_000_000
+        let microseconds =
+            elapsed.components.seconds * 1_000_000
             + (elapsed.components.attoseconds + 500_000_000_000) / 1_000_000_000_000
-        accessLog.record(AccessLogEntry(method: method, route: route, status: status, microseconds: microseconds,
-                                        requestID: requestID), metadata: metadata)
+        accessLog.record(
+            AccessLogEntry(
+                method: method,
+                route: route,
+                status: status,
+                microseconds: microseconds,
+                requestID: requestID
+            ),
+            metadata: metadata
+        )
         metrics.recordRequest(route: route, method: method, status: status, duration: elapsed)
     }
 
@@ -138,7 +202,10 @@ public struct GatewayResponder: HTTPResponder {
         let admitted: RequestRules.Admitted
         switch rules.admit(request, method: method) {
         case .success(let found): admitted = found
-        case .failure(let refusal): return (Self.problem(refusal, request), rules.routes.match(Self.path(request))?.template.path ?? "unmatched")
+        case .failure(let refusal):
+            return (
+                Self.problem(refusal, request), rules.routes.match(Self.path(request))?.template.path ?? "unmatched"
+            )
         }
         let route = admitted.route
         let service: OptOutService
@@ -164,13 +231,25 @@ public struct GatewayResponder: HTTPResponder {
             switch await BodyReading.collect(&request, limit: 0) {
             case .success: break
             case .failure(.tooLarge):
-                return (Self.problem(.init(status: 400, detail: "\(route.method) \(route.path) takes no body"), request), route.path)
+                return (
+                    Self.problem(.init(status: 400, detail: "\(route.method) \(route.path) takes no body"), request),
+                    route.path
+                )
             case .failure(let failure): return (Self.problem(failure.refusal, request), route.path)
             }
         }
-        let operationRequest = OperationRequest(request: request, route: route, service: service, parameters: admitted.parameters,
-                                                query: admitted.query, body: body, bodyLimit: admitted.bodyLimit)
-        guard route.hasRequestBody, !operation.streamsBody else { return (await operation.answer(operationRequest), route.path) }
+        let operationRequest = OperationRequest(
+            request: request,
+            route: route,
+            service: service,
+            parameters: admitted.parameters,
+            query: admitted.query,
+            body: body,
+            bodyLimit: admitted.bodyLimit
+        )
+        guard route.hasRequestBody, !operation.streamsBody else {
+            return (await operation.answer(operationRequest), route.path)
+        }
         // The request's time to answer starts again once its body is in: a slow upload does not eat into the
         // SENS calls' time.
         let answer = await RequestDeadline.$current.withValue(ContinuousClock.now + deadline) {
@@ -184,8 +263,11 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     private static func problem(_ refusal: RequestRules.Refusal, _ request: Request) -> Response {
-        var problem = Problems.make(status: refusal.status, detail: refusal.detail,
-                                    invalidParams: refusal.invalidParams.map { ($0.name, $0.reason) })
+        var problem = Problems.make(
+            status: refusal.status,
+            detail: refusal.detail,
+            invalidParams: refusal.invalidParams.map { ($0.name, $0.reason) }
+        )
         problem.instance = String(path(request))
         var response = Response.problem(problem)
         if !refusal.allow.isEmpty { response.headers[.allow] = refusal.allow.joined(separator: ", ") }
@@ -200,8 +282,9 @@ public struct GatewayResponder: HTTPResponder {
 
     private static func isIDByte(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
             true
         default:
             false

@@ -33,9 +33,20 @@ struct OperationRequest: Sendable {
     let bodyLimit: Int
 
     /// A problem answer for this request (`instance` is its path).
-    func problem(_ status: Int, _ detail: String, type: String = "about:blank", title: String? = nil,
-                 invalidParams: [(name: String, reason: String)] = []) -> Response {
-        var problem = Problems.make(status: status, detail: detail, type: type, title: title, invalidParams: invalidParams)
+    func problem(
+        _ status: Int,
+        _ detail: String,
+        type: String = "about:blank",
+        title: String? = nil,
+        invalidParams: [(name: String, reason: String)] = []
+    ) -> Response {
+        var problem = Problems.make(
+            status: status,
+            detail: detail,
+            type: type,
+            title: title,
+            invalidParams: invalidParams
+        )
         problem.instance = path
         return .problem(problem)
     }
@@ -84,6 +95,8 @@ struct OperationDispatch: Sendable {
 
     struct MissingOperations: Error, CustomStringConvertible {
         let operationIDs: [String]
-        var description: String { "openapi.yaml declares operations the gateway does not implement: \(operationIDs.joined(separator: ", "))" }
+        var description: String {
+            "openapi.yaml declares operations the gateway does not implement: \(operationIDs.joined(separator: ", "))"
+        }
     }
 }

@@ -1,9 +1,10 @@
+import Yams
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Yams
 
 /// Build tool: `openapi-embed INPUT OUTPUT` writes a Swift file declaring `EmbeddedOpenAPIDocument` with the
 /// document's exact text (`text`, served at `/openapi.yaml`) and its routes as data (`routes`: path template,
@@ -35,7 +36,9 @@ struct OpenAPIEmbed {
 
     /// One `OpenAPIRoute(...)` expression per operation, paths in document order of their templates (sorted).
     static func routes(in text: String) throws -> [String] {
-        guard let document = try Yams.load(yaml: text) as? [String: Any], let paths = document["paths"] as? [String: Any] else {
+        guard let document = try Yams.load(yaml: text) as? [String: Any],
+            let paths = document["paths"] as? [String: Any]
+        else {
             throw EmbedError("the document has no paths")
         }
         let components = (document["components"] as? [String: Any])?["parameters"] as? [String: Any] ?? [:]
@@ -43,7 +46,9 @@ struct OpenAPIEmbed {
             guard let parameter = parameter as? [String: Any] else { throw EmbedError("a parameter is not a mapping") }
             guard let reference = parameter["$ref"] as? String else { return parameter }
             let prefix = "#/components/parameters/"
-            guard reference.hasPrefix(prefix), let target = components[String(reference.dropFirst(prefix.count))] as? [String: Any] else {
+            guard reference.hasPrefix(prefix),
+                let target = components[String(reference.dropFirst(prefix.count))] as? [String: Any]
+            else {
                 throw EmbedError("unresolvable parameter reference \(reference)")
             }
             return target
@@ -54,14 +59,18 @@ struct OpenAPIEmbed {
             let shared = try (item["parameters"] as? [Any] ?? []).map(resolve)
             for method in methodOrder {
                 guard let operation = item[method] as? [String: Any] else { continue }
-                guard let operationID = operation["operationId"] as? String else { throw EmbedError("\(method) \(path) has no operationId") }
+                guard let operationID = operation["operationId"] as? String else {
+                    throw EmbedError("\(method) \(path) has no operationId")
+                }
                 let parameters = try shared + (operation["parameters"] as? [Any] ?? []).map(resolve)
                 func names(in location: String) -> [String] {
                     parameters.filter { $0["in"] as? String == location }.compactMap { $0["name"] as? String }
                 }
-                routes.append("OpenAPIRoute(path: \(quoted(path)), method: \(quoted(method.uppercased())), "
-                    + "operationID: \(quoted(operationID)), pathParameters: \(list(names(in: "path"))), "
-                    + "queryParameters: \(list(names(in: "query"))), requestMediaTypes: \(list(mediaTypes(operation["requestBody"]))))")
+                routes.append(
+                    "OpenAPIRoute(path: \(quoted(path)), method: \(quoted(method.uppercased())), "
+                        + "operationID: \(quoted(operationID)), pathParameters: \(list(names(in: "path"))), "
+                        + "queryParameters: \(list(names(in: "query"))), requestMediaTypes: \(list(mediaTypes(operation["requestBody"]))))"
+                )
             }
         }
         return routes
@@ -81,7 +90,8 @@ struct OpenAPIEmbed {
 
     /// A raw multi-line string literal with a delimiter longer than any run of `#` in the text.
     static func literal(_ text: String) -> String {
-        var longestRun = 0, run = 0
+        var longestRun = 0
+        var run = 0
         for character in text {
             run = character == "#" ? run + 1 : 0
             longestRun = max(longestRun, run)

@@ -51,8 +51,16 @@ public struct MirrorChange: Sendable, Equatable {
     public var observedAtMilliseconds: Int64
     public var origin: Origin
 
-    public init(sequence: Int64, key: PhoneKey, kind: Kind, registeredAtMilliseconds: Int64?, source: OptOutSource?,
-                observedAtMilliseconds: Int64, origin: Origin, national: PhoneKey? = nil) {
+    public init(
+        sequence: Int64,
+        key: PhoneKey,
+        kind: Kind,
+        registeredAtMilliseconds: Int64?,
+        source: OptOutSource?,
+        observedAtMilliseconds: Int64,
+        origin: Origin,
+        national: PhoneKey? = nil
+    ) {
         self.sequence = sequence
         self.key = key
         self.national = national

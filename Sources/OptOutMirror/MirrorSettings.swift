@@ -28,9 +28,18 @@ public struct MirrorSettings: Sendable, Equatable {
 
     /// The settings' defaults are the settings table's (`MirrorSettings.defaults`, in the application); the
     /// rest are the mirror's own tuning.
-    public init(syncInterval: Duration, overlapMilliseconds: Int64, reconcileInterval: Duration, maxStalenessMilliseconds: Int64,
-                retryDelay: Duration = .seconds(1), followInterval: Duration = .milliseconds(500), followBoundMilliseconds: Int64 = 2_000,
-                verifyInterval: Duration, verifyBucketRecords: Int = 10_000, syncConcurrency: Int) {
+    public init(
+        syncInterval: Duration,
+        overlapMilliseconds: Int64,
+        reconcileInterval: Duration,
+        maxStalenessMilliseconds: Int64,
+        retryDelay: Duration = .seconds(1),
+        followInterval: Duration = .milliseconds(500),
+        followBoundMilliseconds: Int64 = 2_000,
+        verifyInterval: Duration,
+        verifyBucketRecords: Int = 10_000,
+        syncConcurrency: Int
+    ) {
         precondition(verifyBucketRecords >= 1 && syncConcurrency >= 1)
         self.verifyInterval = verifyInterval
         self.verifyBucketRecords = verifyBucketRecords

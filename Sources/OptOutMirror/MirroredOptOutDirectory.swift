@@ -20,7 +20,12 @@ public struct MirroredOptOutDirectory: OptOutDirectory {
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
         await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
             let outcome = await base.register(numbers)
-            await mirror.recordWrite(registered: outcome.registered, removed: [], unconfirmedRegistrations: outcome.unconfirmed, since: since)
+            await mirror.recordWrite(
+                registered: outcome.registered,
+                removed: [],
+                unconfirmedRegistrations: outcome.unconfirmed,
+                since: since
+            )
             return outcome
         }
     }

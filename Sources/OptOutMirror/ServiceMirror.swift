@@ -89,8 +89,15 @@ public final class ServiceMirror: Sendable {
         var sensCalls: Int
     }
 
-    public init(name: String, storeKey: String, store: any MirrorStore, clock: any EpochClock, settings: MirrorSettings,
-                metrics: any MirrorMetrics, logger: Logger) {
+    public init(
+        name: String,
+        storeKey: String,
+        store: any MirrorStore,
+        clock: any EpochClock,
+        settings: MirrorSettings,
+        metrics: any MirrorMetrics,
+        logger: Logger
+    ) {
         self.name = name
         self.storeKey = storeKey
         self.store = store
@@ -101,7 +108,10 @@ public final class ServiceMirror: Sendable {
         var logger = logger
         logger[metadataKey: "service"] = .string(name)
         self.logger = logger
-        (doubtSignal, doubtSignalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (doubtSignal, doubtSignalContinuation) = AsyncStream.makeStream(
+            of: Void.self,
+            bufferingPolicy: .bufferingNewest(1)
+        )
     }
 
     // MARK: Reads
@@ -169,7 +179,9 @@ public final class ServiceMirror: Sendable {
     public func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange] {
         var changes = try await store.changes(service: storeKey, after: sequence, limit: limit)
         for position in changes.indices {
-            if let national = NationalNumber.of(sensDigits: changes[position].key.digits), national != changes[position].key {
+            if let national = NationalNumber.of(sensDigits: changes[position].key.digits),
+                national != changes[position].key
+            {
                 changes[position].national = national
             }
         }
@@ -182,19 +194,32 @@ public final class ServiceMirror: Sendable {
             let (mirrorState, detail) = Self.judge(state, now: now, settings: settings, shared: shared)
             let progress = state.progress
             return MirrorStatus(
-                service: name, state: mirrorState, detail: detail, records: state.index.count,
-                shared: shared, syncsHere: store.coordination.holdsLead(storeKey),
-                lastSyncAt: state.lastSyncStartedAt ?? progress.lastSyncAt, lastSyncOutcome: state.lastSync?.outcome,
-                lastSyncDurationMilliseconds: state.lastSync?.durationMilliseconds, lastSyncSENSCalls: state.lastSync?.sensCalls,
-                lastReconciliationAt: progress.lastReconciliationAt, lastReconciliationOutcome: state.lastReconciliationOutcome,
-                lastReconciliationRemoved: progress.lastReconciliationAt == nil ? nil : progress.lastReconciliationRemoved,
+                service: name,
+                state: mirrorState,
+                detail: detail,
+                records: state.index.count,
+                shared: shared,
+                syncsHere: store.coordination.holdsLead(storeKey),
+                lastSyncAt: state.lastSyncStartedAt ?? progress.lastSyncAt,
+                lastSyncOutcome: state.lastSync?.outcome,
+                lastSyncDurationMilliseconds: state.lastSync?.durationMilliseconds,
+                lastSyncSENSCalls: state.lastSync?.sensCalls,
+                lastReconciliationAt: progress.lastReconciliationAt,
+                lastReconciliationOutcome: state.lastReconciliationOutcome,
+                lastReconciliationRemoved: progress.lastReconciliationAt == nil
+                    ? nil : progress.lastReconciliationRemoved,
                 lagSeconds: state.lastSyncStartedAt.map { Int(max(0, now - $0) / 1000) },
-                lastVerifiedAt: state.lastVerifiedAt, lastVerification: state.lastVerification ?? state.progress.lastVerification,
+                lastVerifiedAt: state.lastVerifiedAt,
+                lastVerification: state.lastVerification ?? state.progress.lastVerification,
                 inDoubt: state.doubted.count,
                 // While the first pass runs, its progress so far.
-                initialSync: .init(records: progress.complete ? progress.initialRecords : progress.passRecords,
-                                   sensCalls: progress.complete ? progress.initialCalls : progress.passCalls,
-                                   startedAt: progress.initialStartedAt, completedAt: progress.initialCompletedAt))
+                initialSync: .init(
+                    records: progress.complete ? progress.initialRecords : progress.passRecords,
+                    sensCalls: progress.complete ? progress.initialCalls : progress.passCalls,
+                    startedAt: progress.initialStartedAt,
+                    completedAt: progress.initialCompletedAt
+                )
+            )
         }
     }
 
@@ -202,24 +227,41 @@ public final class ServiceMirror: Sendable {
         Self.judge(state, now: now, settings: settings, shared: shared).0 == .ready ? state.lastSyncStartedAt : nil
     }
 
-    private static func judge(_ state: State, now: Int64, settings: MirrorSettings, shared: Bool) -> (MirrorState, String?) {
+    private static func judge(
+        _ state: State,
+        now: Int64,
+        settings: MirrorSettings,
+        shared: Bool
+    ) -> (MirrorState, String?) {
         guard state.loaded, state.progress.complete else {
             return (.syncing, "the first full sync of the opt-out list has not completed")
         }
-        guard let last = state.lastSyncStartedAt else { return (.syncing, "no sync has succeeded since the gateway started") }
+        guard let last = state.lastSyncStartedAt else {
+            return (.syncing, "no sync has succeeded since the gateway started")
+        }
         if shared, state.followedAt.map({ now - $0 >= settings.followBoundMilliseconds }) ?? true {
-            let age = state.followedAt.map { "was last read \(Double(now - $0) / 1000) s ago" } ?? "has not been read yet"
-            return (.stale, "the shared store \(age) (the bound is \(Double(settings.followBoundMilliseconds) / 1000) s): other replicas' writes may be missing")
+            let age =
+                state.followedAt.map { "was last read \(Double(now - $0) / 1000) s ago" } ?? "has not been read yet"
+            return (
+                .stale,
+                "the shared store \(age) (the bound is \(Double(settings.followBoundMilliseconds) / 1000) s): other replicas' writes may be missing"
+            )
         }
         guard now - last < settings.maxStalenessMilliseconds else {
-            return (.stale, "the last successful sync started \((now - last) / 1000) s ago (the bound is \(settings.maxStalenessMilliseconds / 1000) s)")
+            return (
+                .stale,
+                "the last successful sync started \((now - last) / 1000) s ago (the bound is \(settings.maxStalenessMilliseconds / 1000) s)"
+            )
         }
         // Only a verification pass shows that no record SENS lists with an older registration time was missed.
         guard let verified = state.lastVerifiedAt else {
             return (.syncing, "no verification pass against SENS has completed since the gateway started")
         }
         guard now - verified < settings.maxStalenessMilliseconds else {
-            return (.stale, "the last completed verification pass started \((now - verified) / 1000) s ago (the bound is \(settings.maxStalenessMilliseconds / 1000) s)")
+            return (
+                .stale,
+                "the last completed verification pass started \((now - verified) / 1000) s ago (the bound is \(settings.maxStalenessMilliseconds / 1000) s)"
+            )
         }
         return (.ready, nil)
     }
@@ -227,7 +269,9 @@ public final class ServiceMirror: Sendable {
 
 /// This replica no longer holds the lead of a service on a shared store: another one syncs it now.
 struct MirrorLeadLost: Error, CustomStringConvertible {
-    var description: String { "this replica lost the lead of the service's syncing (its session with the shared store ended)" }
+    var description: String {
+        "this replica lost the lead of the service's syncing (its session with the shared store ended)"
+    }
 }
 
 /// What `GET /v1/mirror` shows of one service.
@@ -262,6 +306,11 @@ public struct MirrorStatus: Sendable, Equatable {
 
     /// A disabled mirror's status.
     public static func disabled(_ service: String) -> MirrorStatus {
-        MirrorStatus(service: service, state: .disabled, detail: "the mirror is turned off (MIRROR_ENABLED=false)", records: 0)
+        MirrorStatus(
+            service: service,
+            state: .disabled,
+            detail: "the mirror is turned off (MIRROR_ENABLED=false)",
+            records: 0
+        )
     }
 }

@@ -11,8 +11,12 @@ public struct CachedOptOutDirectory: OptOutDirectory {
     let checks: QueryCache<String, OptOut?>
     let lists: QueryCache<OptOutQuery, [OptOut]>
 
-    public init(base: any OptOutDirectory, settings: CacheSettings, clock: any EpochClock = SystemEpochClock(),
-                metrics: any CacheMetrics = CacheStatistics()) {
+    public init(
+        base: any OptOutDirectory,
+        settings: CacheSettings,
+        clock: any EpochClock = SystemEpochClock(),
+        metrics: any CacheMetrics = CacheStatistics()
+    ) {
         self.base = base
         self.checks = QueryCache(name: "check", settings: settings, clock: clock, metrics: metrics)
         var listSettings = settings
@@ -22,22 +26,33 @@ public struct CachedOptOutDirectory: OptOutDirectory {
 
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
         await write(numbers) { outcome in
-            let byNumber = Dictionary(outcome.registered.map { ($0.phoneNumber, $0) }, uniquingKeysWith: { first, _ in first })
+            let byNumber = Dictionary(
+                outcome.registered.map { ($0.phoneNumber, $0) },
+                uniquingKeysWith: { first, _ in first }
+            )
             // What was confirmed is cached as opted out; a number confirmed without a record is left to the next check.
             var confirmed: [(key: String, value: OptOut?)] = []
             var forgotten = outcome.unconfirmed
             confirmed.reserveCapacity(outcome.done.count)
             for number in outcome.done {
-                if let record = byNumber[number] { confirmed.append((number, record)) } else { forgotten.append(number) }
+                if let record = byNumber[number] {
+                    confirmed.append((number, record))
+                } else {
+                    forgotten.append(number)
+                }
             }
             checks.apply(set: confirmed, remove: forgotten)
-        } perform: { await base.register($0) }
+        } perform: {
+            await base.register($0)
+        }
     }
 
     public func remove(_ numbers: [PhoneNumber]) async -> WriteOutcome {
         await write(numbers) { outcome in
             checks.apply(set: outcome.done.map { ($0, nil) }, remove: outcome.unconfirmed)
-        } perform: { await base.remove($0) }
+        } perform: {
+            await base.remove($0)
+        }
     }
 
     public func check(_ number: PhoneNumber, refresh: Bool) async throws(OptOutError) -> Answer<OptOut?> {
@@ -54,8 +69,11 @@ public struct CachedOptOutDirectory: OptOutDirectory {
         }
     }
 
-    private func write(_ numbers: [PhoneNumber], learn: (WriteOutcome) -> Void,
-                       perform: ([PhoneNumber]) async -> WriteOutcome) async -> WriteOutcome {
+    private func write(
+        _ numbers: [PhoneNumber],
+        learn: (WriteOutcome) -> Void,
+        perform: ([PhoneNumber]) async -> WriteOutcome
+    ) async -> WriteOutcome {
         // A check during the write asks the source instead of answering from before it.
         checks.apply(set: [], remove: numbers.map(\.digits))
         lists.removeAll()

@@ -48,8 +48,14 @@ public struct OptOutQuery: Sendable, Hashable {
 
     public static let maxPageSize = 100
 
-    public init(phoneNumber: PhoneNumber? = nil, sensNumber: String? = nil, fromMilliseconds: Int64? = nil, toMilliseconds: Int64? = nil,
-                page: Int = 0, pageSize: Int = maxPageSize) {
+    public init(
+        phoneNumber: PhoneNumber? = nil,
+        sensNumber: String? = nil,
+        fromMilliseconds: Int64? = nil,
+        toMilliseconds: Int64? = nil,
+        page: Int = 0,
+        pageSize: Int = maxPageSize
+    ) {
         self.phoneNumber = phoneNumber
         self.sensNumber = sensNumber
         self.fromMilliseconds = fromMilliseconds
@@ -97,8 +103,13 @@ public struct WriteOutcome: Sendable, Equatable {
     public var registered: [OptOut] = []
     public var failure: OptOutError?
 
-    public init(done: [String] = [], unconfirmed: [String] = [], notSent: [String] = [], registered: [OptOut] = [],
-                failure: OptOutError? = nil) {
+    public init(
+        done: [String] = [],
+        unconfirmed: [String] = [],
+        notSent: [String] = [],
+        registered: [OptOut] = [],
+        failure: OptOutError? = nil
+    ) {
         self.done = done
         self.unconfirmed = unconfirmed
         self.notSent = notSent

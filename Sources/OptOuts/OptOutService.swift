@@ -8,7 +8,12 @@ public struct OptOutService: Sendable {
     public let directory: any OptOutDirectory
     public let health: any ServiceHealth
 
-    public init(name: String, serviceID: String, directory: any OptOutDirectory, health: any ServiceHealth = AlwaysHealthy()) {
+    public init(
+        name: String,
+        serviceID: String,
+        directory: any OptOutDirectory,
+        health: any ServiceHealth = AlwaysHealthy()
+    ) {
         self.name = name
         self.serviceID = serviceID
         self.directory = directory

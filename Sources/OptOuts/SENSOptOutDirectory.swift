@@ -30,15 +30,24 @@ public struct SENSOptOutDirectory: OptOutDirectory {
         let digits = number.digits
         do {
             let records = try await sens.list(SENSListQuery(clientTelNo: digits, pageSize: 1))
-            return Answer(value: records.first { $0.phoneNumber == digits }.map(OptOut.init), origin: .fetched, ageSeconds: 0)
+            return Answer(
+                value: records.first { $0.phoneNumber == digits }.map(OptOut.init),
+                origin: .fetched,
+                ageSeconds: 0
+            )
         } catch {
             throw OptOutError(error)
         }
     }
 
     public func list(_ query: OptOutQuery, refresh: Bool) async throws(OptOutError) -> Answer<[OptOut]> {
-        let sensQuery = SENSListQuery(clientTelNo: query.sensNumber ?? query.phoneNumber?.digits, pageSize: query.pageSize, pageIndex: query.page,
-                                      startTime: query.fromMilliseconds, endTime: query.toMilliseconds.map { max($0, 0) })
+        let sensQuery = SENSListQuery(
+            clientTelNo: query.sensNumber ?? query.phoneNumber?.digits,
+            pageSize: query.pageSize,
+            pageIndex: query.page,
+            startTime: query.fromMilliseconds,
+            endTime: query.toMilliseconds.map { max($0, 0) }
+        )
         do {
             return Answer(value: try await sens.list(sensQuery).map(OptOut.init), origin: .fetched, ageSeconds: 0)
         } catch {
@@ -49,10 +58,15 @@ public struct SENSOptOutDirectory: OptOutDirectory {
     /// Sends the distinct numbers chunk by chunk, in order, and stops at the first failure: the failed chunk is
     /// unconfirmed when SENS may have applied it (else not sent), and every later chunk is not sent, so nothing is
     /// silently dropped. The next chunk's body is written while the current call is in flight.
-    private func write(_ numbers: [PhoneNumber], _ call: (SENSTargets) async throws(SENSError) -> [OptOut]) async -> WriteOutcome {
+    private func write(
+        _ numbers: [PhoneNumber],
+        _ call: (SENSTargets) async throws(SENSError) -> [OptOut]
+    ) async -> WriteOutcome {
         var seen = Set<String>(minimumCapacity: numbers.count)
         let distinct = numbers.map(\.digits).filter { seen.insert($0).inserted }
-        let chunks = stride(from: 0, to: distinct.count, by: chunkSize).map { Array(distinct[$0..<min($0 + chunkSize, distinct.count)]) }
+        let chunks = stride(from: 0, to: distinct.count, by: chunkSize).map {
+            Array(distinct[$0..<min($0 + chunkSize, distinct.count)])
+        }
         var outcome = WriteOutcome()
         guard var targets = chunks.first.map(SENSTargets.init) else { return outcome }
         for position in chunks.indices {
@@ -81,7 +95,10 @@ public struct SENSOptOutDirectory: OptOutDirectory {
 
 extension OptOut {
     init(_ record: SENSRecord) {
-        self.init(phoneNumber: record.phoneNumber, registeredAtMilliseconds: record.registeredAtMilliseconds,
-                  source: record.source == .ars ? .ars : .manual)
+        self.init(
+            phoneNumber: record.phoneNumber,
+            registeredAtMilliseconds: record.registeredAtMilliseconds,
+            source: record.source == .ars ? .ars : .manual
+        )
     }
 }

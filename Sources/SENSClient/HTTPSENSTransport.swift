@@ -27,7 +27,12 @@ public struct HTTPSENSTransport: SENSTransport {
     /// SENS answers larger than this are treated as unreadable (a full list page is about 10 KB).
     static var maxResponseBytes: Int { 1 << 20 }
 
-    public init(httpClient: HTTPClient, settings: SENSServiceSettings, clock: any EpochClock = SystemEpochClock(), logger: Logger) {
+    public init(
+        httpClient: HTTPClient,
+        settings: SENSServiceSettings,
+        clock: any EpochClock = SystemEpochClock(),
+        logger: Logger
+    ) {
         self.httpClient = httpClient
         self.signer = NCPSigner(credentials: settings.credentials)
         self.clock = clock
@@ -41,7 +46,11 @@ public struct HTTPSENSTransport: SENSTransport {
         let pathAndQuery = pathPrefix + call.pathAndQuery
         var request = HTTPClientRequest(url: origin + pathAndQuery)
         request.method = HTTPMethod(rawValue: call.method.rawValue)
-        let signed = signer.sign(method: call.method.rawValue, pathAndQuery: pathAndQuery, timestampMilliseconds: clock.nowMilliseconds())
+        let signed = signer.sign(
+            method: call.method.rawValue,
+            pathAndQuery: pathAndQuery,
+            timestampMilliseconds: clock.nowMilliseconds()
+        )
         for field in signed.fields { request.headers.add(name: field.name, value: field.value) }
         request.headers.add(name: "Accept", value: "application/json")
         if let body = call.body {
@@ -65,7 +74,11 @@ public struct HTTPSENSTransport: SENSTransport {
         do {
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }.map { max(0, $0) }
-            return SENSAnswer(status: Int(response.status.code), retryAfterSeconds: retryAfter, body: Array(body.readableBytesView))
+            return SENSAnswer(
+                status: Int(response.status.code),
+                retryAfterSeconds: retryAfter,
+                body: Array(body.readableBytesView)
+            )
         } catch {
             // SENS answered, then the answer broke off (or timed out, or grew too large): an unreadable answer.
             let classified = classify(error, operation: call.operation, deadlineBinds: deadlineBinds)
@@ -76,18 +89,24 @@ public struct HTTPSENSTransport: SENSTransport {
     }
 
     private func classify(_ error: any Error, operation: String, deadlineBinds: Bool) -> SENSError {
-        RequestMetadata.logger(or: logger).warning("SENS call did not complete", metadata: [
-            "operation": "\(operation)", "error": "\(String(reflecting: error))",
-        ])
+        RequestMetadata.logger(or: logger).warning(
+            "SENS call did not complete",
+            metadata: [
+                "operation": "\(operation)", "error": "\(String(reflecting: error))",
+            ]
+        )
         if let error = error as? HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout {
-                return .timedOut(deadlineBinds ? .deadline(sent: true) : .attempt(milliseconds: attemptTimeoutMilliseconds))
+                return .timedOut(
+                    deadlineBinds ? .deadline(sent: true) : .attempt(milliseconds: attemptTimeoutMilliseconds)
+                )
             }
             if error == .connectTimeout { return .unreachable("could not connect to SENS in time") }
         }
         // No connection was made, so nothing was sent.
         if error is NIOConnectionError || (error as? IOError)?.errnoCode == ECONNREFUSED
-            || (error as? ChannelError).map({ if case .connectTimeout = $0 { true } else { false } }) == true {
+            || (error as? ChannelError).map({ if case .connectTimeout = $0 { true } else { false } }) == true
+        {
             return .unreachable("could not connect to SENS")
         }
         if error is NIOTooManyBytesError {

@@ -7,7 +7,8 @@ public struct SENSBaseURL: Sendable, Equatable {
     public init?(_ text: String) {
         var text = text
         while text.hasSuffix("/") { text.removeLast() }
-        guard let schemeEnd = text.firstRange(of: "://"), ["http", "https"].contains(text[..<schemeEnd.lowerBound].lowercased()),
+        guard let schemeEnd = text.firstRange(of: "://"),
+            ["http", "https"].contains(text[..<schemeEnd.lowerBound].lowercased()),
             let host = text[schemeEnd.upperBound...].split(separator: "/", omittingEmptySubsequences: false).first,
             !host.isEmpty, !text.contains("?"), !text.contains("#"), !text.contains(where: \.isWhitespace)
         else { return nil }

@@ -14,8 +14,14 @@ public struct SENSServiceSettings: Sendable {
 
     /// The defaults are the settings table's (`SENSServiceSettings.init(credentials:serviceID:baseURL:)`, in the
     /// application).
-    public init(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL, registerTimeOffsetSeconds: Int,
-                connectTimeoutMilliseconds: Int, attemptTimeoutMilliseconds: Int) {
+    public init(
+        credentials: NCPCredentials,
+        serviceID: String,
+        baseURL: SENSBaseURL,
+        registerTimeOffsetSeconds: Int,
+        connectTimeoutMilliseconds: Int,
+        attemptTimeoutMilliseconds: Int
+    ) {
         self.credentials = credentials
         self.serviceID = serviceID
         self.baseURL = baseURL

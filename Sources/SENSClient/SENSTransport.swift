@@ -9,7 +9,9 @@ public protocol SENSTransport: Sendable {
 
 public struct SENSRequest: Sendable {
     public enum Method: String, Sendable {
-        case get = "GET", post = "POST", delete = "DELETE"
+        case get = "GET"
+        case post = "POST"
+        case delete = "DELETE"
     }
 
     public var method: Method

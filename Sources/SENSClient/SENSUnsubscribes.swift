@@ -23,4 +23,3 @@ public struct SENSRecord: Sendable, Equatable {
         self.registeredAtMilliseconds = registeredAtMilliseconds
     }
 }
-

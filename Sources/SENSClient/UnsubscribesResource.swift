@@ -25,13 +25,17 @@ public struct UnsubscribesResource: SENSUnsubscribes {
     }
 
     public func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord] {
-        let answer = try await transport.send(SENSRequest(method: .post, pathAndQuery: path, body: targets.body, operation: "register"))
+        let answer = try await transport.send(
+            SENSRequest(method: .post, pathAndQuery: path, body: targets.body, operation: "register")
+        )
         guard answer.status == 200 else { throw classify(answer, operation: "register") }
         return try decode(answer.body, operation: "register")
     }
 
     public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord] {
-        let answer = try await transport.send(SENSRequest(method: .get, pathAndQuery: path + query.queryString, operation: "list"))
+        let answer = try await transport.send(
+            SENSRequest(method: .get, pathAndQuery: path + query.queryString, operation: "list")
+        )
         // SENS has been seen answering an empty list with a bodiless 404; an API Gateway 404 always has a body.
         if answer.status == 404 && answer.body.isEmpty { return [] }
         guard answer.status == 200 else { throw classify(answer, operation: "list") }
@@ -39,13 +43,19 @@ public struct UnsubscribesResource: SENSUnsubscribes {
     }
 
     public func delete(_ targets: SENSTargets) async throws(SENSError) {
-        let answer = try await transport.send(SENSRequest(method: .delete, pathAndQuery: path, body: targets.body, operation: "delete"))
+        let answer = try await transport.send(
+            SENSRequest(method: .delete, pathAndQuery: path, body: targets.body, operation: "delete")
+        )
         guard answer.status == 204 || answer.status == 200 else { throw classify(answer, operation: "delete") }
         // SENS answers 204 with no body. A 200 whose body is not JSON (a proxy's or a maintenance page) says
         // nothing about the removal: it may or may not have been applied.
         if answer.status == 200, let first = answer.body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
-            first != UInt8(ascii: "[") && first != UInt8(ascii: "{") {
-            RequestMetadata.logger(or: logger).warning("SENS answer unreadable", metadata: ["operation": "delete", "bytes": "\(answer.body.count)"])
+            first != UInt8(ascii: "[") && first != UInt8(ascii: "{")
+        {
+            RequestMetadata.logger(or: logger).warning(
+                "SENS answer unreadable",
+                metadata: ["operation": "delete", "bytes": "\(answer.body.count)"]
+            )
             throw .invalidResponse("the delete answer is not the documented empty answer")
         }
     }
@@ -59,7 +69,10 @@ public struct UnsubscribesResource: SENSUnsubscribes {
             }
         }
         guard let wire, let records, records.count == wire.count else {
-            RequestMetadata.logger(or: logger).warning("SENS answer unreadable", metadata: ["operation": "\(operation)", "bytes": "\(body.count)"])
+            RequestMetadata.logger(or: logger).warning(
+                "SENS answer unreadable",
+                metadata: ["operation": "\(operation)", "bytes": "\(body.count)"]
+            )
             throw .invalidResponse("the \(operation) answer is not the documented JSON")
         }
         return records
@@ -68,9 +81,12 @@ public struct UnsubscribesResource: SENSUnsubscribes {
     private func classify(_ answer: SENSAnswer, operation: String) -> SENSError {
         // The upstream body is logged (never returned) only as its API Gateway code, which carries no secrets.
         let code = (try? JSONDecoder().decode(APIGatewayErrorBody.self, from: Data(answer.body)))?.error.errorCode
-        RequestMetadata.logger(or: logger).warning("SENS call failed", metadata: [
-            "operation": "\(operation)", "status": "\(answer.status)", "apiGatewayCode": "\(code ?? "-")",
-        ])
+        RequestMetadata.logger(or: logger).warning(
+            "SENS call failed",
+            metadata: [
+                "operation": "\(operation)", "status": "\(answer.status)", "apiGatewayCode": "\(code ?? "-")",
+            ]
+        )
         switch answer.status {
         case 429: return .throttled(retryAfterSeconds: answer.retryAfterSeconds)
         case 503, 502: return .unavailable("SENS answered \(answer.status)")

@@ -43,16 +43,17 @@ public enum APIGatewayErrorCode: String, Sendable, CaseIterable {
 
     /// The code the gateway most likely answers with for a bare HTTP status.
     public init(status: Int) {
-        self = switch status {
-        case 401: .authenticationFailed
-        case 403: .forbidden
-        case 404: .notFound
-        case 413: .requestEntityTooLarge
-        case 429: .throttleLimited
-        case 503: .endpointError
-        case 504: .endpointTimeout
-        default: .unexpectedError
-        }
+        self =
+            switch status {
+            case 401: .authenticationFailed
+            case 403: .forbidden
+            case 404: .notFound
+            case 413: .requestEntityTooLarge
+            case 429: .throttleLimited
+            case 503: .endpointError
+            case 504: .endpointTimeout
+            default: .unexpectedError
+            }
     }
 
     public func body(details: String? = nil) -> APIGatewayErrorBody {

@@ -13,9 +13,12 @@ public enum HMACSHA256 {
                 code.withUnsafeMutableBufferPointer { codePointer in
                     HMAC(
                         EVP_sha256(),
-                        keyPointer.baseAddress, Int32(key.count),
-                        messagePointer.baseAddress, messagePointer.count,
-                        codePointer.baseAddress, &length
+                        keyPointer.baseAddress,
+                        Int32(key.count),
+                        messagePointer.baseAddress,
+                        messagePointer.count,
+                        codePointer.baseAddress,
+                        &length
                     )
                 }
             }

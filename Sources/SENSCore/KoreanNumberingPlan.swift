@@ -42,10 +42,16 @@ enum KoreanNumberingPlan {
         case (6, 0):
             throw .cannotReceiveMessages(.premiumRate)
         case (5, 0):
-            try checkLength(NumberRange(prefix: "050", label: "a 050X personal number", lengths: 11...12), digits: length + 1)
+            try checkLength(
+                NumberRange(prefix: "050", label: "a 050X personal number", lengths: 11...12),
+                digits: length + 1
+            )
             return .personal
         case (7, 0):
-            try checkLength(NumberRange(prefix: "070", label: "a 070 internet phone number", lengths: 11...11), digits: length + 1)
+            try checkLength(
+                NumberRange(prefix: "070", label: "a 070 internet phone number", lengths: 11...11),
+                digits: length + 1
+            )
             return .voip
         default:
             throw .unknownPrefix("0\(n[0])\(n[1])")

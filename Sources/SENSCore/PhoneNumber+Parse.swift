@@ -137,10 +137,13 @@ extension PhoneNumber {
                 switch byte {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"):
                     scanned.digits.append(byte - UInt8(ascii: "0"))
-                case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "("), UInt8(ascii: ")"):
+                case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "("),
+                    UInt8(ascii: ")"):
                     continue
                 case UInt8(ascii: "+"):
-                    guard !scanned.hasPlus, scanned.digits.isEmpty else { return .failed(.misplacedPlus(position: position + 1)) }
+                    guard !scanned.hasPlus, scanned.digits.isEmpty else {
+                        return .failed(.misplacedPlus(position: position + 1))
+                    }
                     scanned.hasPlus = true
                 default:
                     return .general

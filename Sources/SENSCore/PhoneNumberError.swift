@@ -78,11 +78,12 @@ public enum PhoneNumberError: Error, Sendable, Equatable, CustomStringConvertibl
         case .notAllocated(let range):
             return "not an allocated number in the \(range.prefix) range (\(range.label))"
         case .cannotReceiveMessages(let service):
-            let prefix = switch service {
-            case .tollFree: "080/030"
-            case .premiumRate: "060"
-            case .pager: "015"
-            }
+            let prefix =
+                switch service {
+                case .tollFree: "080/030"
+                case .premiumRate: "060"
+                case .pager: "015"
+                }
             return "\(prefix) \(service.rawValue) numbers cannot receive text messages"
         }
     }

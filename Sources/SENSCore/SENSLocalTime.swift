@@ -27,7 +27,9 @@ public struct SENSLocalTime: Sendable, Equatable {
         let (days, millisecondOfDay) = local.floorDividedBy(86_400_000)
         let (year, month, day) = CivilCalendar.date(fromDaysSinceEpoch: days)
         guard (0...9999).contains(year) else {
-            let text = Array("\(year)-\(pad(month, 2))-\(pad(day, 2))T".utf8) + Array(format(millisecondOfDay: millisecondOfDay).utf8)
+            let text =
+                Array("\(year)-\(pad(month, 2))-\(pad(day, 2))T".utf8)
+                + Array(format(millisecondOfDay: millisecondOfDay).utf8)
             let count = min(text.count, buffer.count)
             _ = buffer.initialize(from: text.prefix(count))
             return count
@@ -46,15 +48,26 @@ public struct SENSLocalTime: Sendable, Equatable {
             buffer[index] = UInt8(ascii: character)
             index += 1
         }
-        digits(year, 4); byte("-"); digits(month, 2); byte("-"); digits(day, 2); byte("T")
-        digits(seconds / 3600, 2); byte(":"); digits(seconds / 60 % 60, 2); byte(":"); digits(seconds % 60, 2)
-        byte("."); digits(Int(millisecondOfDay % 1000), 3)
+        digits(year, 4)
+        byte("-")
+        digits(month, 2)
+        byte("-")
+        digits(day, 2)
+        byte("T")
+        digits(seconds / 3600, 2)
+        byte(":")
+        digits(seconds / 60 % 60, 2)
+        byte(":")
+        digits(seconds % 60, 2)
+        byte(".")
+        digits(Int(millisecondOfDay % 1000), 3)
         return index
     }
 
     private func format(millisecondOfDay: Int64) -> String {
         let seconds = millisecondOfDay / 1000
-        return "\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(millisecondOfDay % 1000, 3))"
+        return
+            "\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(millisecondOfDay % 1000, 3))"
     }
 
     /// The instant of a SENS local timestamp; fractional seconds of 0–9 digits are accepted.

@@ -21,21 +21,30 @@ public enum SENSRecordsReader {
     }
 
     private static func readRecord(_ scanner: inout JSONByteScanner) -> SENSUnsubscribeRecord? {
-        var clientTelNo: String?, registerType: String?, registerTime: String?
+        var clientTelNo: String?
+        var registerType: String?
+        var registerTime: String?
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         if !scanner.consume(UInt8(ascii: "}")) {
             repeat {
                 guard let key = scanner.readKey(), scanner.consume(UInt8(ascii: ":")) else { return nil }
                 switch key {
-                case .clientTelNo: guard let value = scanner.readString() else { return nil }; clientTelNo = value
-                case .registerType: guard let value = scanner.readString() else { return nil }; registerType = value
-                case .registerTime: guard let value = scanner.readString() else { return nil }; registerTime = value
+                case .clientTelNo:
+                    guard let value = scanner.readString() else { return nil }
+                    clientTelNo = value
+                case .registerType:
+                    guard let value = scanner.readString() else { return nil }
+                    registerType = value
+                case .registerTime:
+                    guard let value = scanner.readString() else { return nil }
+                    registerTime = value
                 case .other: guard scanner.skipValue() else { return nil }
                 }
             } while scanner.consume(UInt8(ascii: ",")) && !scanner.consume(UInt8(ascii: "}"), putBack: true)
             guard scanner.consume(UInt8(ascii: "}")) else { return nil }
         }
-        guard let clientTelNo, let registerTime, let type = registerType.flatMap(SENSRegisterType.init(rawValue:)) else { return nil }
+        guard let clientTelNo, let registerTime, let type = registerType.flatMap(SENSRegisterType.init(rawValue:))
+        else { return nil }
         return SENSUnsubscribeRecord(clientTelNo: clientTelNo, registerType: type, registerTime: registerTime)
     }
 }
@@ -183,7 +192,8 @@ struct JSONByteScanner {
     private mutating func readUnicodeEscape() -> Unicode.Scalar? {
         guard let first = readHex4() else { return nil }
         if JSONEscapes.isHighSurrogate(first) {
-            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { return nil }
             index += 2
             guard let second = readHex4() else { return nil }
             return JSONEscapes.scalar(high: first, low: second)
@@ -247,13 +257,14 @@ struct JSONByteScanner {
     /// A number in a value that is skipped: as lenient as `JSONDecoder`, which for such values only checks that
     /// they start with `-` or a digit and continue with number characters (`01`, `1.`, `1e` and `-` pass).
     private mutating func skipNumber() -> Bool {
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index])
+        guard index < bytes.count,
+            bytes[index] == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index])
         else { return false }
         index += 1
         while index < bytes.count {
             switch bytes[index] {
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
-                 UInt8(ascii: "+"), UInt8(ascii: "-"):
+                UInt8(ascii: "+"), UInt8(ascii: "-"):
                 index += 1
             default:
                 return true

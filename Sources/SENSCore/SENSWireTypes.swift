@@ -39,8 +39,13 @@ public struct SENSListQuery: Sendable, Equatable, Hashable {
     public var startTime: Int64?
     public var endTime: Int64?
 
-    public init(clientTelNo: String? = nil, pageSize: Int = SENSLimits.defaultPageSize, pageIndex: Int = 0,
-                startTime: Int64? = nil, endTime: Int64? = nil) {
+    public init(
+        clientTelNo: String? = nil,
+        pageSize: Int = SENSLimits.defaultPageSize,
+        pageIndex: Int = 0,
+        startTime: Int64? = nil,
+        endTime: Int64? = nil
+    ) {
         self.clientTelNo = clientTelNo
         self.pageSize = pageSize
         self.pageIndex = pageIndex

@@ -14,48 +14,97 @@ import SENSCore
 public enum GatewayApplication {
     /// The whole gateway as a Hummingbird application over the given SENS services, configured by
     /// `configuration` (whose defaults are the settings table's: `GatewayConfiguration.defaults`).
-    public static func build(_ configuration: GatewayConfiguration, services: [GatewayConfiguration.Service],
-                             dependencies: GatewayDependencies) throws -> some ApplicationProtocol {
-        let http = configuration.http, cache = configuration.cache, resilience = configuration.resilience
-        let clock = dependencies.clock, metrics = dependencies.metrics, logger = dependencies.logger
-        let cacheMetrics = dependencies.cacheMetrics, resilienceMetrics = dependencies.resilienceMetrics
+    public static func build(
+        _ configuration: GatewayConfiguration,
+        services: [GatewayConfiguration.Service],
+        dependencies: GatewayDependencies
+    ) throws -> some ApplicationProtocol {
+        let http = configuration.http
+        let cache = configuration.cache
+        let resilience = configuration.resilience
+        let clock = dependencies.clock
+        let metrics = dependencies.metrics
+        let logger = dependencies.logger
+        let cacheMetrics = dependencies.cacheMetrics
+        let resilienceMetrics = dependencies.resilienceMetrics
         let mirrorSettings = configuration.mirror.settings
         let mirrorStore = dependencies.mirrorStore
-        let httpClient = makeHTTPClient(services: services, resilience: resilience, syncConcurrency: mirrorStore == nil ? 0 : mirrorSettings.syncConcurrency)
+        let httpClient = makeHTTPClient(
+            services: services,
+            resilience: resilience,
+            syncConcurrency: mirrorStore == nil ? 0 : mirrorSettings.syncConcurrency
+        )
         var probes: [CredentialsProbe.Target] = []
         var mirrors: [String: ServiceMirror] = [:]
         var syncTargets: [MirrorSyncService.Target] = []
         let built = services.map { service in
             let serviceMetrics = metrics.service(service.name)
-            let parts = makeService(service, httpClient: httpClient, cache: cache, resilience: resilience, clock: clock,
-                                    cacheMetrics: cacheMetrics ?? serviceMetrics, resilienceMetrics: resilienceMetrics ?? serviceMetrics,
-                                    logger: logger)
-            probes.append(.init(name: service.name, sens: parts.resource, credentials: parts.resilient.credentials,
-                                metrics: resilienceMetrics ?? serviceMetrics, accessKey: service.sens.credentials.maskedAccessKey))
+            let parts = makeService(
+                service,
+                httpClient: httpClient,
+                cache: cache,
+                resilience: resilience,
+                clock: clock,
+                cacheMetrics: cacheMetrics ?? serviceMetrics,
+                resilienceMetrics: resilienceMetrics ?? serviceMetrics,
+                logger: logger
+            )
+            probes.append(
+                .init(
+                    name: service.name,
+                    sens: parts.resource,
+                    credentials: parts.resilient.credentials,
+                    metrics: resilienceMetrics ?? serviceMetrics,
+                    accessKey: service.sens.credentials.maskedAccessKey
+                )
+            )
             guard let mirrorStore else { return parts.service }
-            let serviceMirror = ServiceMirror(name: service.name, storeKey: service.sens.serviceID, store: mirrorStore, clock: clock,
-                                              settings: mirrorSettings, metrics: dependencies.mirrorMetrics ?? serviceMetrics,
-                                              logger: logger)
+            let serviceMirror = ServiceMirror(
+                name: service.name,
+                storeKey: service.sens.serviceID,
+                store: mirrorStore,
+                clock: clock,
+                settings: mirrorSettings,
+                metrics: dependencies.mirrorMetrics ?? serviceMetrics,
+                logger: logger
+            )
             mirrors[service.name] = serviceMirror
-            let syncSource = makeSyncSource(service, resource: parts.resource, credentials: parts.resilient.credentials,
-                                            resilience: resilience, concurrency: mirrorSettings.syncConcurrency,
-                                            metrics: resilienceMetrics ?? serviceMetrics, logger: logger)
+            let syncSource = makeSyncSource(
+                service,
+                resource: parts.resource,
+                credentials: parts.resilient.credentials,
+                resilience: resilience,
+                concurrency: mirrorSettings.syncConcurrency,
+                metrics: resilienceMetrics ?? serviceMetrics,
+                logger: logger
+            )
             syncTargets.append(.init(mirror: serviceMirror, source: syncSource))
-            return OptOutService(name: service.name, serviceID: service.sens.serviceID,
-                                 directory: MirroredOptOutDirectory(base: parts.service.directory, mirror: serviceMirror),
-                                 health: parts.service.health)
+            return OptOutService(
+                name: service.name,
+                serviceID: service.sens.serviceID,
+                directory: MirroredOptOutDirectory(base: parts.service.directory, mirror: serviceMirror),
+                health: parts.service.health
+            )
         }
         let httpSettings = GatewayResponder.Settings(
-            maxBodyBytes: http.maxBodyBytes, filterMaxBodyBytes: configuration.mirror.filterMaxBodyBytes,
+            maxBodyBytes: http.maxBodyBytes,
+            filterMaxBodyBytes: configuration.mirror.filterMaxBodyBytes,
             deadline: .milliseconds(resilience.deadlineMilliseconds),
             mirrorRetryAfterSeconds: Int(mirrorSettings.syncInterval.components.seconds),
-            responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds)
+            responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds
+        )
         let delivery = AnswerDelivery(drain: .seconds(http.drainSeconds))
         let responder: GatewayResponder
         do {
-            responder = try GatewayResponder(services: OptOutServices(built, defaultName: configuration.defaultService), mirrors: mirrors, metrics: metrics,
-                                             accessLog: dependencies.accessLog ?? LoggerAccessLog(), clock: clock, delivery: delivery,
-                                             settings: httpSettings)
+            responder = try GatewayResponder(
+                services: OptOutServices(built, defaultName: configuration.defaultService),
+                mirrors: mirrors,
+                metrics: metrics,
+                accessLog: dependencies.accessLog ?? LoggerAccessLog(),
+                clock: clock,
+                delivery: delivery,
+                settings: httpSettings
+            )
         } catch {
             try? httpClient.syncShutdown()
             throw error
@@ -66,15 +115,23 @@ public enum GatewayApplication {
             // Per connection, made anew for each: HTTP/1.0 and `Connection: close` answered and closed, the
             // connection bound, `100 Continue` and the body's time. Connections that send or read nothing for
             // `idleTimeout` are closed (slow or stalled clients).
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [
-                    HTTP1VersionInstaller(), connections.handler(), delivery.handler(),
-                    BodyFlowHandler(maxBodyBytes: http.maxBodyBytes, streamedBodyLimits: httpSettings.streamedBodyLimits,
-                                    bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds))),
-                ],
-                idleTimeout: .seconds(Int64(http.idleTimeoutSeconds))
-            )),
-            configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "sens-gateway"),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [
+                        HTTP1VersionInstaller(), connections.handler(), delivery.handler(),
+                        BodyFlowHandler(
+                            maxBodyBytes: http.maxBodyBytes,
+                            streamedBodyLimits: httpSettings.streamedBodyLimits,
+                            bodyTimeout: .milliseconds(Int64(resilience.deadlineMilliseconds))
+                        ),
+                    ],
+                    idleTimeout: .seconds(Int64(http.idleTimeoutSeconds))
+                )
+            ),
+            configuration: ApplicationConfiguration(
+                address: .hostname(http.host, port: http.port),
+                serverName: "sens-gateway"
+            ),
             onServerRunning: { channel in
                 // A failed accept (out of file descriptors, say) is logged; NIO alone would retry in silence.
                 try? await channel.eventLoop.submit {
@@ -89,24 +146,47 @@ public enum GatewayApplication {
         if let accessLog = dependencies.accessLog { app.addServices(accessLog) }
         app.addServices(HTTPClientService(client: httpClient))
         // Added after the client, so stopped before it: a sync in the middle ends before its client goes.
-        if let mirrorStore { app.addServices(MirrorSyncService(targets: syncTargets, store: mirrorStore, logger: logger)) }
+        if let mirrorStore {
+            app.addServices(MirrorSyncService(targets: syncTargets, store: mirrorStore, logger: logger))
+        }
         if dependencies.checkSENSAtStart {
-            app.addServices(CredentialsProbe(targets: probes, interval: .seconds(resilience.credentialsProbeSeconds), logger: logger))
+            app.addServices(
+                CredentialsProbe(
+                    targets: probes,
+                    interval: .seconds(resilience.credentialsProbeSeconds),
+                    logger: logger
+                )
+            )
         }
         return app
     }
 
     /// One service's decorators, each with its own breaker, bulkhead, credentials state and caches.
-    static func makeService(_ service: GatewayConfiguration.Service, httpClient: HTTPClient, cache: CacheSettings,
-                            resilience: ResilienceSettings, clock: any EpochClock, cacheMetrics: any CacheMetrics,
-                            resilienceMetrics: any ResilienceMetrics, logger: Logger)
-        -> (service: OptOutService, resilient: ResilientUnsubscribes, resource: UnsubscribesResource, source: any OptOutDirectory) {
+    static func makeService(
+        _ service: GatewayConfiguration.Service,
+        httpClient: HTTPClient,
+        cache: CacheSettings,
+        resilience: ResilienceSettings,
+        clock: any EpochClock,
+        cacheMetrics: any CacheMetrics,
+        resilienceMetrics: any ResilienceMetrics,
+        logger: Logger
+    )
+        -> (
+            service: OptOutService, resilient: ResilientUnsubscribes, resource: UnsubscribesResource,
+            source: any OptOutDirectory
+        )
+    {
         var logger = logger
         logger[metadataKey: "service"] = .string(service.name)
         let breaker = makeCircuitBreaker(resilience: resilience, metrics: resilienceMetrics, logger: logger)
         let transport = HTTPSENSTransport(httpClient: httpClient, settings: service.sens, clock: clock, logger: logger)
-        let resource = UnsubscribesResource(transport: transport, serviceID: service.sens.serviceID,
-                                            registerTimeOffsetSeconds: service.sens.registerTimeOffsetSeconds, logger: logger)
+        let resource = UnsubscribesResource(
+            transport: transport,
+            serviceID: service.sens.serviceID,
+            registerTimeOffsetSeconds: service.sens.registerTimeOffsetSeconds,
+            logger: logger
+        )
         let sens = ResilientUnsubscribes(
             upstream: resource,
             policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
@@ -118,32 +198,63 @@ public enum GatewayApplication {
         let source = SENSOptOutDirectory(sens: sens)
         let directory = CachedOptOutDirectory(base: source, settings: cache, clock: clock, metrics: cacheMetrics)
         let health = SENSServiceHealth(breaker: breaker, credentials: sens.credentials)
-        return (OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health), sens, resource, source)
+        return (
+            OptOutService(name: service.name, serviceID: service.sens.serviceID, directory: directory, health: health),
+            sens, resource, source
+        )
     }
 
     /// The source the mirror's syncs read: the service's SENS resource behind a breaker and a bulkhead of their own
     /// (as many calls as the syncs make at once), so that a pass never fills the bulkhead live checks wait in, and
     /// a failing sync never opens the breaker live traffic goes through. The credentials' state is shared.
-    static func makeSyncSource(_ service: GatewayConfiguration.Service, resource: UnsubscribesResource, credentials: CredentialsHealth,
-                               resilience: ResilienceSettings, concurrency: Int, metrics: any ResilienceMetrics, logger: Logger) -> any OptOutDirectory {
+    static func makeSyncSource(
+        _ service: GatewayConfiguration.Service,
+        resource: UnsubscribesResource,
+        credentials: CredentialsHealth,
+        resilience: ResilienceSettings,
+        concurrency: Int,
+        metrics: any ResilienceMetrics,
+        logger: Logger
+    ) -> any OptOutDirectory {
         var serviceLogger = logger
         serviceLogger[metadataKey: "service"] = .string(service.name)
         let logger = serviceLogger
         let breaker = CircuitBreaker(
-            minimumCalls: resilience.breakerMinimumCalls, failurePercent: resilience.breakerFailurePercent,
-            windowSize: resilience.breakerWindow, cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
-            onStateChange: { state in logger.warning("the mirror syncs' SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"]) })
-        return SENSOptOutDirectory(sens: ResilientUnsubscribes(
-            upstream: resource, policy: RetryPolicy(maxAttempts: resilience.maxAttempts), breaker: breaker,
-            bulkhead: Bulkhead(maxConcurrent: concurrency, maxQueued: 4 * concurrency), metrics: metrics, credentials: credentials, logger: logger))
+            minimumCalls: resilience.breakerMinimumCalls,
+            failurePercent: resilience.breakerFailurePercent,
+            windowSize: resilience.breakerWindow,
+            cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
+            onStateChange: { state in
+                logger.warning(
+                    "the mirror syncs' SENS circuit breaker changed state",
+                    metadata: ["state": "\(state.rawValue)"]
+                )
+            }
+        )
+        return SENSOptOutDirectory(
+            sens: ResilientUnsubscribes(
+                upstream: resource,
+                policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
+                breaker: breaker,
+                bulkhead: Bulkhead(maxConcurrent: concurrency, maxQueued: 4 * concurrency),
+                metrics: metrics,
+                credentials: credentials,
+                logger: logger
+            )
+        )
     }
 
     /// The process's one HTTP client, with as many pooled connections as the bulkheads let calls run:
     /// AsyncHTTPClient's default of 8 per host would otherwise queue most admitted calls inside the client
     /// (found under load). Every service calls the same SENS host.
-    static func makeHTTPClient(services: [GatewayConfiguration.Service], resilience: ResilienceSettings, syncConcurrency: Int) -> HTTPClient {
+    static func makeHTTPClient(
+        services: [GatewayConfiguration.Service],
+        resilience: ResilienceSettings,
+        syncConcurrency: Int
+    ) -> HTTPClient {
         var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
-        pool.concurrentHTTP1ConnectionsPerHostSoftLimit = (resilience.maxConcurrentCalls + syncConcurrency) * max(1, services.count)
+        pool.concurrentHTTP1ConnectionsPerHostSoftLimit =
+            (resilience.maxConcurrentCalls + syncConcurrency) * max(1, services.count)
         let first = services.first?.sens
         return HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
@@ -158,7 +269,11 @@ public enum GatewayApplication {
         )
     }
 
-    static func makeCircuitBreaker(resilience: ResilienceSettings, metrics: any ResilienceMetrics, logger: Logger) -> CircuitBreaker {
+    static func makeCircuitBreaker(
+        resilience: ResilienceSettings,
+        metrics: any ResilienceMetrics,
+        logger: Logger
+    ) -> CircuitBreaker {
         metrics.recordBreakerState(.closed)
         return CircuitBreaker(
             minimumCalls: resilience.breakerMinimumCalls,
@@ -167,7 +282,10 @@ public enum GatewayApplication {
             cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
             onStateChange: { state in
                 metrics.recordBreakerState(state)
-                RequestMetadata.logger(or: logger).warning("SENS circuit breaker changed state", metadata: ["state": "\(state.rawValue)"])
+                RequestMetadata.logger(or: logger).warning(
+                    "SENS circuit breaker changed state",
+                    metadata: ["state": "\(state.rawValue)"]
+                )
             }
         )
     }
@@ -193,11 +311,18 @@ public struct GatewayDependencies: Sendable {
     /// Receives the port the server listens on.
     public var onServerRunning: @Sendable (Int) async -> Void
 
-    public init(logger: Logger, clock: any EpochClock = SystemEpochClock(), metrics: GatewayMetrics = GatewayMetrics(),
-                cacheMetrics: (any CacheMetrics)? = nil, resilienceMetrics: (any ResilienceMetrics)? = nil,
-                mirrorMetrics: (any MirrorMetrics)? = nil, mirrorStore: (any MirrorStore)? = nil,
-                accessLog: BufferedAccessLog? = nil, checkSENSAtStart: Bool = false,
-                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
+    public init(
+        logger: Logger,
+        clock: any EpochClock = SystemEpochClock(),
+        metrics: GatewayMetrics = GatewayMetrics(),
+        cacheMetrics: (any CacheMetrics)? = nil,
+        resilienceMetrics: (any ResilienceMetrics)? = nil,
+        mirrorMetrics: (any MirrorMetrics)? = nil,
+        mirrorStore: (any MirrorStore)? = nil,
+        accessLog: BufferedAccessLog? = nil,
+        checkSENSAtStart: Bool = false,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.logger = logger
         self.clock = clock
         self.metrics = metrics

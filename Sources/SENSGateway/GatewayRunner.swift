@@ -11,20 +11,33 @@ import UnixSignals
 public enum GatewayRunner {
     /// The gateway against SENS as configured (`upstream` must be `.sens`).
     /// - Parameter onReady: called with the gateway's port once it accepts requests.
-    public static func run(_ configuration: GatewayConfiguration, logger: Logger,
-                           onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    public static func run(
+        _ configuration: GatewayConfiguration,
+        logger: Logger,
+        onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         guard case .sens(let services) = configuration.upstream else {
             preconditionFailure("simulator mode is run by the executable, which links the simulator")
         }
         for service in services {
-            logger.info("using SENS", metadata: [
-                "service": "\(service.name)", "baseUrl": "\(service.sens.baseURL.masked)", "serviceId": "\(service.sens.serviceID)",
-                "accessKey": "\(service.sens.credentials.maskedAccessKey)",
-            ])
+            logger.info(
+                "using SENS",
+                metadata: [
+                    "service": "\(service.name)", "baseUrl": "\(service.sens.baseURL.masked)",
+                    "serviceId": "\(service.sens.serviceID)",
+                    "accessKey": "\(service.sens.credentials.maskedAccessKey)",
+                ]
+            )
         }
         let mirror = try await openMirror(configuration, logger: logger)
-        let app = try application(configuration, services: services, mirrorStore: mirror, logger: logger, checkSENSAtStart: true,
-                                  onReady: onReady)
+        let app = try application(
+            configuration,
+            services: services,
+            mirrorStore: mirror,
+            logger: logger,
+            checkSENSAtStart: true,
+            onReady: onReady
+        )
         try await closing(mirror) { try await serviceGroup([app], configuration: configuration, logger: logger).run() }
     }
 
@@ -34,9 +47,16 @@ public enum GatewayRunner {
     /// What the services get to stop once the answers are out.
     public static let stopSeconds = 5
 
-    public static func serviceGroup(_ services: [any Service], configuration: GatewayConfiguration, logger: Logger) -> ServiceGroup {
-        var group = ServiceGroupConfiguration(services: services.map { .init(service: $0) },
-                                              gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    public static func serviceGroup(
+        _ services: [any Service],
+        configuration: GatewayConfiguration,
+        logger: Logger
+    ) -> ServiceGroup {
+        var group = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
         group.maximumGracefulShutdownDuration = .seconds(configuration.http.drainSeconds + Self.stopSeconds)
         return ServiceGroup(configuration: group)
     }
@@ -54,10 +74,15 @@ public enum GatewayRunner {
     }
 
     /// The mirror's store, opened and migrated, when the mirror is on; a store that cannot be opened stops start-up.
-    public static func openMirror(_ configuration: GatewayConfiguration, logger: Logger) async throws -> (any MirrorStore)? {
+    public static func openMirror(
+        _ configuration: GatewayConfiguration,
+        logger: Logger
+    ) async throws -> (any MirrorStore)? {
         let settings = configuration.mirror
         guard settings.enabled else {
-            logger.notice("the mirror is off (mirror.enabled=false): no filter, no change feed; reads go to the cache and SENS")
+            logger.notice(
+                "the mirror is off (mirror.enabled=false): no filter, no change feed; reads go to the cache and SENS"
+            )
             return nil
         }
         let store: any MirrorStore
@@ -65,17 +90,28 @@ public enum GatewayRunner {
             do {
                 store = try await PostgresMirrorStore.open(settings: database, logger: logger)
             } catch {
-                throw MirrorOpenError(store: database.maskedURL, setting: "mirror.databaseUrl, MIRROR_DATABASE_URL", reason: "\(error)")
+                throw MirrorOpenError(
+                    store: database.maskedURL,
+                    setting: "mirror.databaseUrl, MIRROR_DATABASE_URL",
+                    reason: "\(error)"
+                )
             }
             do {
                 try await store.migrate()
             } catch {
                 try? await store.close()
-                throw MirrorOpenError(store: database.maskedURL, setting: "mirror.databaseUrl, MIRROR_DATABASE_URL", reason: "\(error)")
+                throw MirrorOpenError(
+                    store: database.maskedURL,
+                    setting: "mirror.databaseUrl, MIRROR_DATABASE_URL",
+                    reason: "\(error)"
+                )
             }
-            logger.info("mirror store open: shared by the replicas on this database", metadata: [
-                "database": "\(database.maskedURL)", "poolSize": "\(database.poolSize)",
-            ])
+            logger.info(
+                "mirror store open: shared by the replicas on this database",
+                metadata: [
+                    "database": "\(database.maskedURL)", "poolSize": "\(database.poolSize)",
+                ]
+            )
         } else {
             do {
                 let file = try await SQLiteMirrorStore.open(path: settings.path, logger: logger)
@@ -85,7 +121,11 @@ public enum GatewayRunner {
                 }
                 store = file
             } catch {
-                throw MirrorOpenError(store: settings.path ?? ":memory:", setting: "mirror.path, MIRROR_PATH", reason: "\(error)")
+                throw MirrorOpenError(
+                    store: settings.path ?? ":memory:",
+                    setting: "mirror.path, MIRROR_PATH",
+                    reason: "\(error)"
+                )
             }
             logger.info("mirror store open", metadata: ["path": "\(settings.path ?? ":memory:")"])
         }
@@ -93,13 +133,23 @@ public enum GatewayRunner {
     }
 
     /// The gateway as a service over the given SENS services, for running alone or beside others (the simulator).
-    public static func application(_ configuration: GatewayConfiguration, services: [GatewayConfiguration.Service],
-                                   mirrorStore: (any MirrorStore)?, logger: Logger, checkSENSAtStart: Bool,
-                                   onReady: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    public static func application(
+        _ configuration: GatewayConfiguration,
+        services: [GatewayConfiguration.Service],
+        mirrorStore: (any MirrorStore)?,
+        logger: Logger,
+        checkSENSAtStart: Bool,
+        onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
         let dependencies = GatewayDependencies(
-            logger: logger, mirrorStore: mirrorStore,
+            logger: logger,
+            mirrorStore: mirrorStore,
             // Request lines through a buffer written off the requests' path (one per request, the same text).
-            accessLog: BufferedAccessLog(format: configuration.log.format, level: configuration.log.level, logger: logger),
+            accessLog: BufferedAccessLog(
+                format: configuration.log.format,
+                level: configuration.log.level,
+                logger: logger
+            ),
             checkSENSAtStart: checkSENSAtStart
         ) { port in
             logger.info("sens-gateway listening", metadata: ["address": "http://\(configuration.http.host):\(port)"])

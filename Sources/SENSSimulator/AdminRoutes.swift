@@ -51,13 +51,18 @@ struct AdminRoutes<Context: RequestContext> {
             }
             let seeds = try decode([SeedRecord].self, body)
             let records = try seeds.map { seed in
-                let time = try seed.registerTime.map { text in
-                    guard let milliseconds = localTime.parse(text) else {
-                        throw SimulatorError.badRequest("registerTime must be YYYY-MM-DDTHH:mm:ss.sss")
-                    }
-                    return milliseconds
-                } ?? clock.nowMilliseconds()
-                return StoredUnsubscribe(clientTelNo: seed.clientTelNo, registerType: seed.registerType ?? .ars, registeredAtMilliseconds: time)
+                let time =
+                    try seed.registerTime.map { text in
+                        guard let milliseconds = localTime.parse(text) else {
+                            throw SimulatorError.badRequest("registerTime must be YYYY-MM-DDTHH:mm:ss.sss")
+                        }
+                        return milliseconds
+                    } ?? clock.nowMilliseconds()
+                return StoredUnsubscribe(
+                    clientTelNo: seed.clientTelNo,
+                    registerType: seed.registerType ?? .ars,
+                    registeredAtMilliseconds: time
+                )
             }
             store.seed(records)
             return Response.json(status: 200, ["seeded": seeds.count])
@@ -106,16 +111,24 @@ struct AdminRoutes<Context: RequestContext> {
             let start = self.start ?? 0
             let capacity = (0..<width).reduce(1) { value, _ in value * 10 }
             guard (0...Self.maxCount).contains(count), (0...capacity).contains(start), count <= capacity - start else {
-                throw SimulatorError.badRequest("count must be 0 to \(Self.maxCount), and start + count fit the \(capacity) numbers prefix \(prefix) leaves room for")
+                throw SimulatorError.badRequest(
+                    "count must be 0 to \(Self.maxCount), and start + count fit the \(capacity) numbers prefix \(prefix) leaves room for"
+                )
             }
-            let to = toMilliseconds ?? now, from = fromMilliseconds ?? to - 30 * 86_400_000
-            guard from <= to else { throw SimulatorError.badRequest("fromMilliseconds must not be after toMilliseconds") }
+            let to = toMilliseconds ?? now
+            let from = fromMilliseconds ?? to - 30 * 86_400_000
+            guard from <= to else {
+                throw SimulatorError.badRequest("fromMilliseconds must not be after toMilliseconds")
+            }
             let step = count > 1 ? Double(to - from) / Double(count - 1) : 0
             return (0..<count).map { offset in
                 let sequence = String(start + offset)
                 let number = prefix + String(repeating: "0", count: width - sequence.utf8.count) + sequence
-                return StoredUnsubscribe(clientTelNo: number, registerType: registerType ?? .ars,
-                                         registeredAtMilliseconds: from + Int64((Double(offset) * step).rounded(.down)))
+                return StoredUnsubscribe(
+                    clientTelNo: number,
+                    registerType: registerType ?? .ars,
+                    registeredAtMilliseconds: from + Int64((Double(offset) * step).rounded(.down))
+                )
             }
         }
     }

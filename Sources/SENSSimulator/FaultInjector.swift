@@ -20,9 +20,17 @@ public struct FaultSettings: Codable, Sendable, Equatable {
     /// answers of calls applied one after the other can then arrive in the other order.
     public var answerJitterMilliseconds: Int
 
-    public init(latencyMilliseconds: Int = 0, failureRate: Double = 0, failureStatus: Int = 500,
-                throttleRate: Double = 0, retryAfterSeconds: Int = 1, dropRate: Double = 0, truncateRate: Double = 0,
-                garbageRate: Double = 0, answerJitterMilliseconds: Int = 0) {
+    public init(
+        latencyMilliseconds: Int = 0,
+        failureRate: Double = 0,
+        failureStatus: Int = 500,
+        throttleRate: Double = 0,
+        retryAfterSeconds: Int = 1,
+        dropRate: Double = 0,
+        truncateRate: Double = 0,
+        garbageRate: Double = 0,
+        answerJitterMilliseconds: Int = 0
+    ) {
         self.answerJitterMilliseconds = answerJitterMilliseconds
         self.latencyMilliseconds = latencyMilliseconds
         self.failureRate = failureRate
@@ -39,15 +47,18 @@ public struct FaultSettings: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = FaultSettings()
         self.init(
-            latencyMilliseconds: try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? defaults.latencyMilliseconds,
+            latencyMilliseconds: try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds)
+                ?? defaults.latencyMilliseconds,
             failureRate: try container.decodeIfPresent(Double.self, forKey: .failureRate) ?? defaults.failureRate,
             failureStatus: try container.decodeIfPresent(Int.self, forKey: .failureStatus) ?? defaults.failureStatus,
             throttleRate: try container.decodeIfPresent(Double.self, forKey: .throttleRate) ?? defaults.throttleRate,
-            retryAfterSeconds: try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? defaults.retryAfterSeconds,
+            retryAfterSeconds: try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds)
+                ?? defaults.retryAfterSeconds,
             dropRate: try container.decodeIfPresent(Double.self, forKey: .dropRate) ?? defaults.dropRate,
             truncateRate: try container.decodeIfPresent(Double.self, forKey: .truncateRate) ?? defaults.truncateRate,
             garbageRate: try container.decodeIfPresent(Double.self, forKey: .garbageRate) ?? defaults.garbageRate,
-            answerJitterMilliseconds: try container.decodeIfPresent(Int.self, forKey: .answerJitterMilliseconds) ?? defaults.answerJitterMilliseconds
+            answerJitterMilliseconds: try container.decodeIfPresent(Int.self, forKey: .answerJitterMilliseconds)
+                ?? defaults.answerJitterMilliseconds
         )
     }
 
@@ -63,7 +74,9 @@ public struct FaultSettings: Codable, Sendable, Equatable {
         where !(0...1).contains(rate) {
             return "\(name) must be 0–1"
         }
-        if throttleRate + failureRate + dropRate + truncateRate + garbageRate > 1 { return "the rates must add up to at most 1" }
+        if throttleRate + failureRate + dropRate + truncateRate + garbageRate > 1 {
+            return "the rates must add up to at most 1"
+        }
         if !(400...599).contains(failureStatus) { return "failureStatus must be 400–599" }
         if !(0...86_400).contains(retryAfterSeconds) { return "retryAfterSeconds must be 0–86400" }
         return nil

@@ -15,8 +15,11 @@ public struct SENSSimulator: Sendable {
     public let stats: SimulatorStats
     let clock: any EpochClock
 
-    public init(configuration: SimulatorConfiguration, store: UnsubscribeStore = UnsubscribeStore(),
-                clock: any EpochClock = SystemEpochClock()) {
+    public init(
+        configuration: SimulatorConfiguration,
+        store: UnsubscribeStore = UnsubscribeStore(),
+        clock: any EpochClock = SystemEpochClock()
+    ) {
         self.configuration = configuration
         self.store = store
         var stores = [configuration.serviceID: store]
@@ -36,12 +39,29 @@ public struct SENSSimulator: Sendable {
         let router = Router(context: SimulatorRequestContext.self)
         router.add(middleware: SimulatorErrorMiddleware())
         let sens = router.group("sms/v2/services/:serviceId/unsubscribes")
-            .add(middleware: SignatureVerificationMiddleware(accounts: configuration.allAccounts, clock: clock, stats: stats))
-        UnsubscribeRoutes(stores: stores, faults: faults, stats: stats, clock: clock,
-                          localTime: configuration.localTime).add(to: sens)
-        AdminRoutes(stores: stores, defaultServiceID: configuration.serviceID, faults: faults, stats: stats, clock: clock,
-                    localTime: configuration.localTime)
-            .add(to: router.group("_simulator"))
+            .add(
+                middleware: SignatureVerificationMiddleware(
+                    accounts: configuration.allAccounts,
+                    clock: clock,
+                    stats: stats
+                )
+            )
+        UnsubscribeRoutes(
+            stores: stores,
+            faults: faults,
+            stats: stats,
+            clock: clock,
+            localTime: configuration.localTime
+        ).add(to: sens)
+        AdminRoutes(
+            stores: stores,
+            defaultServiceID: configuration.serviceID,
+            faults: faults,
+            stats: stats,
+            clock: clock,
+            localTime: configuration.localTime
+        )
+        .add(to: router.group("_simulator"))
         return router
     }
 

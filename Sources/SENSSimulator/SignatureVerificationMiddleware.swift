@@ -13,14 +13,20 @@ struct SignatureVerificationMiddleware<Context: RequestContext>: RouterMiddlewar
     init(accounts: [SimulatedAccount], clock: any EpochClock, stats: SimulatorStats) {
         var signers: [String: (signer: NCPSigner, serviceIDs: Set<String>)] = [:]
         for account in accounts {
-            signers[account.credentials.accessKey] = (NCPSigner(credentials: account.credentials), Set(account.serviceIDs))
+            signers[account.credentials.accessKey] = (
+                NCPSigner(credentials: account.credentials), Set(account.serviceIDs)
+            )
         }
         self.signers = signers
         self.clock = clock
         self.stats = stats
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         if let problem = authenticationProblem(request) {
             stats.record { $0.rejectedCalls += 1 }
             throw SimulatorError.gateway(.authenticationFailed, details: problem)
@@ -30,7 +36,10 @@ struct SignatureVerificationMiddleware<Context: RequestContext>: RouterMiddlewar
         let known = signers.values.contains { $0.serviceIDs.contains(serviceID) }
         if known && !account.serviceIDs.contains(serviceID) {
             stats.record { $0.rejectedCalls += 1 }
-            throw SimulatorError.gateway(.permissionDenied, details: "The access key's account does not own this service.")
+            throw SimulatorError.gateway(
+                .permissionDenied,
+                details: "The access key's account does not own this service."
+            )
         }
         return try await next(request, context)
     }
@@ -45,7 +54,13 @@ struct SignatureVerificationMiddleware<Context: RequestContext>: RouterMiddlewar
             abs(clock.nowMilliseconds() - milliseconds) < SENSLimits.timestampToleranceMilliseconds
         else { return "Invalid timestamp." }
         let target = request.head.path ?? ""
-        guard signer.isValidSignature(signature, method: request.method.rawValue, pathAndQuery: target, timestamp: timestamp)
+        guard
+            signer.isValidSignature(
+                signature,
+                method: request.method.rawValue,
+                pathAndQuery: target,
+                timestamp: timestamp
+            )
         else { return "Invalid signature." }
         return nil
     }

@@ -20,7 +20,10 @@ public struct SimulatorConfiguration: Sendable {
     public static let defaultServiceID = "ncp:sms:kr:123456789012:sens"
 
     public init(
-        credentials: NCPCredentials = NCPCredentials(accessKey: defaultAccessKey, secretKey: NCPSecretKey(defaultSecretKey)),
+        credentials: NCPCredentials = NCPCredentials(
+            accessKey: defaultAccessKey,
+            secretKey: NCPSecretKey(defaultSecretKey)
+        ),
         serviceID: String = defaultServiceID,
         serviceIDs: [String]? = nil,
         accounts: [SimulatedAccount] = [],
@@ -35,7 +38,9 @@ public struct SimulatorConfiguration: Sendable {
     }
 
     /// Every account, the main one first.
-    var allAccounts: [SimulatedAccount] { [SimulatedAccount(credentials: credentials, serviceIDs: serviceIDs)] + accounts }
+    var allAccounts: [SimulatedAccount] {
+        [SimulatedAccount(credentials: credentials, serviceIDs: serviceIDs)] + accounts
+    }
 
     /// Reads `sens.accessKey`, `sens.secretKey`, `sens.serviceId` and the `simulator.*` fault keys
     /// (`SENS_ACCESS_KEY`, `--sens-access-key`, `SIMULATOR_FAILURE_RATE`, ...).
@@ -54,14 +59,19 @@ public struct SimulatorConfiguration: Sendable {
         let accessKey = reader.string(forKey: "sens.accessKey", default: Self.defaultAccessKey)
         let secretKey = reader.string(forKey: "sens.secretKey", isSecret: true, default: Self.defaultSecretKey)
         // Repeatable: `--sens-service-id A --sens-service-id B`, or `SENS_SERVICE_ID=A,B`.
-        let serviceIDs = reader.stringArray(forKey: "sens.serviceId")
-            ?? reader.string(forKey: "sens.serviceId").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let serviceIDs =
+            reader.stringArray(forKey: "sens.serviceId")
+            ?? reader.string(forKey: "sens.serviceId").map {
+                $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            }
             ?? [Self.defaultServiceID]
         guard !accessKey.isEmpty, !secretKey.isEmpty else {
             throw SimulatorConfigurationError(message: "sens.accessKey and sens.secretKey must not be empty")
         }
         for serviceID in serviceIDs where serviceID.isEmpty || serviceID.contains("/") || serviceID.contains("?") {
-            throw SimulatorConfigurationError(message: "sens.serviceId must be one path segment, like \(Self.defaultServiceID), not \"\(serviceID)\"")
+            throw SimulatorConfigurationError(
+                message: "sens.serviceId must be one path segment, like \(Self.defaultServiceID), not \"\(serviceID)\""
+            )
         }
         self.init(
             credentials: NCPCredentials(accessKey: accessKey, secretKey: NCPSecretKey(secretKey)),

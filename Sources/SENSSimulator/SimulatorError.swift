@@ -38,7 +38,11 @@ enum SimulatorError: Error {
 
 /// Turns every error thrown below it into a SENS-shaped answer, so no framework error body ever leaks out.
 struct SimulatorErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as SimulatorError {
@@ -77,7 +81,9 @@ extension Request {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch {
-            throw SimulatorError.badRequest("The request body must be a JSON array of {\"clientTelNo\": \"digits\"} objects.")
+            throw SimulatorError.badRequest(
+                "The request body must be a JSON array of {\"clientTelNo\": \"digits\"} objects."
+            )
         }
     }
 }

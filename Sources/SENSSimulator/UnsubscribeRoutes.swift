@@ -23,7 +23,11 @@ struct UnsubscribeRoutes {
     }
 
     /// Checks the service id, then applies the injected faults, then runs the operation.
-    private func serve(_ request: Request, _ context: Context, _ operation: (UnsubscribeStore) async throws -> Response) async throws -> Response {
+    private func serve(
+        _ request: Request,
+        _ context: Context,
+        _ operation: (UnsubscribeStore) async throws -> Response
+    ) async throws -> Response {
         guard let store = context.parameters.get("serviceId").flatMap({ stores[$0] }) else {
             stats.record { $0.rejectedCalls += 1 }
             throw SimulatorError.gateway(.notFound, details: "Unknown service.")
@@ -49,15 +53,21 @@ struct UnsubscribeRoutes {
         case .truncate:
             stats.record { $0.faultedCalls += 1 }
             // Promise a longer body than is sent, then fail the write: the connection closes mid-body.
-            return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "4096"],
-                            body: ResponseBody { writer in
-                                try await writer.write(ByteBuffer(string: #"[{"clientTelNo":"0101234"#))
-                                throw SimulatorError.dropped
-                            })
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json", .contentLength: "4096"],
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: #"[{"clientTelNo":"0101234"#))
+                    throw SimulatorError.dropped
+                }
+            )
         case .garbage:
             stats.record { $0.faultedCalls += 1 }
-            return Response(status: .ok, headers: [.contentType: "text/html"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: "<html><body>Service maintenance</body></html>")))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "<html><body>Service maintenance</body></html>"))
+            )
         }
     }
 
@@ -95,7 +105,9 @@ struct UnsubscribeRoutes {
     private func listQuery(_ parameters: Parameters) throws -> SENSListQuery {
         var query = SENSListQuery()
         if let number = parameters.get("clientTelNo") {
-            guard Self.isTelephoneDigits(number) else { throw SimulatorError.badRequest("clientTelNo must be 1 to 20 digits.") }
+            guard Self.isTelephoneDigits(number) else {
+                throw SimulatorError.badRequest("clientTelNo must be 1 to 20 digits.")
+            }
             query.clientTelNo = number
         }
         if let text = parameters.get("pageSize") {
@@ -105,7 +117,9 @@ struct UnsubscribeRoutes {
             query.pageSize = size
         }
         if let text = parameters.get("pageIndex") {
-            guard let index = Int(text), index >= 0 else { throw SimulatorError.badRequest("pageIndex must be an integer of 0 or more.") }
+            guard let index = Int(text), index >= 0 else {
+                throw SimulatorError.badRequest("pageIndex must be an integer of 0 or more.")
+            }
             query.pageIndex = index
         }
         query.startTime = try Self.milliseconds(parameters, "startTime")
@@ -125,7 +139,8 @@ struct UnsubscribeRoutes {
     }
 
     private static func isTelephoneDigits(_ text: String) -> Bool {
-        (1...20).contains(text.utf8.count) && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        (1...20).contains(text.utf8.count)
+            && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
     private func wire(_ record: StoredUnsubscribe) -> SENSUnsubscribeRecord {

@@ -39,7 +39,11 @@ public final class UnsubscribeStore: Sendable {
             let answer: [StoredUnsubscribe] = numbers.compactMap { number in
                 guard seen.insert(number).inserted else { return nil }
                 if let existing = state.records[number] { return existing }
-                let record = StoredUnsubscribe(clientTelNo: number, registerType: type, registeredAtMilliseconds: milliseconds)
+                let record = StoredUnsubscribe(
+                    clientTelNo: number,
+                    registerType: type,
+                    registeredAtMilliseconds: milliseconds
+                )
                 state.records[number] = record
                 added.append(record)
                 return record
@@ -68,14 +72,19 @@ public final class UnsubscribeStore: Sendable {
     public func list(_ query: SENSListQuery) -> [StoredUnsubscribe] {
         state.withLock { state in
             if let number = query.clientTelNo {
-                guard let record = state.records[number], Self.inWindow(record, query), query.pageIndex == 0 else { return [] }
+                guard let record = state.records[number], Self.inWindow(record, query), query.pageIndex == 0 else {
+                    return []
+                }
                 return [record]
             }
             // Descending by time: records at or before endTime start at the first index whose time <= endTime;
             // those at or after startTime end before the first index whose time < startTime.
             let ordered = state.ordered
-            let lower = query.endTime.map { end in Self.firstIndex(in: ordered) { $0.registeredAtMilliseconds <= end } } ?? 0
-            let upper = query.startTime.map { start in Self.firstIndex(in: ordered) { $0.registeredAtMilliseconds < start } } ?? ordered.count
+            let lower =
+                query.endTime.map { end in Self.firstIndex(in: ordered) { $0.registeredAtMilliseconds <= end } } ?? 0
+            let upper =
+                query.startTime.map { start in Self.firstIndex(in: ordered) { $0.registeredAtMilliseconds < start } }
+                ?? ordered.count
             let start = query.pageIndex.multipliedReportingOverflow(by: query.pageSize)
             guard !start.overflow, start.partialValue < upper - lower else { return [] }
             let first = lower + start.partialValue
@@ -120,7 +129,8 @@ public final class UnsubscribeStore: Sendable {
         }
         var merged: [StoredUnsubscribe] = []
         merged.reserveCapacity(ordered.count + sorted.count)
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < ordered.count || j < sorted.count {
             if j == sorted.count || (i < ordered.count && precedes(ordered[i], sorted[j])) {
                 merged.append(ordered[i])
@@ -135,7 +145,8 @@ public final class UnsubscribeStore: Sendable {
 
     /// The first index whose element satisfies `predicate`, for a predicate false then true along the array.
     private static func firstIndex(in array: [StoredUnsubscribe], where predicate: (StoredUnsubscribe) -> Bool) -> Int {
-        var low = 0, high = array.count
+        var low = 0
+        var high = array.count
         while low < high {
             let middle = (low + high) / 2
             if predicate(array[middle]) { high = middle } else { low = middle + 1 }

@@ -20,7 +20,10 @@ struct GatewayCommand {
             exit(2)
         }
         let files = FileDescriptorLimit.raise()
-        if let refusal = FileDescriptorLimit.refusal(maxConnections: configuration.http.maxConnections, limit: files.after) {
+        if let refusal = FileDescriptorLimit.refusal(
+            maxConnections: configuration.http.maxConnections,
+            limit: files.after
+        ) {
             StandardError.write("sens-gateway: configuration error: " + refusal)
             exit(2)
         }
@@ -37,9 +40,13 @@ struct GatewayCommand {
         }
         do {
             let logger = Logger(label: "sens-gateway")
-            logger.info("open-file limit", metadata: [
-                "before": "\(files.before)", "now": "\(files.after)", "maxConnections": "\(configuration.http.maxConnections)",
-            ])
+            logger.info(
+                "open-file limit",
+                metadata: [
+                    "before": "\(files.before)", "now": "\(files.after)",
+                    "maxConnections": "\(configuration.http.maxConnections)",
+                ]
+            )
             if configuration.isSimulator {
                 try await SimulatorMode.run(configuration, logger: logger)
             } else {

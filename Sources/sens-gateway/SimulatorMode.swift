@@ -15,8 +15,12 @@ enum SimulatorMode {
         guard case .simulator(let names) = configuration.upstream else { return }
         let credentials = NCPCredentials(accessKey: randomHex(20), secretKey: NCPSecretKey(randomHex(40)))
         let mirror = try await GatewayRunner.openMirror(configuration, logger: logger)
-        let simulator = SENSSimulator(configuration: SimulatorConfiguration(
-            credentials: credentials, serviceIDs: names.map(GatewayConfiguration.simulatedServiceID)))
+        let simulator = SENSSimulator(
+            configuration: SimulatorConfiguration(
+                credentials: credentials,
+                serviceIDs: names.map(GatewayConfiguration.simulatedServiceID)
+            )
+        )
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let simulatorApp = simulator.buildApplication(
             server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
@@ -28,12 +32,23 @@ enum SimulatorMode {
         let gateway = DeferredService {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { return nil }
-            logger.notice("simulator mode: SENS is an in-process simulator; nothing reaches NCP", metadata: [
-                "simulator": "http://127.0.0.1:\(port)", "services": "\(names.joined(separator: ","))",
-            ])
-            let services = configuration.simulatedServices(baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!, credentials: credentials)
-            return try GatewayRunner.application(configuration, services: services, mirrorStore: mirror, logger: logger,
-                                                 checkSENSAtStart: false)
+            logger.notice(
+                "simulator mode: SENS is an in-process simulator; nothing reaches NCP",
+                metadata: [
+                    "simulator": "http://127.0.0.1:\(port)", "services": "\(names.joined(separator: ","))",
+                ]
+            )
+            let services = configuration.simulatedServices(
+                baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!,
+                credentials: credentials
+            )
+            return try GatewayRunner.application(
+                configuration,
+                services: services,
+                mirrorStore: mirror,
+                logger: logger,
+                checkSENSAtStart: false
+            )
         }
         // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.
         let group = GatewayRunner.serviceGroup([simulatorApp, gateway], configuration: configuration, logger: logger)

@@ -1,10 +1,9 @@
 import Configuration
+import Glibc
 import Hummingbird
 import Logging
 import SENSCore
 import SENSSimulator
-
-import Glibc
 
 /// `sens-simulator`: a local stand-in for SENS's unsubscribe API, for development, tests and benchmarks.
 @main
@@ -58,10 +57,13 @@ struct SimulatorCommand {
             server: ApplicationConfiguration(reader: reader.scoped(to: "http")),
             logger: logger
         ) { port in
-            logger.info("SENS simulator ready", metadata: [
-                "port": "\(port)", "serviceIds": "\(configuration.serviceIDs.joined(separator: ","))",
-                "accessKey": "\(configuration.credentials.accessKey)",
-            ])
+            logger.info(
+                "SENS simulator ready",
+                metadata: [
+                    "port": "\(port)", "serviceIds": "\(configuration.serviceIDs.joined(separator: ","))",
+                    "accessKey": "\(configuration.credentials.accessKey)",
+                ]
+            )
         }
         try await app.runService()
     }

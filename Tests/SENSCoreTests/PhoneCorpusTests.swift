@@ -20,17 +20,24 @@ struct PhoneCorpusTests {
                 if !item.expect.accept {
                     disagreements.append("\(item.description): accepted as \(number.digits), expected a rejection")
                 } else if number.digits != item.expect.digits || number.kind.rawValue != item.expect.kind {
-                    disagreements.append("\(item.description): \(number.digits) \(number.kind), expected \(item.expect.digits ?? "") \(item.expect.kind ?? "")")
+                    disagreements.append(
+                        "\(item.description): \(number.digits) \(number.kind), expected \(item.expect.digits ?? "") \(item.expect.kind ?? "")"
+                    )
                 }
             } catch {
                 if item.expect.accept {
-                    disagreements.append("\(item.description): rejected (\(error.reason)), expected \(item.expect.digits ?? "")")
+                    disagreements.append(
+                        "\(item.description): rejected (\(error.reason)), expected \(item.expect.digits ?? "")"
+                    )
                 } else if let code = item.expect.code, code != error.code {
                     disagreements.append("\(item.description): rejected as \(error.code), expected \(code)")
                 }
             }
         }
-        #expect(disagreements.isEmpty, "\(disagreements.count) disagreements:\n\(disagreements.prefix(40).joined(separator: "\n"))")
+        #expect(
+            disagreements.isEmpty,
+            "\(disagreements.count) disagreements:\n\(disagreements.prefix(40).joined(separator: "\n"))"
+        )
     }
 
     /// Where the policy deliberately departs from libphonenumber, the corpus says so; these are the rules.
@@ -38,7 +45,8 @@ struct PhoneCorpusTests {
         let departures = Set(try PhoneCorpusCase.load().compactMap(\.departure))
         let documented = [
             "characters other than digits", "0082 is read as the Korean country code", "cannot receive messages",
-            "must be written with its leading 0", "carrier-selection prefixes", "have no leading 0", "one leading '+' only",
+            "must be written with its leading 0", "carrier-selection prefixes", "have no leading 0",
+            "one leading '+' only",
         ]
         for departure in departures {
             #expect(documented.contains { departure.contains($0) }, "undocumented departure: \(departure)")

@@ -45,7 +45,10 @@ struct PhoneNumberTests {
         ("+44 20 7946 0000", "not_korean", "not a Korean number (+44)"),
         ("+852 1234 5678", "not_korean", "not a Korean number (+852)"),
         ("0081 3 1234 5678", "not_korean", "not a Korean number (+81)"),
-        ("1012345678", "missing_leading_zero", "a domestic number must start with 0 (only 8-digit 15XX/16XX/18XX numbers do not)"),
+        (
+            "1012345678", "missing_leading_zero",
+            "a domestic number must start with 0 (only 8-digit 15XX/16XX/18XX numbers do not)"
+        ),
         ("0-1588-1234", "unexpected_leading_zero", "15XX-XXXX numbers are written without a leading 0"),
         ("034-123-4567", "unknown_prefix", "no Korean phone numbers start with 034"),
         ("010-123-456", "too_short", "too short for a 010 mobile number (10 or 11 digits, got 9)"),

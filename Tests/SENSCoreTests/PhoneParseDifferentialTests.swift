@@ -1,6 +1,7 @@
-@testable import SENSCore
 import SENSTestSupport
 import Testing
+
+@testable import SENSCore
 
 /// The byte scan (ASCII inputs) against the character scan it short-cuts: on the corpus, on random inputs and on
 /// mutations of the corpus, both give the same number or the same error, position included.
@@ -22,16 +23,20 @@ import Testing
     }
 
     /// Pieces weighted toward what the byte scan takes, with everything that must send it to the character scan.
-    static let pieces: [String] = ["0", "1", "2", "5", "8", "9", "0", "1", "82", "010", "02", "1588", " ", "-", ".", "/", "(", ")",
-                                   "+", "+82", "0082", "\t", "\r", "\n", "\r\n", "\u{0B}", "\u{0C}", "a", "#", "*", "~", ",",
-                                   "\u{A0}", "\u{3000}", "\u{FEFF}", "－", "＋", "０", "９", "\u{2212}", "\u{1C}", "é", "🙂",
-                                   "\u{0}", "\u{7F}", "\u{85}"]
+    static let pieces: [String] = [
+        "0", "1", "2", "5", "8", "9", "0", "1", "82", "010", "02", "1588", " ", "-", ".", "/", "(", ")",
+        "+", "+82", "0082", "\t", "\r", "\n", "\r\n", "\u{0B}", "\u{0C}", "a", "#", "*", "~", ",",
+        "\u{A0}", "\u{3000}", "\u{FEFF}", "－", "＋", "０", "９", "\u{2212}", "\u{1C}", "é", "🙂",
+        "\u{0}", "\u{7F}", "\u{85}",
+    ]
 
     @Test(arguments: 0..<8)
     func agreesOnRandomInputs(seed: UInt64) {
         var random = SeededGenerator(seed: seed &+ 11)
         for _ in 0..<20_000 {
-            let input = (0..<Int.random(in: 0...24, using: &random)).map { _ in Self.pieces.randomElement(using: &random)! }.joined()
+            let input = (0..<Int.random(in: 0...24, using: &random)).map { _ in
+                Self.pieces.randomElement(using: &random)!
+            }.joined()
             #expect(Self.agree(input), "\(input.debugDescription)")
         }
     }
@@ -59,7 +64,7 @@ import Testing
     }
 
     @Test func agreesOnMutationsOfTheCorpus() throws {
-        var random = SeededGenerator(seed: 20261201)
+        var random = SeededGenerator(seed: 20_261_201)
         for item in try PhoneCorpusCase.load() {
             for _ in 0..<8 {
                 var characters = Array(item.input)

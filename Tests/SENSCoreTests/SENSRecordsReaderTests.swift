@@ -68,12 +68,14 @@ struct SENSRecordsReaderTests {
     }
 
     @Test func refusesInvalidUTF8() {
-        let bytes = Array(#"[{"clientTelNo":"01"#.utf8) + [0xFF] + Array(#"","registerType":"M","registerTime":"t"}]"#.utf8)
+        let bytes =
+            Array(#"[{"clientTelNo":"01"#.utf8) + [0xFF] + Array(#"","registerType":"M","registerTime":"t"}]"#.utf8)
         #expect(Self.read(bytes) == nil)
     }
 
     @Test func refusesDeepNesting() {
-        let deep = #"[{"x":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        let deep =
+            #"[{"x":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
             + #","clientTelNo":"0","registerType":"M","registerTime":"t"}]"#
         #expect(Self.read(Array(deep.utf8)) == nil)
     }

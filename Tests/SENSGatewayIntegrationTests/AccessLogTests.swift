@@ -1,7 +1,6 @@
-import CallScope
 import AsyncHTTPClient
+import CallScope
 import Foundation
-@testable import GatewayHTTP
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -9,20 +8,33 @@ import SENSGateway
 import Synchronization
 import Testing
 
+@testable import GatewayHTTP
+
 /// The buffered access log: the same line as before, written off the request's path, and none lost.
 @Suite("Access log")
 struct AccessLogTests {
-    let entry = AccessLogEntry(method: "GET", route: "/v1/unsubscribes/{phoneNumber}", status: 200, microseconds: 1_756,
-                               requestID: "req-abc.123")
+    let entry = AccessLogEntry(
+        method: "GET",
+        route: "/v1/unsubscribes/{phoneNumber}",
+        status: 200,
+        microseconds: 1_756,
+        requestID: "req-abc.123"
+    )
 
     /// What `write` was given, line by line.
     final class Written: Sendable {
         let bytes = Mutex<[UInt8]>([])
-        var lines: [String] { String(decoding: bytes.withLock { $0 }, as: UTF8.self).split(separator: "\n").map(String.init) }
+        var lines: [String] {
+            String(decoding: bytes.withLock { $0 }, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
         var write: @Sendable (UnsafeRawBufferPointer) -> Void { { bytes in self.bytes.withLock { $0 += bytes } } }
     }
 
-    @Test(arguments: [(1_756, "1.756"), (300, "0.3"), (12_000, "12.0"), (50, "0.05"), (0, "0.0"), (61_144_845, "61144.845")] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (1_756, "1.756"), (300, "0.3"), (12_000, "12.0"), (50, "0.05"), (0, "0.0"), (61_144_845, "61144.845"),
+        ] as [(Int64, String)]
+    )
     func durationsReadAsBefore(microseconds: Int64, text: String) {
         var entry = entry
         entry.microseconds = microseconds
@@ -38,7 +50,9 @@ struct AccessLogTests {
     /// The JSON line is `JSONLogHandler`'s for the same request, its time aside (the framework's id replaced).
     @Test func writesTheJSONLineTheLogHandlerWrote() throws {
         let handlerLines = Mutex<[String]>([])
-        var logger = Logger(label: "sens-gateway") { label in JSONLogHandler(label: label) { line in handlerLines.withLock { $0.append(line) } } }
+        var logger = Logger(label: "sens-gateway") { label in
+            JSONLogHandler(label: label) { line in handlerLines.withLock { $0.append(line) } }
+        }
         logger[metadataKey: "hb.request.id"] = "framework-id"
         LoggerAccessLog().record(entry, metadata: Self.metadata(logger))
         let written = Written()
@@ -59,19 +73,31 @@ struct AccessLogTests {
         log.record(entry, metadata: Self.metadata(Logger(label: "test")))
         log.flush()
         let line = try #require(written.lines.first)
-        let pattern = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info sens-gateway: duration_ms=1\.756 method=GET request_id=req-abc\.123 route=\/v1\/unsubscribes\/\{phoneNumber\} status=200 \[GatewayHTTP\] request/
+        let pattern =
+            /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info sens-gateway: duration_ms=1\.756 method=GET request_id=req-abc\.123 route=\/v1\/unsubscribes\/\{phoneNumber\} status=200 \[GatewayHTTP\] request/
         #expect(line.wholeMatch(of: pattern) != nil, "\(line)")
     }
 
     /// A stalled output never holds a request: past the capacity, lines are dropped and counted.
     @Test func dropsAndCountsWhatTheBufferCannotHold() {
         let written = Written()
-        let log = BufferedAccessLog(format: .text, level: .info, capacity: 1_000, logger: Logger(label: "test"), write: written.write)
+        let log = BufferedAccessLog(
+            format: .text,
+            level: .info,
+            capacity: 1_000,
+            logger: Logger(label: "test"),
+            write: written.write
+        )
         for _ in 0..<100 { log.record(entry, metadata: Self.metadata(Logger(label: "test"))) }
         log.flush()
         #expect((5...10).contains(written.lines.count), "\(written.lines.count)")
         // Above info, nothing is recorded, as before.
-        let quiet = BufferedAccessLog(format: .text, level: .warning, logger: Logger(label: "test"), write: written.write)
+        let quiet = BufferedAccessLog(
+            format: .text,
+            level: .warning,
+            logger: Logger(label: "test"),
+            write: written.write
+        )
         quiet.record(entry, metadata: Self.metadata(Logger(label: "test")))
         let before = written.lines.count
         quiet.flush()
@@ -100,7 +126,9 @@ struct AccessLogTests {
         try await client.shutdown()
         #expect(try await gateway.stop() == 0)
         let ids = gateway.standardOutput.split(separator: "\n").compactMap { line -> Substring? in
-            guard line.hasSuffix("[GatewayHTTP] request"), let range = line.firstRange(of: "request_id=access-") else { return nil }
+            guard line.hasSuffix("[GatewayHTTP] request"), let range = line.firstRange(of: "request_id=access-") else {
+                return nil
+            }
             return line[range.upperBound...].prefix { $0 != " " }
         }
         #expect(ids.count == count)

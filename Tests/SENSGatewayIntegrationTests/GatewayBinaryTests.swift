@@ -1,15 +1,14 @@
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOHTTP1
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSSimulator
 import SENSTestSupport
 import Testing
-
-import Hummingbird
-import OptOuts
-import SENSClient
 
 /// The executable as an operator meets it: settings refused with one line and exit status 2, a taken port, the
 /// start-up check of the keys, and what the start-up lines show of them.
@@ -17,26 +16,59 @@ import SENSClient
 struct GatewayBinaryTests {
     /// Each malformed, out-of-range or unknown setting stops start-up: exit status 2 and one line on standard
     /// error naming the setting, the value given and the form expected.
-    @Test(arguments: [
-        (["--http-port", "abc"], [:], #"http.port (HTTP_PORT, --http-port) is "abc"; expected a whole number from 0 to 65535"#),
-        ([], ["HTTP_PORT": "abc"], #"http.port (HTTP_PORT, --http-port) is "abc"; expected a whole number from 0 to 65535"#),
-        ([], ["HTTP_PORT": "1e3"], #"http.port (HTTP_PORT, --http-port) is "1e3"; expected a whole number from 0 to 65535"#),
-        (["--http-port=70000"], [:], #"http.port (HTTP_PORT, --http-port) is "70000"; expected a whole number from 0 to 65535"#),
-        (["--bogus", "1"], [:], "unknown option --bogus (see --help)"),
-        (["--http-port"], [:], "--http-port needs a value: a whole number from 0 to 65535"),
-        (["--http-port", "--log-level", "info"], [:], "--http-port needs a value: a whole number from 0 to 65535"),
-        ([], ["CACHE_TTL_SECONDS": "off"], #"cache.ttlSeconds (CACHE_TTL_SECONDS, --cache-ttl-seconds) is "off"; expected a whole number from 0 to 86400"#),
-        ([], ["SENS_MAX_ATTEMPTS": " 3"], #"sens.maxAttempts (SENS_MAX_ATTEMPTS, --sens-max-attempts) is " 3"; expected a whole number from 1 to 10"#),
-        (["--log-level", "verbose"], [:], #"log.level (LOG_LEVEL, --log-level) is "verbose"; expected one of trace, debug, info, notice, warning, error, critical"#),
-        (["--log-format=xml"], [:], #"log.format (LOG_FORMAT, --log-format) is "xml"; expected one of text, json"#),
-        (["--cache-ttl-seconds", "5", "--cache-ttl-seconds", "6"], [:], "--cache-ttl-seconds is given more than once"),
-        (["--sens-services", "retail=", "--sens-service-retial-access-key", "K"], [:],
-         "keys are set for service retial, which is not configured (sens.services: retail)"),
-        (["8080"], [:], #"unexpected argument "8080": options are --name value or --name=value (see --help)"#),
-        ([], ["HTTP_HOST": ""], #"http.host (HTTP_HOST, --http-host) is ""; expected an address or host name, like 127.0.0.1 or 0.0.0.0"#),
-        ([], ["SENS_BREAKER_MINIMUM_CALLS": "50", "SENS_BREAKER_WINDOW": "20"],
-         #"sens.breakerWindow (SENS_BREAKER_WINDOW, --sens-breaker-window) is "20"; expected at least sens.breakerMinimumCalls (50): the window holds the calls the minimum counts"#),
-    ] as [([String], [String: String], String)])
+    @Test(
+        arguments: [
+            (
+                ["--http-port", "abc"], [:],
+                #"http.port (HTTP_PORT, --http-port) is "abc"; expected a whole number from 0 to 65535"#
+            ),
+            (
+                [], ["HTTP_PORT": "abc"],
+                #"http.port (HTTP_PORT, --http-port) is "abc"; expected a whole number from 0 to 65535"#
+            ),
+            (
+                [], ["HTTP_PORT": "1e3"],
+                #"http.port (HTTP_PORT, --http-port) is "1e3"; expected a whole number from 0 to 65535"#
+            ),
+            (
+                ["--http-port=70000"], [:],
+                #"http.port (HTTP_PORT, --http-port) is "70000"; expected a whole number from 0 to 65535"#
+            ),
+            (["--bogus", "1"], [:], "unknown option --bogus (see --help)"),
+            (["--http-port"], [:], "--http-port needs a value: a whole number from 0 to 65535"),
+            (["--http-port", "--log-level", "info"], [:], "--http-port needs a value: a whole number from 0 to 65535"),
+            (
+                [], ["CACHE_TTL_SECONDS": "off"],
+                #"cache.ttlSeconds (CACHE_TTL_SECONDS, --cache-ttl-seconds) is "off"; expected a whole number from 0 to 86400"#
+            ),
+            (
+                [], ["SENS_MAX_ATTEMPTS": " 3"],
+                #"sens.maxAttempts (SENS_MAX_ATTEMPTS, --sens-max-attempts) is " 3"; expected a whole number from 1 to 10"#
+            ),
+            (
+                ["--log-level", "verbose"], [:],
+                #"log.level (LOG_LEVEL, --log-level) is "verbose"; expected one of trace, debug, info, notice, warning, error, critical"#
+            ),
+            (["--log-format=xml"], [:], #"log.format (LOG_FORMAT, --log-format) is "xml"; expected one of text, json"#),
+            (
+                ["--cache-ttl-seconds", "5", "--cache-ttl-seconds", "6"], [:],
+                "--cache-ttl-seconds is given more than once"
+            ),
+            (
+                ["--sens-services", "retail=", "--sens-service-retial-access-key", "K"], [:],
+                "keys are set for service retial, which is not configured (sens.services: retail)"
+            ),
+            (["8080"], [:], #"unexpected argument "8080": options are --name value or --name=value (see --help)"#),
+            (
+                [], ["HTTP_HOST": ""],
+                #"http.host (HTTP_HOST, --http-host) is ""; expected an address or host name, like 127.0.0.1 or 0.0.0.0"#
+            ),
+            (
+                [], ["SENS_BREAKER_MINIMUM_CALLS": "50", "SENS_BREAKER_WINDOW": "20"],
+                #"sens.breakerWindow (SENS_BREAKER_WINDOW, --sens-breaker-window) is "20"; expected at least sens.breakerMinimumCalls (50): the window holds the calls the minimum counts"#
+            ),
+        ] as [([String], [String: String], String)]
+    )
     func refusesABadSetting(arguments: [String], environment: [String: String], refusal: String) async throws {
         let gateway = try GatewayProcess(["--simulator"] + arguments, environment: environment)
         #expect(try await gateway.exitStatus() == 2)
@@ -46,12 +78,20 @@ struct GatewayBinaryTests {
     @Test func refusesAMalformedSimulatorFlagValueAndNeverEchoesASecret() async throws {
         let simulator = try GatewayProcess([], environment: ["SIMULATOR": "yes"])
         #expect(try await simulator.exitStatus() == 2)
-        #expect(simulator.standardError == "sens-gateway: configuration error: simulator (SIMULATOR, --simulator) is \"yes\"; expected true or false\n")
-        let spaced = try GatewayProcess(["--sens-access-key", "AKEYVALUE WITH SPACE", "--sens-service-id", "ncp:sms:kr:1:sens",
-                                         "--sens-secret-key", "s3cr3t-value"])
+        #expect(
+            simulator.standardError
+                == "sens-gateway: configuration error: simulator (SIMULATOR, --simulator) is \"yes\"; expected true or false\n"
+        )
+        let spaced = try GatewayProcess([
+            "--sens-access-key", "AKEYVALUE WITH SPACE", "--sens-service-id", "ncp:sms:kr:1:sens",
+            "--sens-secret-key", "s3cr3t-value",
+        ])
         #expect(try await spaced.exitStatus() == 2)
-        #expect(spaced.standardError == "sens-gateway: configuration error: sens.accessKey (SENS_ACCESS_KEY, --sens-access-key) is \"AKEY****************\"; expected a key without whitespace\n",
-                "the access key is shown masked")
+        #expect(
+            spaced.standardError
+                == "sens-gateway: configuration error: sens.accessKey (SENS_ACCESS_KEY, --sens-access-key) is \"AKEY****************\"; expected a key without whitespace\n",
+            "the access key is shown masked"
+        )
         #expect(!spaced.standardError.contains("s3cr3t-value"))
     }
 
@@ -61,7 +101,10 @@ struct GatewayBinaryTests {
         for level in ["trace", "debug", "info", "notice", "warning", "error", "critical"] {
             #expect(help.standardOutput.contains(level))
         }
-        for name in ["--http-port", "HTTP_PORT", "--sens-secret-key-file", "SENS_SECRET_KEY_FILE", "--cache-ttl-seconds", "--log-format"] {
+        for name in [
+            "--http-port", "HTTP_PORT", "--sens-secret-key-file", "SENS_SECRET_KEY_FILE", "--cache-ttl-seconds",
+            "--log-format",
+        ] {
             #expect(help.standardOutput.contains(name), "\(name)")
         }
     }
@@ -71,7 +114,10 @@ struct GatewayBinaryTests {
         let port = try await first.listeningPort()
         let second = try GatewayProcess(["--simulator", "--http-port", String(port)])
         #expect(try await second.exitStatus() == 2)
-        #expect(second.standardError == "sens-gateway: cannot listen on 127.0.0.1:\(port): the address is already in use (http.host, http.port)\n")
+        #expect(
+            second.standardError
+                == "sens-gateway: cannot listen on 127.0.0.1:\(port): the address is already in use (http.host, http.port)\n"
+        )
         #expect(try await first.stop() == 0, "SIGTERM is a graceful shutdown")
     }
 
@@ -79,12 +125,16 @@ struct GatewayBinaryTests {
     /// down; the access key is shown masked, the secret never.
     @Test func checksTheKeysAtStartUp() async throws {
         let simulator = SENSSimulator(configuration: SimulatorConfiguration())
-        let app = simulator.buildApplication(server: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
+        let app = simulator.buildApplication(
+            server: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Logger(label: "simulator")
+        )
         try await app.test(.live) { simulatorClient in
             let sensPort = try #require(simulatorClient.port)
             let environment = [
                 "SENS_ACCESS_KEY": SimulatorConfiguration.defaultAccessKey, "SENS_SECRET_KEY": "wrong-secret-xyz",
-                "SENS_SERVICE_ID": SimulatorConfiguration.defaultServiceID, "SENS_BASE_URL": "http://127.0.0.1:\(sensPort)",
+                "SENS_SERVICE_ID": SimulatorConfiguration.defaultServiceID,
+                "SENS_BASE_URL": "http://127.0.0.1:\(sensPort)",
                 "HTTP_PORT": "0",
             ]
             let refused = try GatewayProcess([], environment: environment)
@@ -107,23 +157,30 @@ struct GatewayBinaryTests {
             let good = try GatewayProcess([], environment: accepted)
             let goodPort = try await good.listeningPort()
             try await good.waitForOutput("SENS accepted the gateway's keys")
-            let readiness = try await PooledClient.with(port: goodPort) { client in try await client.send(.GET, "/readyz").status }
+            let readiness = try await PooledClient.with(port: goodPort) { client in
+                try await client.send(.GET, "/readyz").status
+            }
             #expect(readiness == 200)
             #expect(try await good.stop() == 0)
         }
     }
 
     @Test func anUnreachableSENSAtStartUpIsOnlyAWarning() async throws {
-        let gateway = try GatewayProcess([], environment: [
-            "SENS_ACCESS_KEY": "abcdefgh1234", "SENS_SECRET_KEY": "x", "SENS_SERVICE_ID": "ncp:sms:kr:1:sens",
-            "SENS_BASE_URL": "http://127.0.0.1:9", "HTTP_PORT": "0", "SENS_CONNECT_TIMEOUT_MILLISECONDS": "200",
-        ])
+        let gateway = try GatewayProcess(
+            [],
+            environment: [
+                "SENS_ACCESS_KEY": "abcdefgh1234", "SENS_SECRET_KEY": "x", "SENS_SERVICE_ID": "ncp:sms:kr:1:sens",
+                "SENS_BASE_URL": "http://127.0.0.1:9", "HTTP_PORT": "0", "SENS_CONNECT_TIMEOUT_MILLISECONDS": "200",
+            ]
+        )
         let port = try await gateway.listeningPort()
         try await gateway.waitForOutput("SENS could not be checked at start-up")
         #expect(gateway.standardOutput.contains("warning"))
         #expect(gateway.standardOutput.contains("accessKey=abcd********"))
         #expect(!gateway.standardOutput.contains("abcdefgh1234"))
-        let readiness = try await PooledClient.with(port: port) { client in try await client.send(.GET, "/readyz").status }
+        let readiness = try await PooledClient.with(port: port) { client in
+            try await client.send(.GET, "/readyz").status
+        }
         #expect(readiness == 200, "it may come back")
         #expect(try await gateway.stop() == 0)
     }

@@ -1,13 +1,13 @@
 import HTTPTypes
 import NIOHTTP1
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
-import OptOuts
-import SENSClient
 
 @Suite("Gateway query cache")
 struct GatewayCacheTests {
@@ -26,15 +26,26 @@ struct GatewayCacheTests {
             #expect(second.headers[.age] == "42")
             #expect(second.body == first.body)
             #expect(harness.simulator.stats.snapshot.listCalls == 1)
-            #expect(harness.cacheStatistics.snapshot("check") == .init(hits: 1, misses: 1, stale: 0, evictions: 0, entries: 1))
+            #expect(
+                harness.cacheStatistics.snapshot("check")
+                    == .init(hits: 1, misses: 1, stale: 0, evictions: 0, entries: 1)
+            )
         }
     }
 
     @Test func aHundredConcurrentIdenticalChecksCostOneCall() async throws {
         // A deadline well past the 300 ms SENS takes: on a loaded CI machine the hundred answers can take seconds to
         // go out, and this test is about the one call, not the answers' speed.
-        let resilience = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 30_000; $0.maxAttempts = 1; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 300)), resilience: resilience)
+        let resilience = ResilienceSettings.defaults.with {
+            $0.deadlineMilliseconds = 30_000
+            $0.maxAttempts = 1
+            $0.breakerMinimumCalls = 1_000
+            $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+        }
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 300)),
+            resilience: resilience
+        )
         try await harness.run { gateway in
             let statuses = try await PooledClient.with(port: try #require(gateway.port)) { pooled in
                 try await withThrowingTaskGroup(of: (Int, String?).self) { group in
@@ -50,18 +61,26 @@ struct GatewayCacheTests {
             #expect(statuses.count == 100)
             // Those that joined the call are a MISS; on a loaded machine a request can arrive after the answer was
             // cached, a HIT. Either way SENS was asked once.
-            #expect(statuses.allSatisfy { $0.0 == 200 && ($0.1 == "MISS" || $0.1 == "HIT") },
-                    "\(statuses.filter { $0.0 != 200 || ($0.1 != "MISS" && $0.1 != "HIT") })")
+            #expect(
+                statuses.allSatisfy { $0.0 == 200 && ($0.1 == "MISS" || $0.1 == "HIT") },
+                "\(statuses.filter { $0.0 != 200 || ($0.1 != "MISS" && $0.1 != "HIT") })"
+            )
             #expect(harness.simulator.stats.snapshot.listCalls == 1)
         }
     }
 
     @Test func concurrentFailuresAreSharedToo() async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 300, failureRate: 1, failureStatus: 503)))
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(
+                faults: FaultSettings(latencyMilliseconds: 300, failureRate: 1, failureStatus: 503)
+            )
+        )
         try await harness.run { gateway in
             let statuses = try await PooledClient.with(port: try #require(gateway.port)) { pooled in
                 try await withThrowingTaskGroup(of: Int.self) { group in
-                    for _ in 0..<20 { group.addTask { try await pooled.send(.GET, "/v1/unsubscribes/01012345678").status } }
+                    for _ in 0..<20 {
+                        group.addTask { try await pooled.send(.GET, "/v1/unsubscribes/01012345678").status }
+                    }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
             }
@@ -81,8 +100,15 @@ struct GatewayCacheTests {
             #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678"]).status == 200)
             let afterRegister = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(afterRegister.headers[.xCache] == "HIT")
-            #expect(try afterRegister.decode(StatusJSON.self) == StatusJSON(
-                phoneNumber: "01012345678", optedOut: true, registeredAt: "2023-11-15T07:13:20.000+09:00", source: "manual"))
+            #expect(
+                try afterRegister.decode(StatusJSON.self)
+                    == StatusJSON(
+                        phoneNumber: "01012345678",
+                        optedOut: true,
+                        registeredAt: "2023-11-15T07:13:20.000+09:00",
+                        source: "manual"
+                    )
+            )
 
             #expect(try await gateway.delete("/v1/unsubscribes", phoneNumbers: ["01012345678"]).status == 200)
             let afterRemove = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -148,7 +174,10 @@ struct GatewayCacheTests {
             #expect(harness.cacheStatistics.snapshot("check").entries == 3)
             #expect(try await gateway.get("/v1/unsubscribes/\(a)").headers[.xCache] == "HIT")
             #expect(try await gateway.get("/v1/unsubscribes/\(c)").headers[.xCache] == "HIT")
-            #expect(try await gateway.get("/v1/unsubscribes/\(b)").headers[.xCache] == "MISS", "b was least recently used")
+            #expect(
+                try await gateway.get("/v1/unsubscribes/\(b)").headers[.xCache] == "MISS",
+                "b was least recently used"
+            )
         }
     }
 
@@ -157,7 +186,11 @@ struct GatewayCacheTests {
         try await harness.run { gateway in
             _ = try await gateway.get("/v1/unsubscribes/01012345678")
             harness.simulator.store.register(["01012345678"], type: .ars, at: Self.start)
-            let refreshed = try await gateway.send(.get, "/v1/unsubscribes/01012345678", headers: [.cacheControl: "max-age=0, No-Cache"])
+            let refreshed = try await gateway.send(
+                .get,
+                "/v1/unsubscribes/01012345678",
+                headers: [.cacheControl: "max-age=0, No-Cache"]
+            )
             #expect(refreshed.headers[.xCache] == "MISS")
             #expect(try refreshed.decode(StatusJSON.self).optedOut == true)
             let next = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -172,7 +205,10 @@ struct GatewayCacheTests {
         try await harness.run { gateway in
             #expect(try await gateway.get("/v1/unsubscribes?pageSize=5").headers[.xCache] == "MISS")
             #expect(try await gateway.get("/v1/unsubscribes?pageSize=5").headers[.xCache] == "HIT")
-            #expect(try await gateway.get("/v1/unsubscribes?pageSize=6").headers[.xCache] == "MISS", "another query, another entry")
+            #expect(
+                try await gateway.get("/v1/unsubscribes?pageSize=6").headers[.xCache] == "MISS",
+                "another query, another entry"
+            )
             _ = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"])
             let after = try await gateway.get("/v1/unsubscribes?pageSize=5")
             #expect(after.headers[.xCache] == "MISS")
@@ -200,7 +236,11 @@ struct GatewayCacheTests {
             try await PooledClient.with(port: try #require(gateway.port)) { pooled in
                 async let slowCheck = pooled.send(.GET, "/v1/unsubscribes/01012345678")
                 try await sens.waitForListCall()
-                let registered = try await pooled.send(.POST, "/v1/unsubscribes", json: #"{"phoneNumbers":["01012345678"]}"#)
+                let registered = try await pooled.send(
+                    .POST,
+                    "/v1/unsubscribes",
+                    json: #"{"phoneNumbers":["01012345678"]}"#
+                )
                 #expect(registered.status == 200)
                 sens.releaseList()  // answers "not opted out", from before the register
                 #expect(try await slowCheck.decode(StatusJSON.self).optedOut == false)
@@ -217,7 +257,8 @@ struct GatewayCacheTests {
         let sens = ScriptedUnsubscribes(failOnCall: 2, with: .unavailable("SENS answered 503"))
         try await runRouter(sens: sens, cache: .defaults) { gateway in
             _ = try await gateway.get("/v1/unsubscribes/01012345678")  // call 1: cached as not opted out
-            #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"]).status == 503)  // call 2 fails
+            // Call 2 fails.
+            #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"]).status == 503)
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").headers[.xCache] == "MISS")
             #expect(sens.calls == 3)
         }
@@ -227,4 +268,3 @@ struct GatewayCacheTests {
 extension HTTPField.Name {
     static let xCache = Self("X-Cache")!
 }
-

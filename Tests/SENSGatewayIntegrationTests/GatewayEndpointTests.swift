@@ -1,12 +1,12 @@
 import Foundation
 import HTTPTypes
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
-import OptOuts
-import SENSClient
 
 @Suite("Gateway endpoints over loopback, with the simulator as SENS")
 struct GatewayEndpointTests {
@@ -14,19 +14,39 @@ struct GatewayEndpointTests {
         let clock = TestClock(1_700_000_000_271)  // 2023-11-15T07:13:20.271 in Seoul
         let harness = GatewayHarness(clock: clock)
         try await harness.run { gateway in
-            let registered = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678", "+82 2 123 4567", "01012345678"])
+            let registered = try await gateway.post(
+                "/v1/unsubscribes",
+                phoneNumbers: ["010-1234-5678", "+82 2 123 4567", "01012345678"]
+            )
             #expect(registered.status == 200)
             let body = try registered.decode(RegisterJSON.self)
             #expect(body.count == 2)
-            #expect(body.registered == [
-                OptOutJSON(phoneNumber: "01012345678", registeredAt: "2023-11-15T07:13:20.271+09:00", source: "manual"),
-                OptOutJSON(phoneNumber: "021234567", registeredAt: "2023-11-15T07:13:20.271+09:00", source: "manual"),
-            ])
+            #expect(
+                body.registered == [
+                    OptOutJSON(
+                        phoneNumber: "01012345678",
+                        registeredAt: "2023-11-15T07:13:20.271+09:00",
+                        source: "manual"
+                    ),
+                    OptOutJSON(
+                        phoneNumber: "021234567",
+                        registeredAt: "2023-11-15T07:13:20.271+09:00",
+                        source: "manual"
+                    ),
+                ]
+            )
 
             let check = try await gateway.get("/v1/unsubscribes/%2B82%2010-1234-5678")
             #expect(check.status == 200)
-            #expect(try check.decode(StatusJSON.self) == StatusJSON(
-                phoneNumber: "01012345678", optedOut: true, registeredAt: "2023-11-15T07:13:20.271+09:00", source: "manual"))
+            #expect(
+                try check.decode(StatusJSON.self)
+                    == StatusJSON(
+                        phoneNumber: "01012345678",
+                        optedOut: true,
+                        registeredAt: "2023-11-15T07:13:20.271+09:00",
+                        source: "manual"
+                    )
+            )
             let other = try await gateway.get("/v1/unsubscribes/01099998888")
             #expect(try other.decode(StatusJSON.self) == StatusJSON(phoneNumber: "01099998888", optedOut: false))
 
@@ -37,7 +57,10 @@ struct GatewayEndpointTests {
             #expect((listed.page, listed.pageSize, listed.nextPage) == (0, 100, nil))
             #expect(!page.body.contains("nextPage"))
 
-            let removed = try await gateway.delete("/v1/unsubscribes", phoneNumbers: ["(02) 123-4567", "010-5555-6666"])
+            let removed = try await gateway.delete(
+                "/v1/unsubscribes",
+                phoneNumbers: ["(02) 123-4567", "010-5555-6666"]
+            )
             #expect(removed.status == 200)
             let removal = try removed.decode(RemoveJSON.self)
             #expect(removal.removed == ["021234567", "01055556666"])
@@ -63,7 +86,9 @@ struct GatewayEndpointTests {
         let numbers = mobileNumbers(2_500)
         try await harness.run { gateway in
             // Written in a caller's format, with a repeat, to show both survive the chunking.
-            let formatted = numbers.map { "+82 " + $0.dropFirst().prefix(2) + "-" + $0.dropFirst(3).prefix(4) + "-" + $0.suffix(4) }
+            let formatted = numbers.map {
+                "+82 " + $0.dropFirst().prefix(2) + "-" + $0.dropFirst(3).prefix(4) + "-" + $0.suffix(4)
+            }
             let answer = try await gateway.post("/v1/unsubscribes", phoneNumbers: formatted + [formatted[0]])
             #expect(answer.status == 200)
             let body = try answer.decode(RegisterJSON.self)
@@ -98,12 +123,16 @@ struct GatewayEndpointTests {
             #expect(last.nextPage == nil)
 
             // 07:14:20+09:00 to 22:16:20Z the day before: minutes 1 to 3, both ends included.
-            let window = try await gateway.get("/v1/unsubscribes?from=2023-11-15T07:14:20%2B09:00&to=2023-11-14T22:16:20.000Z")
+            let window = try await gateway.get(
+                "/v1/unsubscribes?from=2023-11-15T07:14:20%2B09:00&to=2023-11-14T22:16:20.000Z"
+            )
             #expect(window.status == 200)
             #expect(try window.decode(PageJSON.self).items.map(\.phoneNumber) == [numbers[3], numbers[2], numbers[1]])
             let spaceForPlus = try await gateway.get("/v1/unsubscribes?from=2023-11-15T07:17:20+09:00")
             #expect(try spaceForPlus.decode(PageJSON.self).items.map(\.phoneNumber) == [numbers[4]])
-            let one = try await gateway.get("/v1/unsubscribes?phoneNumber=\(numbers[2])&from=2023-11-15T07:14:20%2B09:00")
+            let one = try await gateway.get(
+                "/v1/unsubscribes?phoneNumber=\(numbers[2])&from=2023-11-15T07:14:20%2B09:00"
+            )
             #expect(try one.decode(PageJSON.self).items.map(\.phoneNumber) == [numbers[2]])
         }
     }

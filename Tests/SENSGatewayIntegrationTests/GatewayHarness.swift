@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
@@ -10,13 +5,19 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOHTTP1
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
-import OptOuts
-import SENSClient
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Runs a SENS simulator and the gateway in front of it, both on loopback ports, and hands the test an HTTP
 /// client for the gateway.
@@ -38,8 +39,13 @@ struct GatewayHarness {
         $0.breakerWindow = 1_000
     }
 
-    init(simulator: SimulatorConfiguration = SimulatorConfiguration(), clock: any EpochClock = SystemEpochClock(),
-         cache: CacheSettings = .defaults, resilience: ResilienceSettings = singleAttempt, metrics: GatewayMetrics? = nil) {
+    init(
+        simulator: SimulatorConfiguration = SimulatorConfiguration(),
+        clock: any EpochClock = SystemEpochClock(),
+        cache: CacheSettings = .defaults,
+        resilience: ResilienceSettings = singleAttempt,
+        metrics: GatewayMetrics? = nil
+    ) {
         self.metrics = metrics
         self.simulator = SENSSimulator(configuration: simulator, clock: clock)
         self.clock = clock
@@ -55,20 +61,38 @@ struct GatewayHarness {
         _ test: @escaping @Sendable (GatewayClient) async throws -> Void
     ) async throws {
         let simulatorApp = simulator.buildApplication(
-            server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
-        let simulator = self.simulator, clock = self.clock, cache = self.cache, statistics = cacheStatistics
-        let resilience = self.resilience, resilienceStatistics = self.resilienceStatistics, metrics = self.metrics
+            server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            logger: Logger(label: "simulator")
+        )
+        let simulator = self.simulator
+        let clock = self.clock
+        let cache = self.cache
+        let statistics = cacheStatistics
+        let resilience = self.resilience
+        let resilienceStatistics = self.resilienceStatistics
+        let metrics = self.metrics
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
-            var sens = SENSServiceSettings(credentials: simulator.configuration.credentials, serviceID: simulator.configuration.serviceID,
-                                           baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)
+            var sens = SENSServiceSettings(
+                credentials: simulator.configuration.credentials,
+                serviceID: simulator.configuration.serviceID,
+                baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!
+            )
             sens.attemptTimeoutMilliseconds = 2_000
             adjust(&sens)
-            try await Self.runGateway(sens: sens, cache: cache, resilience: resilience, clock: clock,
-                                      metrics: metrics ?? GatewayMetrics(),
-                                      cacheStatistics: metrics == nil ? statistics : nil,
-                                      resilienceStatistics: metrics == nil ? resilienceStatistics : nil, maxBodyBytes: maxBodyBytes,
-                                      idleTimeoutSeconds: idleTimeoutSeconds, logger: logger, test)
+            try await Self.runGateway(
+                sens: sens,
+                cache: cache,
+                resilience: resilience,
+                clock: clock,
+                metrics: metrics ?? GatewayMetrics(),
+                cacheStatistics: metrics == nil ? statistics : nil,
+                resilienceStatistics: metrics == nil ? resilienceStatistics : nil,
+                maxBodyBytes: maxBodyBytes,
+                idleTimeoutSeconds: idleTimeoutSeconds,
+                logger: logger,
+                test
+            )
         }
     }
 
@@ -94,14 +118,25 @@ struct GatewayHarness {
             $0.calls.registerTimeOffsetSeconds = sens.registerTimeOffsetSeconds
             $0.mirror.enabled = false
         }
-        try await TestGateway.run(configuration, services: [.init(name: "default", sens: sens)],
-                                  dependencies: GatewayDependencies(logger: logger, clock: clock, metrics: metrics, cacheMetrics: cacheStatistics,
-                                                                    resilienceMetrics: resilienceStatistics), test)
+        try await TestGateway.run(
+            configuration,
+            services: [.init(name: "default", sens: sens)],
+            dependencies: GatewayDependencies(
+                logger: logger,
+                clock: clock,
+                metrics: metrics,
+                cacheMetrics: cacheStatistics,
+                resilienceMetrics: resilienceStatistics
+            ),
+            test
+        )
     }
 }
 
 struct GatewayClient: Sendable {
-    typealias Exchange = @Sendable (_ uri: String, _ method: HTTPRequest.Method, _ headers: HTTPFields, _ body: ByteBuffer?) async throws -> HTTPAnswer
+    typealias Exchange =
+        @Sendable (_ uri: String, _ method: HTTPRequest.Method, _ headers: HTTPFields, _ body: ByteBuffer?) async throws
+        -> HTTPAnswer
     let port: Int?
     /// Sends one request exactly as given (no header added) and reads the whole answer.
     let exchange: Exchange
@@ -111,7 +146,11 @@ struct GatewayClient: Sendable {
         port = client.port
         exchange = { uri, method, headers, body in
             let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
-            return HTTPAnswer(status: response.status.code, headers: response.headers, body: String(buffer: response.body))
+            return HTTPAnswer(
+                status: response.status.code,
+                headers: response.headers,
+                body: String(buffer: response.body)
+            )
         }
     }
 
@@ -125,7 +164,9 @@ struct GatewayClient: Sendable {
             if let body { request.body = .bytes(body) }
             let response = try await http.execute(request, timeout: .seconds(30))
             var fields = HTTPFields()
-            for (name, value) in response.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
+            for (name, value) in response.headers {
+                if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+            }
             let bytes = try await response.body.collect(upTo: 256 << 20)
             return HTTPAnswer(status: Int(response.status.code), headers: fields, body: String(buffer: bytes))
         }
@@ -136,21 +177,39 @@ struct GatewayClient: Sendable {
     }
 
     func post(_ uri: String, phoneNumbers: [String]) async throws -> HTTPAnswer {
-        try await send(.post, uri, json: try String(decoding: JSONEncoder().encode(["phoneNumbers": phoneNumbers]), as: UTF8.self))
+        try await send(
+            .post,
+            uri,
+            json: try String(decoding: JSONEncoder().encode(["phoneNumbers": phoneNumbers]), as: UTF8.self)
+        )
     }
 
     func delete(_ uri: String, phoneNumbers: [String]) async throws -> HTTPAnswer {
-        try await send(.delete, uri, json: try String(decoding: JSONEncoder().encode(["phoneNumbers": phoneNumbers]), as: UTF8.self))
+        try await send(
+            .delete,
+            uri,
+            json: try String(decoding: JSONEncoder().encode(["phoneNumbers": phoneNumbers]), as: UTF8.self)
+        )
     }
 
-    func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, contentType: String = "application/json",
-              headers: HTTPFields = [:]) async throws -> HTTPAnswer {
+    func send(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        json: String? = nil,
+        contentType: String = "application/json",
+        headers: HTTPFields = [:]
+    ) async throws -> HTTPAnswer {
         try await send(method, uri, bytes: json.map { Array($0.utf8) }, contentType: contentType, headers: headers)
     }
 
     /// Sends the bytes exactly as given (which may be invalid UTF-8).
-    func send(_ method: HTTPRequest.Method, _ uri: String, bytes: [UInt8]?, contentType: String = "application/json",
-              headers: HTTPFields = [:]) async throws -> HTTPAnswer {
+    func send(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        bytes: [UInt8]?,
+        contentType: String = "application/json",
+        headers: HTTPFields = [:]
+    ) async throws -> HTTPAnswer {
         var headers = headers
         if bytes != nil { headers[.contentType] = contentType }
         return try await exchange(uri, method, headers, bytes.map { ByteBuffer(bytes: $0) })
@@ -229,8 +288,10 @@ struct PooledClient: Sendable {
     static func with<Value: Sendable>(port: Int, _ body: (PooledClient) async throws -> Value) async throws -> Value {
         var pool = HTTPClient.Configuration.ConnectionPool()
         pool.concurrentHTTP1ConnectionsPerHostSoftLimit = 128
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                              configuration: .init(connectionPool: pool))
+        let http = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: .init(connectionPool: pool)
+        )
         do {
             let value = try await body(PooledClient(http: http, port: port))
             try await http.shutdown()

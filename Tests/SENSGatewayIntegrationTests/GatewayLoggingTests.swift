@@ -1,14 +1,14 @@
 import Foundation
 import HTTPTypes
 import Logging
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
-import OptOuts
-import SENSClient
 
 @Suite("Gateway logs: request ids, audit lines, masking")
 struct GatewayLoggingTests {
@@ -17,23 +17,36 @@ struct GatewayLoggingTests {
         let secret = SimulatorConfiguration.defaultSecretKey
         try await GatewayHarness().run(logger: capture.logger) { gateway in
             let registered = try await gateway.send(
-                .post, "/v1/unsubscribes", json: #"{"phoneNumbers":["010-1234-5678","02-123-4567","010-1234-5678"]}"#,
-                headers: [HTTPField.Name("X-Request-Id")!: "req-abc.123", HTTPField.Name("X-Caller")!: "billing-service"])
+                .post,
+                "/v1/unsubscribes",
+                json: #"{"phoneNumbers":["010-1234-5678","02-123-4567","010-1234-5678"]}"#,
+                headers: [
+                    HTTPField.Name("X-Request-Id")!: "req-abc.123", HTTPField.Name("X-Caller")!: "billing-service",
+                ]
+            )
             #expect(registered.status == 200)
             #expect(registered.headers[HTTPField.Name("X-Request-Id")!] == "req-abc.123")
 
-            let invalid = try await gateway.send(.delete, "/v1/unsubscribes", json: #"{"phoneNumbers":["010-9999-888x"]}"#,
-                                                 headers: [HTTPField.Name("X-Request-Id")!: "not a sane id!"])
+            let invalid = try await gateway.send(
+                .delete,
+                "/v1/unsubscribes",
+                json: #"{"phoneNumbers":["010-9999-888x"]}"#,
+                headers: [HTTPField.Name("X-Request-Id")!: "not a sane id!"]
+            )
             #expect(invalid.status == 422)
             let generated = try #require(invalid.headers[HTTPField.Name("X-Request-Id")!])
             #expect(generated.count == 32 && generated != "not a sane id!")
-            let next = try #require(try await gateway.get("/v1/unsubscribes/010-1234-5678").headers[HTTPField.Name("X-Request-Id")!])
+            let next = try #require(
+                try await gateway.get("/v1/unsubscribes/010-1234-5678").headers[HTTPField.Name("X-Request-Id")!]
+            )
             // Same process prefix, a later counter: distinct ids, all lowercase hex.
             #expect(next != generated && next.prefix(16) == generated.prefix(16))
             #expect((generated + next).allSatisfy { "0123456789abcdef".contains($0) })
         }
         let lines = capture.lines
-        let records = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]) }
+        let records = try lines.map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String])
+        }
 
         let audit = try #require(records.first { $0["message"] == "audit" && $0["request_id"] == "req-abc.123" })
         #expect(audit["audit.action"] == "register")
@@ -64,14 +77,26 @@ struct GatewayLoggingTests {
     /// The SENS failure, retry and breaker lines a request causes carry its id, and every line has one id only.
     @Test func linesCausedByARequestCarryItsIdOnly() async throws {
         let capture = LogCapture()
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
-                                     cache: .disabled,
-                                     resilience: ResilienceSettings.defaults.with { $0.maxAttempts = 2; $0.breakerMinimumCalls = 2; $0.breakerWindow = 2 })
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
+            cache: .disabled,
+            resilience: ResilienceSettings.defaults.with {
+                $0.maxAttempts = 2
+                $0.breakerMinimumCalls = 2
+                $0.breakerWindow = 2
+            }
+        )
         try await harness.run(logger: capture.logger) { gateway in
-            let answer = try await gateway.send(.get, "/v1/unsubscribes/01012345678", headers: [HTTPField.Name("X-Request-Id")!: "req-fail-1"])
+            let answer = try await gateway.send(
+                .get,
+                "/v1/unsubscribes/01012345678",
+                headers: [HTTPField.Name("X-Request-Id")!: "req-fail-1"]
+            )
             #expect(answer.status == 503)
         }
-        let records = try capture.lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]) }
+        let records = try capture.lines.map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String])
+        }
         let failures = records.filter { $0["message"] == "SENS call failed" }
         #expect(failures.count == 2, "two attempts")
         #expect(failures.allSatisfy { $0["request_id"] == "req-fail-1" && $0["service"] == "default" })

@@ -1,18 +1,20 @@
 import HTTPTypes
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
-import OptOuts
-import SENSClient
 
 @Suite("Gateway operations: metrics and readiness")
 struct GatewayOperationsTests {
     @Test func exportsTheNamedSeriesAfterTraffic() async throws {
         let harness = GatewayHarness(metrics: GatewayMetrics())
         try await harness.run { gateway in
-            #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678", "02-123-4567"]).status == 200)
+            #expect(
+                try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678", "02-123-4567"]).status == 200
+            )
             _ = try await gateway.get("/v1/unsubscribes/01099998888")  // miss
             _ = try await gateway.get("/v1/unsubscribes/01099998888")  // hit
             _ = try await gateway.get("/v1/unsubscribes?pageSize=10")
@@ -45,26 +47,42 @@ struct GatewayOperationsTests {
     }
 
     @Test func isNotReadyWhileTheCircuitIsOpenAndReadyAfterRecovery() async throws {
-        let resilience = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 2; $0.breakerCooldownMilliseconds = 300; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
-                                     cache: .disabled, resilience: resilience, metrics: GatewayMetrics())
+        let resilience = ResilienceSettings.defaults.with {
+            $0.maxAttempts = 1
+            $0.breakerMinimumCalls = 2
+            $0.breakerCooldownMilliseconds = 300
+            $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+        }
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
+            cache: .disabled,
+            resilience: resilience,
+            metrics: GatewayMetrics()
+        )
         try await harness.run { gateway in
             let ready = try await gateway.get("/readyz")
             #expect(ready.status == 200)
-            #expect(ready.body == #"{"services":[{"mirror":"disabled","name":"default","status":"ready"}],"status":"ready"}"#)
+            #expect(
+                ready.body
+                    == #"{"services":[{"mirror":"disabled","name":"default","status":"ready"}],"status":"ready"}"#
+            )
             _ = try await gateway.get("/v1/unsubscribes/01012345678")
             _ = try await gateway.get("/v1/unsubscribes/01012345678")
             let notReady = try await gateway.get("/readyz")
             #expect(notReady.status == 503)
             #expect(notReady.body.contains("the SENS circuit breaker is open"))
-            #expect(try await gateway.get("/metrics").body.contains(#"sens_circuit_breaker_state{service="default"} 2"#))
+            #expect(
+                try await gateway.get("/metrics").body.contains(#"sens_circuit_breaker_state{service="default"} 2"#)
+            )
             #expect(try await gateway.get("/healthz").status == 200, "alive all the same")
 
             harness.simulator.faults.settings = .none
             try await Task.sleep(for: .milliseconds(350))
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)  // the probe closes it
             #expect(try await gateway.get("/readyz").status == 200)
-            #expect(try await gateway.get("/metrics").body.contains(#"sens_circuit_breaker_state{service="default"} 0"#))
+            #expect(
+                try await gateway.get("/metrics").body.contains(#"sens_circuit_breaker_state{service="default"} 0"#)
+            )
         }
     }
 }

@@ -11,16 +11,26 @@ import Testing
 @Suite("The request pipeline: framing, connections, drain", .serialized)
 struct GatewayPipelineTests {
     @Test(arguments: [
-        ("POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-         "HTTP/1.1 400 ", "a chunk size that is not hex"),
-        ("POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}xx\r\n0\r\n\r\n",
-         "HTTP/1.1 400 ", "more chunk data than its size"),
-        ("POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
-         "HTTP/1.1 400 ", "a chunk size that overflows"),
-        ("POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-         "HTTP/1.1 501 ", "an unknown transfer coding"),
-        ("POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-         "HTTP/1.1 501 ", "gzip before chunked"),
+        (
+            "POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+            "HTTP/1.1 400 ", "a chunk size that is not hex"
+        ),
+        (
+            "POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}xx\r\n0\r\n\r\n",
+            "HTTP/1.1 400 ", "more chunk data than its size"
+        ),
+        (
+            "POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
+            "HTTP/1.1 400 ", "a chunk size that overflows"
+        ),
+        (
+            "POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            "HTTP/1.1 501 ", "an unknown transfer coding"
+        ),
+        (
+            "POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            "HTTP/1.1 501 ", "gzip before chunked"
+        ),
         ("GET /healthz HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "no Host"),
         ("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 ", "two Hosts"),
     ])
@@ -36,10 +46,17 @@ struct GatewayPipelineTests {
     }
 
     @Test func aStalledBodyIsAnswered408() async throws {
-        let harness = GatewayHarness(resilience: ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 500; $0.maxAttempts = 1 })
+        let harness = GatewayHarness(
+            resilience: ResilienceSettings.defaults.with {
+                $0.deadlineMilliseconds = 500
+                $0.maxAttempts = 1
+            }
+        )
         try await harness.run { gateway in
             let connection = try RawHTTPConnection(port: try #require(gateway.port))
-            try connection.send("POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"phone")
+            try connection.send(
+                "POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"phone"
+            )
             let answer = try await connection.read(until: "}", waitingAtMost: 5_000)
             #expect(answer.hasPrefix("HTTP/1.1 408 "), "\(answer.prefix(300))")
             #expect(answer.contains("the body did not arrive in time"))
@@ -65,10 +82,16 @@ struct GatewayPipelineTests {
     /// Under a limit of 2,048 open files the process holds 1,000 connections: 1,100 idle ones make room for
     /// `/healthz` by closing those idle the longest.
     @Test func healthAnswersWhileIdleConnectionsFillTheBound() async throws {
-        let gateway = try GatewayProcess(["--simulator", "--http-port", "0", "--mirror-enabled=false"],
-                                         environment: ["HTTP_MAX_CONNECTIONS": "1000"], openFiles: (soft: 1_024, hard: 2_048))
+        let gateway = try GatewayProcess(
+            ["--simulator", "--http-port", "0", "--mirror-enabled=false"],
+            environment: ["HTTP_MAX_CONNECTIONS": "1000"],
+            openFiles: (soft: 1_024, hard: 2_048)
+        )
         let port = try await gateway.listeningPort()
-        #expect(gateway.standardOutput.contains("before=1024") && gateway.standardOutput.contains("now=2048"), "the soft limit is raised")
+        #expect(
+            gateway.standardOutput.contains("before=1024") && gateway.standardOutput.contains("now=2048"),
+            "the soft limit is raised"
+        )
         var idle: [RawHTTPConnection] = []
         for _ in 0..<1_100 { idle.append(try RawHTTPConnection(port: port)) }
         try await Task.sleep(for: .milliseconds(300))
@@ -84,10 +107,15 @@ struct GatewayPipelineTests {
     }
 
     @Test func refusesABoundItCannotHold() async throws {
-        let gateway = try GatewayProcess(["--simulator", "--http-port", "0"], environment: ["HTTP_MAX_CONNECTIONS": "5000"],
-                                         openFiles: (soft: 2_048, hard: 2_048))
+        let gateway = try GatewayProcess(
+            ["--simulator", "--http-port", "0"],
+            environment: ["HTTP_MAX_CONNECTIONS": "5000"],
+            openFiles: (soft: 2_048, hard: 2_048)
+        )
         #expect(try await gateway.exitStatus() == 2)
-        #expect(gateway.standardError.contains("http.maxConnections (HTTP_MAX_CONNECTIONS, --http-max-connections) is 5000"))
+        #expect(
+            gateway.standardError.contains("http.maxConnections (HTTP_MAX_CONNECTIONS, --http-max-connections) is 5000")
+        )
         #expect(gateway.standardError.contains("at most 1024"))
     }
 
@@ -122,7 +150,8 @@ struct GatewayPipelineTests {
         try await Self.waitForMirror(port: port)
         let body = Self.recipients(1_000_000)
         let connection = try RawHTTPConnection(port: port, receiveBuffer: 4_096)
-        let head = "POST /v1/unsubscribes/filter HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nAccept: text/csv\r\n"
+        let head =
+            "POST /v1/unsubscribes/filter HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nAccept: text/csv\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n"
         try connection.send(head + body)
         // The answer has started: its head is in, the rest waits on a reader that reads no more.
@@ -130,24 +159,35 @@ struct GatewayPipelineTests {
         let started = ContinuousClock.now
         #expect(try await gateway.stop(within: .seconds(15)) == 0)
         #expect(started.duration(to: .now) < .seconds(8), "the drain bound holds")
-        #expect(gateway.standardOutput.contains("answer cut before it was all sent"), "\(gateway.standardOutput.suffix(2_000))")
+        #expect(
+            gateway.standardOutput.contains("answer cut before it was all sent"),
+            "\(gateway.standardOutput.suffix(2_000))"
+        )
         #expect(gateway.standardOutput.contains("status=499"))
     }
 
     /// The same answer read while the gateway drains arrives whole, within the bound.
     @Test func anAnswerInFlightFinishesDuringTheDrain() async throws {
-        let gateway = try GatewayProcess(["--simulator", "--http-port", "0"], environment: ["HTTP_DRAIN_SECONDS": "20"])
+        let gateway = try GatewayProcess(
+            ["--simulator", "--http-port", "0"],
+            environment: ["HTTP_DRAIN_SECONDS": "20"]
+        )
         let port = try await gateway.listeningPort()
         try await Self.waitForMirror(port: port)
         let body = Self.recipients(600_000)
         let connection = try RawHTTPConnection(port: port, receiveBuffer: 4_096)
-        try connection.send("POST /v1/unsubscribes/filter HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nAccept: text/csv\r\n"
-            + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+        try connection.send(
+            "POST /v1/unsubscribes/filter HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nAccept: text/csv\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        )
         let head = try await connection.read(until: "\r\n\r\n", waitingAtMost: 30_000)
         let stopped = Task { try await gateway.stop(within: .seconds(30)) }
         let answer = head + (try await connection.read(until: "01050599999\n", waitingAtMost: 20_000))
         #expect(answer.hasPrefix("HTTP/1.1 200 "), "\(answer.prefix(200))")
-        #expect(answer.hasSuffix("01050599999\n"), "the whole answer arrived: \(answer.utf8.count) bytes, ends \(String(reflecting: String(answer.suffix(60))))")
+        #expect(
+            answer.hasSuffix("01050599999\n"),
+            "the whole answer arrived: \(answer.utf8.count) bytes, ends \(String(reflecting: String(answer.suffix(60))))"
+        )
         #expect(try await stopped.value == 0)
         #expect(!gateway.standardOutput.contains("answer cut"))
     }

@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
-import Testing
 import OptOuts
 import SENSClient
+import Synchronization
+import Testing
 
 /// The built `sens-gateway` executable run as a user runs it: arguments, environment, exit status, and what it
 /// writes to standard output and standard error.
@@ -14,9 +14,12 @@ final class GatewayProcess: Sendable {
     /// The executable beside the test bundle (`swift build` puts every product in one folder).
     static var executable: URL {
         get throws {
-            let beside = URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "sens-gateway")
+            let beside = URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent().appending(
+                path: "sens-gateway"
+            )
             if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-            let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
             let fallback = root.appending(path: ".build/debug/sens-gateway")
             guard FileManager.default.isExecutableFile(atPath: fallback.path) else {
                 throw GatewayProcessError("sens-gateway is not built beside the tests (\(beside.path))")
@@ -31,19 +34,24 @@ final class GatewayProcess: Sendable {
     init(_ arguments: [String], environment: [String: String] = [:], openFiles: (soft: Int, hard: Int)? = nil) throws {
         process = Process()
         process.executableURL = try Self.executable
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sens-gateway-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sens-gateway-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         process.currentDirectoryURL = directory
         process.arguments = arguments
         if let openFiles {
-            process.arguments = ["--nofile=\(openFiles.soft):\(openFiles.hard)", "--", try Self.executable.path] + arguments
+            process.arguments =
+                ["--nofile=\(openFiles.soft):\(openFiles.hard)", "--", try Self.executable.path] + arguments
             process.executableURL = URL(filePath: "/usr/bin/prlimit")
         }
         process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { given, _ in given }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        let stdout = self.stdout, stderr = self.stderr
+        let stdout = self.stdout
+        let stderr = self.stderr
         out.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             stdout.data.withLock { $0.append(data) }
@@ -76,8 +84,12 @@ final class GatewayProcess: Sendable {
     func waitForOutput(_ text: String, within limit: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + limit
         while !standardOutput.contains(text) {
-            guard process.isRunning else { throw GatewayProcessError("sens-gateway stopped before printing \(text): \(standardError)") }
-            guard ContinuousClock.now < deadline else { throw GatewayProcessError("no \(text) within \(limit): \(standardOutput)") }
+            guard process.isRunning else {
+                throw GatewayProcessError("sens-gateway stopped before printing \(text): \(standardError)")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw GatewayProcessError("no \(text) within \(limit): \(standardOutput)")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -1,18 +1,23 @@
 import Foundation
 import HTTPTypes
 import NIOHTTP1
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
-import OptOuts
-import SENSClient
 
 @Suite("Gateway resilience: faults, retries, deadlines, breaker, bulkhead, hostile input")
 struct GatewayResilienceTests {
     /// Three attempts, a 2 s deadline, a breaker that stays closed: the settings the fault table is read against.
-    static let retrying = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 2_000; $0.maxAttempts = 3; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
+    static let retrying = ResilienceSettings.defaults.with {
+        $0.deadlineMilliseconds = 2_000
+        $0.maxAttempts = 3
+        $0.breakerMinimumCalls = 1_000
+        $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+    }
     static let numbers = ["010-1111-2222", "02-123-4567", "070-1234-5678"]
     static let normalized = ["01011112222", "021234567", "07012345678"]
 
@@ -26,7 +31,11 @@ struct GatewayResilienceTests {
         ("non-JSON bodies", FaultSettings(garbageRate: 1), 502),
     ])
     func answersEachFaultAsDocumented(fault: String, settings: FaultSettings, status: Int) async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: settings), cache: .disabled, resilience: Self.retrying)
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: settings),
+            cache: .disabled,
+            resilience: Self.retrying
+        )
         try await harness.run { gateway in
             let started = ContinuousClock.now
             let check = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -51,8 +60,14 @@ struct GatewayResilienceTests {
     }
 
     @Test func passesOnAPersistent429WithRetryAfterAfterHonouringIt() async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 1)),
-                                     cache: .disabled, resilience: ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 5_000; $0.maxAttempts = 2 })
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 1)),
+            cache: .disabled,
+            resilience: ResilienceSettings.defaults.with {
+                $0.deadlineMilliseconds = 5_000
+                $0.maxAttempts = 2
+            }
+        )
         try await harness.run { gateway in
             let started = ContinuousClock.now
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -70,8 +85,11 @@ struct GatewayResilienceTests {
     }
 
     @Test func doesNotWaitForARetryAfterBeyondTheDeadline() async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 30)),
-                                     cache: .disabled, resilience: Self.retrying)
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 30)),
+            cache: .disabled,
+            resilience: Self.retrying
+        )
         try await harness.run { gateway in
             let started = ContinuousClock.now
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -83,15 +101,26 @@ struct GatewayResilienceTests {
     }
 
     @Test func answers504AtTheDeadlineWhenSENSIsSlower() async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 5_000)), cache: .disabled,
-                                     resilience: ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 800; $0.maxAttempts = 3; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) })
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 5_000)),
+            cache: .disabled,
+            resilience: ResilienceSettings.defaults.with {
+                $0.deadlineMilliseconds = 800
+                $0.maxAttempts = 3
+                $0.breakerMinimumCalls = 1_000
+                $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+            }
+        )
         try await harness.run { gateway in
             let started = ContinuousClock.now
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
             let elapsed = ContinuousClock.now - started
             #expect(answer.status == 504)
             #expect(answer.problem?.detail == "the request's deadline passed before SENS answered")
-            #expect(elapsed >= .milliseconds(750) && elapsed < .seconds(4), "answered at the 800 ms deadline, not after SENS's 5 s")
+            #expect(
+                elapsed >= .milliseconds(750) && elapsed < .seconds(4),
+                "answered at the 800 ms deadline, not after SENS's 5 s"
+            )
             let write = try await gateway.delete("/v1/unsubscribes", phoneNumbers: Self.numbers)
             #expect(write.status == 504)
             #expect(write.problem?.unconfirmed == Self.normalized, "the call was out when the deadline passed")
@@ -106,9 +135,18 @@ struct GatewayResilienceTests {
         sens.connectTimeoutMilliseconds = 300
         // Three attempts of 300 ms and their back-off take about 1.3 s; the deadline leaves room for a loaded CI
         // machine (2 s was once not enough there, with the other suites running at the same time).
-        let resilience = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 5_000; $0.maxAttempts = 3; $0.breakerMinimumCalls = 1_000; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
-        try await GatewayHarness.runGateway(sens: sens, cache: .disabled, resilience: resilience,
-                                            resilienceStatistics: statistics) { gateway in
+        let resilience = ResilienceSettings.defaults.with {
+            $0.deadlineMilliseconds = 5_000
+            $0.maxAttempts = 3
+            $0.breakerMinimumCalls = 1_000
+            $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+        }
+        try await GatewayHarness.runGateway(
+            sens: sens,
+            cache: .disabled,
+            resilience: resilience,
+            resilienceStatistics: statistics
+        ) { gateway in
             let started = ContinuousClock.now
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(answer.status == 503)
@@ -135,7 +173,10 @@ struct GatewayResilienceTests {
 
     @Test func neverRetriesOther4xx() async throws {
         let harness = GatewayHarness(cache: .disabled, resilience: Self.retrying)
-        try await harness.run(adjust: { $0.credentials = NCPCredentials(accessKey: "ACCESS_KEY_ID", secretKey: NCPSecretKey("wrong")) }) { gateway in
+        let wrongKeys: @Sendable (inout SENSServiceSettings) -> Void = {
+            $0.credentials = NCPCredentials(accessKey: "ACCESS_KEY_ID", secretKey: NCPSecretKey("wrong"))
+        }
+        try await harness.run(adjust: wrongKeys) { gateway in
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(answer.status == 502)
             #expect(harness.simulator.stats.snapshot.rejectedCalls == 1)
@@ -145,9 +186,18 @@ struct GatewayResilienceTests {
     /// The breaker opens after consecutive failures, answers 503 at once without calling SENS, half-opens after
     /// the cool-down with one probe, and closes when it succeeds.
     @Test func opensAndRecoversTheCircuit() async throws {
-        let resilience = ResilienceSettings.defaults.with { $0.deadlineMilliseconds = 2_000; $0.maxAttempts = 3; $0.breakerMinimumCalls = 3; $0.breakerCooldownMilliseconds = 400; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
-                                     cache: .disabled, resilience: resilience)
+        let resilience = ResilienceSettings.defaults.with {
+            $0.deadlineMilliseconds = 2_000
+            $0.maxAttempts = 3
+            $0.breakerMinimumCalls = 3
+            $0.breakerCooldownMilliseconds = 400
+            $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+        }
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: 503)),
+            cache: .disabled,
+            resilience: resilience
+        )
         try await harness.run { gateway in
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 503)  // three failures: opens
             #expect(harness.simulator.stats.snapshot.faultedCalls == 3)
@@ -161,15 +211,27 @@ struct GatewayResilienceTests {
             try await Task.sleep(for: .milliseconds(450))
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)  // the probe
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)
-            #expect(harness.resilienceStatistics.snapshot.breakerStates == [.closed, .open, .halfOpen, .closed], "the initial state, then each change")
+            #expect(
+                harness.resilienceStatistics.snapshot.breakerStates == [.closed, .open, .halfOpen, .closed],
+                "the initial state, then each change"
+            )
             #expect(harness.resilienceStatistics.snapshot.rejections["circuit_open"] == 1)
         }
     }
 
     @Test func refusesBeyondTheBulkheadInsteadOfPilingUp() async throws {
-        let resilience = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 1_000; $0.maxConcurrentCalls = 1; $0.maxQueuedCalls = 1; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 400)),
-                                     cache: .disabled, resilience: resilience)
+        let resilience = ResilienceSettings.defaults.with {
+            $0.maxAttempts = 1
+            $0.breakerMinimumCalls = 1_000
+            $0.maxConcurrentCalls = 1
+            $0.maxQueuedCalls = 1
+            $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+        }
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 400)),
+            cache: .disabled,
+            resilience: resilience
+        )
         try await harness.run { gateway in
             let statuses = try await PooledClient.with(port: try #require(gateway.port)) { pooled in
                 try await withThrowingTaskGroup(of: (Int, String?).self) { group in
@@ -189,9 +251,19 @@ struct GatewayResilienceTests {
     }
 
     @Test(arguments: [
-        (Data([0x7B, 0x22, 0x70, 0x68, 0x6F, 0x6E, 0x65, 0x4E, 0x75, 0x6D, 0x62, 0x65, 0x72, 0x73, 0x22, 0x3A, 0x5B, 0x22, 0xFF, 0xFE, 0x22, 0x5D, 0x7D]), "invalid UTF-8"),
+        (
+            Data([
+                0x7B, 0x22, 0x70, 0x68, 0x6F, 0x6E, 0x65, 0x4E, 0x75, 0x6D, 0x62, 0x65, 0x72, 0x73, 0x22, 0x3A, 0x5B,
+                0x22, 0xFF, 0xFE, 0x22, 0x5D, 0x7D,
+            ]), "invalid UTF-8"
+        ),
         (Data((String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).utf8), "deep nesting"),
-        (Data(("{\"phoneNumbers\":[" + String(repeating: "{\"a\":", count: 3_000) + "1" + String(repeating: "}", count: 3_000) + "]}").utf8), "deep nesting inside"),
+        (
+            Data(
+                ("{\"phoneNumbers\":[" + String(repeating: "{\"a\":", count: 3_000) + "1"
+                    + String(repeating: "}", count: 3_000) + "]}").utf8
+            ), "deep nesting inside"
+        ),
     ])
     func refusesHostileBodiesWith400(body: Data, what: String) async throws {
         try await GatewayHarness().run { gateway in

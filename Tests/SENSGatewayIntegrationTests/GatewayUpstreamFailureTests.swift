@@ -1,29 +1,40 @@
+import GatewayHTTP
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import OptOutMirror
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
-import OptOuts
-import SENSClient
-import GatewayHTTP
-import OptOutMirror
 
 @Suite("Gateway answers when SENS fails")
 struct GatewayUpstreamFailureTests {
     @Test func mapsARefusedSignatureTo502WithoutLeakingAnything() async throws {
         let harness = GatewayHarness()
-        try await harness.run(adjust: { $0.credentials = NCPCredentials(accessKey: $0.credentials.accessKey, secretKey: NCPSecretKey("wrong-secret-xyz")) }) { gateway in
-            for answer in [try await gateway.get("/v1/unsubscribes/01012345678"), try await gateway.get("/v1/unsubscribes")] {
+        let wrongSecret: @Sendable (inout SENSServiceSettings) -> Void = {
+            $0.credentials = NCPCredentials(
+                accessKey: $0.credentials.accessKey,
+                secretKey: NCPSecretKey("wrong-secret-xyz")
+            )
+        }
+        try await harness.run(adjust: wrongSecret) { gateway in
+            for answer in [
+                try await gateway.get("/v1/unsubscribes/01012345678"), try await gateway.get("/v1/unsubscribes"),
+            ] {
                 #expect(answer.status == 502)
                 let problem = try #require(answer.problem)
                 #expect(problem.type == "urn:sens-gateway:problem:sens-credentials-rejected")
-                #expect(problem.detail == "SENS refused the gateway's credentials (401): its NCP keys, their permissions or its clock need attention; retrying will not help")
+                #expect(
+                    problem.detail
+                        == "SENS refused the gateway's credentials (401): its NCP keys, their permissions or its clock need attention; retrying will not help"
+                )
                 for secret in ["wrong-secret-xyz", "SECRET_KEY", "Authentication Failed", "errorCode"] {
                     #expect(!answer.body.contains(secret))
                 }
@@ -42,10 +53,17 @@ struct GatewayUpstreamFailureTests {
     @Test func refusedCredentialsTakeReadinessDownUntilACallSucceeds() async throws {
         let metrics = GatewayMetrics()
         let breaker = CircuitBreaker(minimumCalls: 1_000, windowSize: 1_000)
-        let sens = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 401), 2: .refused(status: 403)]),
-                                       policy: RetryPolicy(maxAttempts: 3), breaker: breaker, metrics: metrics.service("default"))
-        try await runRouter(sens: sens, health: SENSServiceHealth(breaker: breaker, credentials: sens.credentials),
-                            metrics: metrics) { gateway in
+        let sens = ResilientUnsubscribes(
+            upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 401), 2: .refused(status: 403)]),
+            policy: RetryPolicy(maxAttempts: 3),
+            breaker: breaker,
+            metrics: metrics.service("default")
+        )
+        try await runRouter(
+            sens: sens,
+            health: SENSServiceHealth(breaker: breaker, credentials: sens.credentials),
+            metrics: metrics
+        ) { gateway in
             #expect(try await gateway.get("/readyz").status == 200)
             let refused = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(refused.status == 502)
@@ -54,7 +72,11 @@ struct GatewayUpstreamFailureTests {
             let notReady = try await gateway.get("/readyz")
             #expect(notReady.status == 503)
             #expect(notReady.body.contains(#""reason":"sens_credentials_rejected""#))
-            #expect(try await gateway.get("/metrics").body.contains(#"sens_credentials_rejected_total{service="default"} 1"#))
+            #expect(
+                try await gateway.get("/metrics").body.contains(
+                    #"sens_credentials_rejected_total{service="default"} 1"#
+                )
+            )
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 502, "403 too, not retried")
             #expect(try await gateway.get("/readyz").status == 503)
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)
@@ -66,9 +88,13 @@ struct GatewayUpstreamFailureTests {
     /// its Retry-After), and the numbers are unconfirmed, since the first attempt may have been applied. A read in
     /// the same sequence ending in refused keys is a credentials problem, not a time-out.
     @Test func aRetriedCallReportsItsLastFailureAndWhetherAnEarlierAttemptMayHaveApplied() async throws {
-        let writes = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .timedOut(.attempt(milliseconds: 100)),
-                                                                                   2: .throttled(retryAfterSeconds: 7)]),
-                                           policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)))
+        let writes = ResilientUnsubscribes(
+            upstream: ScriptedUnsubscribes(failing: [
+                1: .timedOut(.attempt(milliseconds: 100)),
+                2: .throttled(retryAfterSeconds: 7),
+            ]),
+            policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1))
+        )
         try await runRouter(sens: writes) { gateway in
             let write = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678"])
             #expect(write.status == 429)
@@ -76,9 +102,13 @@ struct GatewayUpstreamFailureTests {
             #expect(write.problem?.unconfirmed == ["01012345678"])
             #expect(write.problem?.notSent == [])
         }
-        let reads = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .timedOut(.attempt(milliseconds: 100)),
-                                                                                  2: .refused(status: 401)]),
-                                          policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)))
+        let reads = ResilientUnsubscribes(
+            upstream: ScriptedUnsubscribes(failing: [
+                1: .timedOut(.attempt(milliseconds: 100)),
+                2: .refused(status: 401),
+            ]),
+            policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1))
+        )
         try await runRouter(sens: reads) { gateway in
             let check = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(check.status == 502)
@@ -89,8 +119,12 @@ struct GatewayUpstreamFailureTests {
     /// Keys allowed to read but refused a write: the write says so, and the service's reads stay ready.
     @Test func aRefusedWriteLeavesReadinessAlone() async throws {
         let breaker = CircuitBreaker(minimumCalls: 1_000, windowSize: 1_000)
-        let sens = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 403)]), breaker: breaker)
-        try await runRouter(sens: sens, health: SENSServiceHealth(breaker: breaker, credentials: sens.credentials)) { gateway in
+        let sens = ResilientUnsubscribes(
+            upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 403)]),
+            breaker: breaker
+        )
+        try await runRouter(sens: sens, health: SENSServiceHealth(breaker: breaker, credentials: sens.credentials)) {
+            gateway in
             let write = try await gateway.send(.delete, "/v1/unsubscribes/010-1234-5678")
             #expect(write.status == 502)
             #expect(write.problem?.type == "urn:sens-gateway:problem:sens-credentials-rejected")
@@ -108,7 +142,14 @@ struct GatewayUpstreamFailureTests {
                 return count >= 0
             }
             return refuse
-                ? Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#)))
+                ? Response(
+                    status: .unauthorized,
+                    body: .init(
+                        byteBuffer: ByteBuffer(
+                            string: #"{"error":{"errorCode":"200","message":"Authentication Failed"}}"#
+                        )
+                    )
+                )
                 : Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "[]")))
         }
         let stub = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
@@ -117,8 +158,11 @@ struct GatewayUpstreamFailureTests {
                 $0.resilience.credentialsProbeSeconds = 1
                 $0.mirror.enabled = false
             }
-            try await TestGateway.run(configuration, services: [.init(name: "default", sens: stubSENSSettings(port: try #require(stubClient.port)))],
-                                      dependencies: GatewayDependencies(logger: Logger(label: "gateway"), checkSENSAtStart: true)) { gateway in
+            try await TestGateway.run(
+                configuration,
+                services: [.init(name: "default", sens: stubSENSSettings(port: try #require(stubClient.port)))],
+                dependencies: GatewayDependencies(logger: Logger(label: "gateway"), checkSENSAtStart: true)
+            ) { gateway in
                 var states: [Int] = []
                 for _ in 0..<60 {
                     states.append(try await gateway.get("/readyz").status)
@@ -132,12 +176,19 @@ struct GatewayUpstreamFailureTests {
     }
 
     /// A 5xx may have been applied (unconfirmed); a 4xx was not (not sent).
-    @Test(arguments: [(500, 502, "SENS failed (500)"), (503, 503, "SENS is unavailable (SENS answered 503)"),
-                      (504, 504, "SENS reported a timeout (504)"), (502, 503, "SENS is unavailable (SENS answered 502)"),
-                      (403, 502, "SENS refused the gateway's credentials (403): its NCP keys, their permissions or its clock need attention; retrying will not help"),
-                      (400, 502, "SENS refused the call (400)")])
+    @Test(arguments: [
+        (500, 502, "SENS failed (500)"), (503, 503, "SENS is unavailable (SENS answered 503)"),
+        (504, 504, "SENS reported a timeout (504)"), (502, 503, "SENS is unavailable (SENS answered 502)"),
+        (
+            403, 502,
+            "SENS refused the gateway's credentials (403): its NCP keys, their permissions or its clock need attention; retrying will not help"
+        ),
+        (400, 502, "SENS refused the call (400)"),
+    ])
     func mapsSENSStatuses(sensStatus: Int, status: Int, detail: String) async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: sensStatus)))
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: sensStatus))
+        )
         try await harness.run { gateway in
             let check = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(check.status == status)
@@ -151,10 +202,14 @@ struct GatewayUpstreamFailureTests {
     }
 
     @Test func passesThrottlingOnWithRetryAfter() async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 9)))
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 9))
+        )
         try await harness.run { gateway in
-            for answer in [try await gateway.get("/v1/unsubscribes/01012345678"),
-                           try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"])] {
+            for answer in [
+                try await gateway.get("/v1/unsubscribes/01012345678"),
+                try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"]),
+            ] {
                 #expect(answer.status == 429)
                 #expect(answer.headers[.retryAfter] == "9")
                 #expect(answer.problem?.status == 429)
@@ -163,8 +218,11 @@ struct GatewayUpstreamFailureTests {
     }
 
     @Test func answers504WhenSENSIsSlowerThanTheTimeout() async throws {
-        let harness = GatewayHarness(simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 1_500)))
-        try await harness.run(adjust: { $0.attemptTimeoutMilliseconds = 200 }) { gateway in
+        let harness = GatewayHarness(
+            simulator: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 1_500))
+        )
+        let shortAttempts: @Sendable (inout SENSServiceSettings) -> Void = { $0.attemptTimeoutMilliseconds = 200 }
+        try await harness.run(adjust: shortAttempts) { gateway in
             let answer = try await gateway.get("/v1/unsubscribes/01012345678")
             #expect(answer.status == 504)
             #expect(answer.problem?.detail == "SENS did not answer within 200 ms")
@@ -199,8 +257,14 @@ struct GatewayUpstreamFailureTests {
             #expect(doneIsFirstChunk)
             #expect(unconfirmedIsTheFailedChunk)
             #expect(notSentIsTheRest)
-            #expect(problem.detail.contains("Of 2500 numbers, 1000 were registered (done), 1000 were sent but the answer was lost"))
-            #expect(problem.detail.contains("500 were not registered (notSent). Retrying unconfirmed and notSent is safe"))
+            #expect(
+                problem.detail.contains(
+                    "Of 2500 numbers, 1000 were registered (done), 1000 were sent but the answer was lost"
+                )
+            )
+            #expect(
+                problem.detail.contains("500 were not registered (notSent). Retrying unconfirmed and notSent is safe")
+            )
             #expect(sens.calls == 2, "no call after the failed one")
         }
     }
@@ -210,16 +274,27 @@ struct GatewayUpstreamFailureTests {
         router.get("/sms/v2/services/:service/unsubscribes") { request, _ -> Response in
             if request.uri.queryParameters.get("clientTelNo") == "01000000000" { return Response(status: .notFound) }
             if request.uri.queryParameters.get("clientTelNo") == "01011111111" {
-                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"[{"clientTelNo":"01011111111","registerType":"M","registerTime":"yesterday"}]"#)))
+                return Response(
+                    status: .ok,
+                    body: .init(
+                        byteBuffer: ByteBuffer(
+                            string: #"[{"clientTelNo":"01011111111","registerType":"M","registerTime":"yesterday"}]"#
+                        )
+                    )
+                )
             }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "<html>maintenance</html>")))
         }
         let stub = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await stub.test(.live) { stubClient in
-            try await GatewayHarness.runGateway(sens: stubSENSSettings(port: try #require(stubClient.port))) { gateway in
+            try await GatewayHarness.runGateway(sens: stubSENSSettings(port: try #require(stubClient.port))) {
+                gateway in
                 let html = try await gateway.get("/v1/unsubscribes/01022222222")
                 #expect(html.status == 502)
-                #expect(html.problem?.detail == "SENS answered something unreadable (the list answer is not the documented JSON)")
+                #expect(
+                    html.problem?.detail
+                        == "SENS answered something unreadable (the list answer is not the documented JSON)"
+                )
                 #expect(!html.body.contains("maintenance"))
                 let badTime = try await gateway.get("/v1/unsubscribes/01011111111")
                 #expect(badTime.status == 502)
@@ -234,28 +309,54 @@ struct GatewayUpstreamFailureTests {
 /// Settings for a SENS stand-in on a loopback port that checks no signature.
 func stubSENSSettings(port: Int) -> SENSServiceSettings {
     SENSServiceSettings(
-        credentials: NCPCredentials(accessKey: "A", secretKey: NCPSecretKey("S")), serviceID: SimulatorConfiguration.defaultServiceID,
-        baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)
+        credentials: NCPCredentials(accessKey: "A", secretKey: NCPSecretKey("S")),
+        serviceID: SimulatorConfiguration.defaultServiceID,
+        baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!
+    )
 }
 
 /// The HTTP layer's settings as the gateway derives them from the settings table's defaults.
 let responderSettings: GatewayResponder.Settings = {
     let defaults = GatewayConfiguration.defaults
-    return GatewayResponder.Settings(maxBodyBytes: defaults.http.maxBodyBytes, filterMaxBodyBytes: defaults.mirror.filterMaxBodyBytes,
-                                     deadline: .milliseconds(defaults.resilience.deadlineMilliseconds),
-                                     mirrorRetryAfterSeconds: Int(defaults.mirror.settings.syncInterval.components.seconds),
-                                     responseUTCOffsetSeconds: defaults.calls.registerTimeOffsetSeconds)
+    return GatewayResponder.Settings(
+        maxBodyBytes: defaults.http.maxBodyBytes,
+        filterMaxBodyBytes: defaults.mirror.filterMaxBodyBytes,
+        deadline: .milliseconds(defaults.resilience.deadlineMilliseconds),
+        mirrorRetryAfterSeconds: Int(defaults.mirror.settings.syncInterval.components.seconds),
+        responseUTCOffsetSeconds: defaults.calls.registerTimeOffsetSeconds
+    )
 }()
 
 /// The gateway's HTTP layer (no SENS client, no mirror) with `sens` as its SENS, served on a loopback port.
-func runRouter(sens: any SENSUnsubscribes, cache: CacheSettings = .disabled, health: any ServiceHealth = AlwaysHealthy(),
-               metrics: GatewayMetrics = GatewayMetrics(), _ test: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
+func runRouter(
+    sens: any SENSUnsubscribes,
+    cache: CacheSettings = .disabled,
+    health: any ServiceHealth = AlwaysHealthy(),
+    metrics: GatewayMetrics = GatewayMetrics(),
+    _ test: @escaping @Sendable (GatewayClient) async throws -> Void
+) async throws {
     let directory = CachedOptOutDirectory(base: SENSOptOutDirectory(sens: sens), settings: cache)
-    let services = OptOutServices([OptOutService(name: "default", serviceID: SimulatorConfiguration.defaultServiceID,
-                                                 directory: directory, health: health)])
-    let responder = try GatewayResponder(services: services, mirrors: [:], metrics: metrics, accessLog: LoggerAccessLog(),
-                                         clock: SystemEpochClock(), delivery: AnswerDelivery(drain: .seconds(GatewayConfiguration.defaults.http.drainSeconds)),
-                                         settings: responderSettings)
-    let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "gateway"))
+    let services = OptOutServices([
+        OptOutService(
+            name: "default",
+            serviceID: SimulatorConfiguration.defaultServiceID,
+            directory: directory,
+            health: health
+        )
+    ])
+    let responder = try GatewayResponder(
+        services: services,
+        mirrors: [:],
+        metrics: metrics,
+        accessLog: LoggerAccessLog(),
+        clock: SystemEpochClock(),
+        delivery: AnswerDelivery(drain: .seconds(GatewayConfiguration.defaults.http.drainSeconds)),
+        settings: responderSettings
+    )
+    let app = Application(
+        responder: responder,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        logger: Logger(label: "gateway")
+    )
     try await app.test(.live) { client in try await test(GatewayClient(client: client)) }
 }

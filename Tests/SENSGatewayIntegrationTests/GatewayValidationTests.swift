@@ -1,11 +1,11 @@
 import HTTPTypes
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
 import Testing
-import OptOuts
-import SENSClient
 
 @Suite("Gateway input validation")
 struct GatewayValidationTests {
@@ -34,13 +34,18 @@ struct GatewayValidationTests {
         let inputs = ["010-1234-5678"] + rejected.map(\.input) + ["02-123-4567"]
         let harness = GatewayHarness()
         try await harness.run { gateway in
-            for answer in [try await gateway.post("/v1/unsubscribes", phoneNumbers: inputs),
-                           try await gateway.delete("/v1/unsubscribes", phoneNumbers: inputs)] {
+            for answer in [
+                try await gateway.post("/v1/unsubscribes", phoneNumbers: inputs),
+                try await gateway.delete("/v1/unsubscribes", phoneNumbers: inputs),
+            ] {
                 #expect(answer.status == 422)
                 #expect(answer.headers[.contentType] == "application/problem+json; charset=utf-8")
                 let problem = try #require(answer.problem)
                 #expect(problem.type == "urn:sens-gateway:problem:invalid-phone-numbers")
-                #expect(problem.detail == "\(rejected.count) of \(inputs.count) phone numbers are not acceptable; nothing was sent.")
+                #expect(
+                    problem.detail
+                        == "\(rejected.count) of \(inputs.count) phone numbers are not acceptable; nothing was sent."
+                )
                 let errors = try #require(problem.errors)
                 #expect(errors.map(\.index) == Array(1...rejected.count))
                 for (error, item) in zip(errors, rejected) {
@@ -59,8 +64,16 @@ struct GatewayValidationTests {
             let problem = try #require(answer.problem)
             #expect(problem.status == 422)
             #expect(problem.detail == "1 of 2 phone numbers is not acceptable; nothing was sent.")
-            #expect(problem.errors == [.init(index: 1, input: "010-1234-567x", code: "unexpected_character",
-                                             reason: "unexpected character 'x' at position 13")])
+            #expect(
+                problem.errors == [
+                    .init(
+                        index: 1,
+                        input: "010-1234-567x",
+                        code: "unexpected_character",
+                        reason: "unexpected character 'x' at position 13"
+                    )
+                ]
+            )
         }
     }
 
@@ -94,7 +107,10 @@ struct GatewayValidationTests {
             #expect(tooMany.status == 413, "10,001 numbers are about 150 KB")
         }
         try await harness.run(maxBodyBytes: 100_000) { gateway in
-            let over = try await gateway.post("/v1/unsubscribes", phoneNumbers: [String(repeating: "0", count: 100_000)])
+            let over = try await gateway.post(
+                "/v1/unsubscribes",
+                phoneNumbers: [String(repeating: "0", count: 100_000)]
+            )
             #expect(over.status == 413)
             #expect(over.problem?.detail == "the body is larger than 100000 bytes")
         }
@@ -108,7 +124,12 @@ struct GatewayValidationTests {
 
     @Test func refusesOtherMediaTypesRoutesAndMethods() async throws {
         try await GatewayHarness().run { gateway in
-            let text = try await gateway.send(.post, "/v1/unsubscribes", json: "{\"phoneNumbers\":[\"01012345678\"]}", contentType: "text/plain")
+            let text = try await gateway.send(
+                .post,
+                "/v1/unsubscribes",
+                json: "{\"phoneNumbers\":[\"01012345678\"]}",
+                contentType: "text/plain"
+            )
             #expect(text.status == 415)
             #expect(text.problem != nil)
             let missing = try await gateway.get("/v2/unsubscribes")
@@ -151,7 +172,11 @@ struct GatewayValidationTests {
         try await GatewayHarness().run { gateway in
             let answer = try await gateway.get("/v1/unsubscribes/010-1234-567x")
             #expect(answer.status == 400)
-            #expect(answer.problem?.invalidParams == [.init(name: "phoneNumber", reason: "unexpected character 'x' at position 13")])
+            #expect(
+                answer.problem?.invalidParams == [
+                    .init(name: "phoneNumber", reason: "unexpected character 'x' at position 13")
+                ]
+            )
         }
     }
 }

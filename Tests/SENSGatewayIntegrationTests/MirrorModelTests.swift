@@ -1,16 +1,18 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import GatewayAPI
 import HTTPTypes
-@testable import OptOutMirror
 import SENSCore
 import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
+
+@testable import OptOutMirror
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The mirror held to its model, SENS (the simulator's own list, read without the gateway), through a seeded
 /// random sequence of steps: gateway registers and removes (some of them two opposite writes of one number at
@@ -32,7 +34,8 @@ import Testing
 @Suite("Mirror against its model", .serialized)
 struct MirrorModelTests {
     static let steps = ProcessInfo.processInfo.environment["MIRROR_MODEL_STEPS"].flatMap(Int.init) ?? 45
-    static let seeds: [UInt64] = ProcessInfo.processInfo.environment["MIRROR_MODEL_SEED"].flatMap(UInt64.init).map { [$0] } ?? [20_261_204]
+    static let seeds: [UInt64] =
+        ProcessInfo.processInfo.environment["MIRROR_MODEL_SEED"].flatMap(UInt64.init).map { [$0] } ?? [20_261_204]
 
     /// Verifies every 2 s in buckets of 40 records, so that a pass has several buckets and most steps have one.
     static let settings: MirrorSettings = {
@@ -67,7 +70,9 @@ struct MirrorModelTests {
                 try await session.seed(count: 100, prefix: "0105")
                 try await session.withGateway(store: location) { first in
                     // Two gateways on one SQLite file cannot be: there, both writes go through the one replica.
-                    guard kind == .postgres else { return try await Self.writeOpposites(numbers, session: session, replicas: [first, first]) }
+                    guard kind == .postgres else {
+                        return try await Self.writeOpposites(numbers, session: session, replicas: [first, first])
+                    }
                     try await session.withGateway(store: location) { second in
                         try await Self.writeOpposites(numbers, session: session, replicas: [first, second])
                     }
@@ -82,16 +87,24 @@ struct MirrorModelTests {
         session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 3, answerJitterMilliseconds: 15)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (position, number) in numbers.enumerated() {
-                let (registering, removing) = position % 2 == 0 ? (replicas[0], replicas[1]) : (replicas[1], replicas[0])
-                group.addTask { _ = try await registering.send(.post, "/v1/unsubscribes", json: #"{"phoneNumbers":["\#(number)"]}"#) }
-                group.addTask { _ = try await removing.send(.delete, "/v1/unsubscribes", json: #"{"phoneNumbers":["\#(number)"]}"#) }
+                let (registering, removing) =
+                    position % 2 == 0 ? (replicas[0], replicas[1]) : (replicas[1], replicas[0])
+                group.addTask {
+                    _ = try await registering.send(.post, "/v1/unsubscribes", json: #"{"phoneNumbers":["\#(number)"]}"#)
+                }
+                group.addTask {
+                    _ = try await removing.send(.delete, "/v1/unsubscribes", json: #"{"phoneNumbers":["\#(number)"]}"#)
+                }
                 if position % 8 == 7 { try await group.waitForAll() }
             }
             try await group.waitForAll()
         }
         session.simulator.faults.settings = .none
         let listed = Set(numbers.filter { session.simulator.store.contains($0) })
-        #expect(!listed.isEmpty && listed.count < numbers.count, "both orders happened: \(listed.count) of \(numbers.count) listed")
+        #expect(
+            !listed.isEmpty && listed.count < numbers.count,
+            "both orders happened: \(listed.count) of \(numbers.count) listed"
+        )
         // The other replica follows the shared store within its poll interval.
         try await Task.sleep(for: .milliseconds(700))
         let distinct = replicas.indices.filter { $0 == 0 || replicas[$0].port != replicas[0].port }.map { replicas[$0] }
@@ -99,7 +112,10 @@ struct MirrorModelTests {
             let result = try await replica.filter(numbers.joined(separator: "\n"), contentType: "text/plain")
                 .decodeGenerated(Components.Schemas.FilterResult.self)
             let held = Set(result.optedOut.map(\.phoneNumber)).union(result.unverified.map(\.phoneNumber))
-            #expect(listed.subtracting(held).isEmpty, "let through though SENS lists them: \(listed.subtracting(held).sorted())")
+            #expect(
+                listed.subtracting(held).isEmpty,
+                "let through though SENS lists them: \(listed.subtracting(held).sorted())"
+            )
         }
         // Once no replica holds a number in doubt (and the others have followed), the mirror is SENS's list exactly.
         for replica in distinct { try await replica.waitForMirror(seconds: 30) { $0.inDoubt == 0 } }
@@ -108,7 +124,10 @@ struct MirrorModelTests {
             let settled = try await replica.filter(numbers.joined(separator: "\n"), contentType: "text/plain")
                 .decodeGenerated(Components.Schemas.FilterResult.self)
             let optedOut = Set(settled.optedOut.map(\.phoneNumber))
-            #expect(optedOut == listed, "mirror-only \(optedOut.subtracting(listed).sorted()), SENS-only \(listed.subtracting(optedOut).sorted())")
+            #expect(
+                optedOut == listed,
+                "mirror-only \(optedOut.subtracting(listed).sorted()), SENS-only \(listed.subtracting(optedOut).sorted())"
+            )
         }
     }
 
@@ -121,7 +140,9 @@ struct MirrorModelTests {
                 for phase in 0..<phases {
                     let count = Self.steps / phases + (phase < Self.steps % phases ? 1 : 0)
                     try await session.withGateway(store: location) { first in
-                        guard kind == .postgres else { return try await model.phase(count, session: session, replicas: [first]) }
+                        guard kind == .postgres else {
+                            return try await model.phase(count, session: session, replicas: [first])
+                        }
                         try await session.withGateway(store: location) { second in
                             try await model.phase(count, session: session, replicas: [first, second])
                         }
@@ -167,7 +188,9 @@ final class ModelRun: Sendable {
         self.state = Mutex(State(random: SeededGenerator(seed: seed)))
     }
 
-    var summary: (waits: Int, safetyChecks: Int, writeChecks: Int) { state.withLock { ($0.waits, $0.safetyChecks, $0.writeChecks) } }
+    var summary: (waits: Int, safetyChecks: Int, writeChecks: Int) {
+        state.withLock { ($0.waits, $0.safetyChecks, $0.writeChecks) }
+    }
 
     private func random<T: Sendable>(_ body: (inout SeededGenerator) -> T) -> T { state.withLock { body(&$0.random) } }
 
@@ -200,18 +223,29 @@ final class ModelRun: Sendable {
         let replica = random { replicas.randomElement(using: &$0)! }
         switch step {
         case 0..<18:
-            let numbers = random { generator in (0..<Int.random(in: 1...3, using: &generator)).map { _ in Self.universe.randomElement(using: &generator)! } }
+            let numbers = random { generator in
+                (0..<Int.random(in: 1...3, using: &generator)).map { _ in
+                    Self.universe.randomElement(using: &generator)!
+                }
+            }
             _ = try await replica.send(.post, "/v1/unsubscribes", json: Self.body(numbers))
             return Set(numbers)
         case 18..<32:
-            let numbers = random { generator in (0..<Int.random(in: 1...3, using: &generator)).map { _ in Self.universe.randomElement(using: &generator)! } }
+            let numbers = random { generator in
+                (0..<Int.random(in: 1...3, using: &generator)).map { _ in
+                    Self.universe.randomElement(using: &generator)!
+                }
+            }
             _ = try await replica.send(.delete, "/v1/unsubscribes", json: Self.body(numbers))
             return Set(numbers)
         case 32..<44:
             // Two opposite writes of one number at once, through two replicas where there are two, with SENS slow
             // enough that they overlap.
             let other = random { replicas.randomElement(using: &$0)! }
-            let (latency, jitter) = (session.simulator.faults.settings.latencyMilliseconds, session.simulator.faults.settings.answerJitterMilliseconds)
+            let (latency, jitter) = (
+                session.simulator.faults.settings.latencyMilliseconds,
+                session.simulator.faults.settings.answerJitterMilliseconds
+            )
             session.simulator.faults.settings.latencyMilliseconds = max(latency, 3)
             session.simulator.faults.settings.answerJitterMilliseconds = 15
             async let register = replica.send(.post, "/v1/unsubscribes", json: Self.body([number]))
@@ -224,8 +258,13 @@ final class ModelRun: Sendable {
             // Added behind the gateway's back, registered at any time in the last 60 days (an ARS batch, a console
             // upload, a late stamp).
             let age = random { Int64.random(in: 0...(60 * 86_400_000), using: &$0) }
-            store.seed([StoredUnsubscribe(clientTelNo: number, registerType: random { Bool.random(using: &$0) } ? .ars : .manual,
-                                          registeredAtMilliseconds: now - age)])
+            store.seed([
+                StoredUnsubscribe(
+                    clientTelNo: number,
+                    registerType: random { Bool.random(using: &$0) } ? .ars : .manual,
+                    registeredAtMilliseconds: now - age
+                )
+            ])
             changedOutside(number)
         case 58..<66:
             // Added in another digit form, as other tools register it.
@@ -243,7 +282,11 @@ final class ModelRun: Sendable {
             }
         case 76..<82:
             let faults = random { generator in
-                FaultSettings(failureRate: Double.random(in: 0.05...0.3, using: &generator), dropRate: 0.03, truncateRate: 0.03)
+                FaultSettings(
+                    failureRate: Double.random(in: 0.05...0.3, using: &generator),
+                    dropRate: 0.03,
+                    truncateRate: 0.03
+                )
             }
             session.simulator.faults.settings = random { Bool.random(using: &$0) } ? faults : .none
         case 82..<86:
@@ -279,7 +322,9 @@ final class ModelRun: Sendable {
         let now = SystemEpochClock().nowMilliseconds()
         state.withLock { state in
             state.listedSince = state.listedSince.filter { byNational[$0.key] != nil }
-            for national in byNational.keys where state.listedSince[national] == nil { state.listedSince[national] = now }
+            for national in byNational.keys where state.listedSince[national] == nil {
+                state.listedSince[national] = now
+            }
         }
         return (byNational, all.count)
     }
@@ -289,34 +334,46 @@ final class ModelRun: Sendable {
         _ = oracle(session)
         for replica in replicas {
             let status = try await replica.mirrorStatus()
-            guard let verified = status.verification?.lastCompletedAt.map({ Int64($0.timeIntervalSince1970 * 1000) }) else { continue }
+            guard let verified = status.verification?.lastCompletedAt.map({ Int64($0.timeIntervalSince1970 * 1000) })
+            else { continue }
             let mustBeOptedOut = state.withLock { state in Set(state.listedSince.filter { $0.value < verified }.keys) }
             let filtered = try await replica.filter(Self.universe.joined(separator: "\n"), contentType: "text/plain")
             if filtered.status == 200 {
                 let result = try filtered.decodeGenerated(Components.Schemas.FilterResult.self)
                 let held = Set(result.optedOut.map(\.phoneNumber)).union(result.unverified.map(\.phoneNumber))
                 let missing = mustBeOptedOut.intersection(Self.universe).subtracting(held)
-                #expect(missing.isEmpty, "\(context): the filter let through numbers SENS listed before the last verification: \(missing.sorted())")
+                #expect(
+                    missing.isEmpty,
+                    "\(context): the filter let through numbers SENS listed before the last verification: \(missing.sorted())"
+                )
             } else {
                 #expect(filtered.status == 503, "\(context): the filter answered \(filtered.status): \(filtered.body)")
             }
-            for number in random({ generator in (0..<4).map { _ in Self.universe.randomElement(using: &generator)! } }) where mustBeOptedOut.contains(number) {
+            for number in random({ generator in (0..<4).map { _ in Self.universe.randomElement(using: &generator)! } })
+            where mustBeOptedOut.contains(number) {
                 let answer = try await replica.get("/v1/unsubscribes/\(number)")
                 guard answer.status == 200 else { continue }
                 let optedOut = try answer.decodeGenerated(Components.Schemas.OptOutStatus.self).optedOut
-                #expect(optedOut, "\(context): a check of \(number) answered not opted out (X-Cache \(answer.headers[.init("X-Cache")!] ?? "-"))")
+                #expect(
+                    optedOut,
+                    "\(context): a check of \(number) answered not opted out (X-Cache \(answer.headers[.init("X-Cache")!] ?? "-"))"
+                )
             }
             state.withLock { $0.safetyChecks += 1 }
         }
     }
 
     /// Invariant 3: the numbers a step wrote through the gateway, as SENS lists them now, on every replica.
-    private func checkWrites(_ written: Set<String>, session: SimulatorSession, replicas: [GatewayClient]) async throws {
+    private func checkWrites(_ written: Set<String>, session: SimulatorSession, replicas: [GatewayClient]) async throws
+    {
         let (expected, _) = oracle(session)
         // The other replica follows the shared store every 500 ms, and at once when notified.
         if replicas.count > 1 { try await Task.sleep(for: .milliseconds(700)) }
         for replica in replicas {
-            let verified = try await replica.mirrorStatus().verification?.lastCompletedAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0
+            let verified =
+                try await replica.mirrorStatus().verification?.lastCompletedAt.map {
+                    Int64($0.timeIntervalSince1970 * 1000)
+                } ?? 0
             let settled = state.withLock { state in
                 written.filter { number in state.outsideChanges[number].map { $0 < verified } ?? true }
             }
@@ -326,7 +383,10 @@ final class ModelRun: Sendable {
             guard filtered.status == 200 else { continue }
             let result = try filtered.decodeGenerated(Components.Schemas.FilterResult.self)
             let held = Set(result.optedOut.map(\.phoneNumber)).union(result.unverified.map(\.phoneNumber))
-            #expect(listed.subtracting(held).isEmpty, "\(context): after a write, the mirror lets through \(listed.subtracting(held).sorted()), which SENS lists")
+            #expect(
+                listed.subtracting(held).isEmpty,
+                "\(context): after a write, the mirror lets through \(listed.subtracting(held).sorted()), which SENS lists"
+            )
             state.withLock { $0.writeChecks += 1 }
         }
     }
@@ -338,7 +398,8 @@ final class ModelRun: Sendable {
         for replica in replicas {
             try await replica.waitForMirror(seconds: 60) { status in
                 (status.inDoubt ?? 0) == 0
-                    && (status.verification?.lastCompletedAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0) > after
+                    && (status.verification?.lastCompletedAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0)
+                        > after
             }
         }
         let (expected, count) = oracle(session)
@@ -352,12 +413,23 @@ final class ModelRun: Sendable {
             #expect(result.unverified.isEmpty, "\(context)")
             let optedOut = Set(result.optedOut.map(\.phoneNumber))
             let listed = Set(expected.keys).intersection(Self.universe)
-            #expect(optedOut == listed, "\(context): mirror-only \(optedOut.subtracting(listed).sorted()), SENS-only \(listed.subtracting(optedOut).sorted())")
+            #expect(
+                optedOut == listed,
+                "\(context): mirror-only \(optedOut.subtracting(listed).sorted()), SENS-only \(listed.subtracting(optedOut).sorted())"
+            )
             for item in result.optedOut {
-                guard let records = expected[item.phoneNumber], records.count == 1, let record = records.first else { continue }
-                #expect(Int64((item.registeredAt.timeIntervalSince1970 * 1000).rounded()) == record.registeredAtMilliseconds,
-                        "\(context): \(item.phoneNumber)'s registration time")
-                #expect(item.source.rawValue == (record.registerType == .ars ? "ars" : "manual"), "\(context): \(item.phoneNumber)'s source")
+                guard let records = expected[item.phoneNumber], records.count == 1, let record = records.first else {
+                    continue
+                }
+                #expect(
+                    Int64((item.registeredAt.timeIntervalSince1970 * 1000).rounded())
+                        == record.registeredAtMilliseconds,
+                    "\(context): \(item.phoneNumber)'s registration time"
+                )
+                #expect(
+                    item.source.rawValue == (record.registerType == .ars ? "ars" : "manual"),
+                    "\(context): \(item.phoneNumber)'s source"
+                )
             }
         }
         state.withLock { $0.waits += 1 }

@@ -1,12 +1,14 @@
+import Logging
+import OptOuts
+import Testing
+
+@testable import OptOutMirror
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-@testable import OptOutMirror
-import OptOuts
-import Testing
 
 /// Each store on its own: migrations, what `apply` reports as changed, and what survives a reopen; and what only
 /// the shared store does.
@@ -15,73 +17,123 @@ import Testing
         MirrorRecord(key: PhoneKey(digits: digits)!, registeredAtMilliseconds: time, source: source)
     }
 
-    @Test(arguments: StoreKind.allCases) func recordsOnlyRealChangesAndKeepsThemAcrossAReopen(kind: StoreKind) async throws {
-      try await StoreLocation.with(kind) { location in
-        let store = try await location.open()
-        try await store.migrate()
-        try await lead(store, "a", "b")  // a second run of the migrations changes nothing
+    @Test(arguments: StoreKind.allCases) func recordsOnlyRealChangesAndKeepsThemAcrossAReopen(
+        kind: StoreKind
+    ) async throws {
+        try await StoreLocation.with(kind) { location in
+            let store = try await location.open()
+            try await store.migrate()
+            try await lead(store, "a", "b")  // a second run of the migrations changes nothing
 
-        var progress = MirrorProgress()
-        progress.passCursor = 42
-        let first = try await store.apply(service: "a", records: [record("01011110000", 1), record("01022220000", 2)], removals: [],
-                                          observedAtMilliseconds: 100, origin: .sync, progress: progress, after: 0)
-        #expect(first.map(\.kind) == [.added, .added])
-        #expect(first.map(\.sequence) == [1, 2])
-        // The same records again: nothing changed, nothing recorded. A new time or source is a change.
-        let same = try await store.apply(service: "a", records: [record("01011110000", 1)], removals: [], observedAtMilliseconds: 200, origin: .sync, progress: nil, after: 2)
-        #expect(same.isEmpty)
-        let moved = try await store.apply(service: "a", records: [record("01011110000", 5), record("01022220000", 2, .manual)],
-                                          removals: [PhoneKey(digits: "01099990000")!], observedAtMilliseconds: 300, origin: .gateway, progress: nil, after: 2)
-        #expect(moved.map(\.sequence) == [3, 4])
-        #expect(moved.allSatisfy { $0.origin == .gateway })
-        #expect(moved.allSatisfy { $0.kind == .added && $0.observedAtMilliseconds == 300 })
-        let removed = try await store.apply(service: "a", records: [], removals: [PhoneKey(digits: "01022220000")!],
-                                            observedAtMilliseconds: 400, origin: .sync, progress: nil, after: 4)
-        #expect(removed.map(\.kind) == [.removed])
-        #expect(removed.first?.registeredAtMilliseconds == nil)
-        // Another service's list is its own.
-        _ = try await store.apply(service: "b", records: [record("01022220000", 9)], removals: [], observedAtMilliseconds: 500, origin: .sync, progress: nil, after: 5)
-        try await store.close()
-        try await store.close()  // closing twice does nothing
+            var progress = MirrorProgress()
+            progress.passCursor = 42
+            let first = try await store.apply(
+                service: "a",
+                records: [record("01011110000", 1), record("01022220000", 2)],
+                removals: [],
+                observedAtMilliseconds: 100,
+                origin: .sync,
+                progress: progress,
+                after: 0
+            )
+            #expect(first.map(\.kind) == [.added, .added])
+            #expect(first.map(\.sequence) == [1, 2])
+            // The same records again: nothing changed, nothing recorded. A new time or source is a change.
+            let same = try await store.apply(
+                service: "a",
+                records: [record("01011110000", 1)],
+                removals: [],
+                observedAtMilliseconds: 200,
+                origin: .sync,
+                progress: nil,
+                after: 2
+            )
+            #expect(same.isEmpty)
+            let moved = try await store.apply(
+                service: "a",
+                records: [record("01011110000", 5), record("01022220000", 2, .manual)],
+                removals: [PhoneKey(digits: "01099990000")!],
+                observedAtMilliseconds: 300,
+                origin: .gateway,
+                progress: nil,
+                after: 2
+            )
+            #expect(moved.map(\.sequence) == [3, 4])
+            #expect(moved.allSatisfy { $0.origin == .gateway })
+            #expect(moved.allSatisfy { $0.kind == .added && $0.observedAtMilliseconds == 300 })
+            let removed = try await store.apply(
+                service: "a",
+                records: [],
+                removals: [PhoneKey(digits: "01022220000")!],
+                observedAtMilliseconds: 400,
+                origin: .sync,
+                progress: nil,
+                after: 4
+            )
+            #expect(removed.map(\.kind) == [.removed])
+            #expect(removed.first?.registeredAtMilliseconds == nil)
+            // Another service's list is its own.
+            _ = try await store.apply(
+                service: "b",
+                records: [record("01022220000", 9)],
+                removals: [],
+                observedAtMilliseconds: 500,
+                origin: .sync,
+                progress: nil,
+                after: 5
+            )
+            try await store.close()
+            try await store.close()  // closing twice does nothing
 
-        let reopened = try await location.open()
-        try await lead(reopened, "a", "b")
-        var loaded: [MirrorRecord] = []
-        let summary = try await reopened.loadRecords(service: "a") { loaded += $0 }
-        #expect(loaded == [record("01011110000", 5)])
-        #expect(summary.count == 1)
-        #expect(summary.lastSequence == 5)
-        #expect(try await reopened.progress(service: "a")?.passCursor == 42)
-        #expect(try await reopened.progress(service: "b") == nil)
-        let feed = try await reopened.changes(service: "a", after: 2, limit: 10)
-        #expect(feed.map(\.sequence) == [3, 4, 5])
-        #expect(try await reopened.changes(service: "b", after: 0, limit: 10).map(\.key.digits) == ["01022220000"])
-        try await reopened.close()
-      }
+            let reopened = try await location.open()
+            try await lead(reopened, "a", "b")
+            var loaded: [MirrorRecord] = []
+            let summary = try await reopened.loadRecords(service: "a") { loaded += $0 }
+            #expect(loaded == [record("01011110000", 5)])
+            #expect(summary.count == 1)
+            #expect(summary.lastSequence == 5)
+            #expect(try await reopened.progress(service: "a")?.passCursor == 42)
+            #expect(try await reopened.progress(service: "b") == nil)
+            let feed = try await reopened.changes(service: "a", after: 2, limit: 10)
+            #expect(feed.map(\.sequence) == [3, 4, 5])
+            #expect(try await reopened.changes(service: "b", after: 0, limit: 10).map(\.key.digits) == ["01022220000"])
+            try await reopened.close()
+        }
     }
 
     @Test(arguments: StoreKind.allCases) func writesLargeBatchesInOneTransaction(kind: StoreKind) async throws {
-      try await StoreLocation.with(kind) { location in
-        let store = try await location.open()
-        try await lead(store, "a")
-        let records = (0..<2_345).map { record("0105" + String(1_000_000 + $0), Int64($0)) }
-        let changes = try await store.apply(service: "a", records: records, removals: [], observedAtMilliseconds: 1, origin: .sync, progress: nil, after: 0)
-        #expect(changes.count == 2_345)
-        #expect(changes.map(\.sequence) == Array(1...2_345))
-        var loaded = 0
-        _ = try await store.loadRecords(service: "a") { loaded += $0.count }
-        #expect(loaded == 2_345)
-        try await store.close()
-      }
+        try await StoreLocation.with(kind) { location in
+            let store = try await location.open()
+            try await lead(store, "a")
+            let records = (0..<2_345).map { record("0105" + String(1_000_000 + $0), Int64($0)) }
+            let changes = try await store.apply(
+                service: "a",
+                records: records,
+                removals: [],
+                observedAtMilliseconds: 1,
+                origin: .sync,
+                progress: nil,
+                after: 0
+            )
+            #expect(changes.count == 2_345)
+            #expect(changes.map(\.sequence) == Array(1...2_345))
+            var loaded = 0
+            _ = try await store.loadRecords(service: "a") { loaded += $0.count }
+            #expect(loaded == 2_345)
+            try await store.close()
+        }
     }
 
     /// A second gateway on the same file would keep an index the first one's writes never reach: it is refused.
     @Test func refusesASecondOpenOfTheSameFile() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite")
+            .path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let first = try await SQLiteMirrorStore.open(path: path, logger: Logger(label: "store"))
         try await first.migrate()
-        await #expect(throws: (any Error).self) { _ = try await SQLiteMirrorStore.open(path: path, logger: Logger(label: "store")) }
+        await #expect(throws: (any Error).self) {
+            _ = try await SQLiteMirrorStore.open(path: path, logger: Logger(label: "store"))
+        }
         try await first.close()
         let again = try await SQLiteMirrorStore.open(path: path, logger: Logger(label: "store"))
         try await again.close()
@@ -101,10 +153,24 @@ import Testing
             #expect(try await a.storeID() == b.storeID())
             try await lead(b, "s")
 
-            _ = try await a.apply(service: "s", records: [record("01011110000", 1)], removals: [], observedAtMilliseconds: 1,
-                                  origin: .gateway, progress: nil, after: 0)
-            let seen = try await b.apply(service: "s", records: [record("01022220000", 2)], removals: [], observedAtMilliseconds: 2,
-                                         origin: .sync, progress: nil, after: 0)
+            _ = try await a.apply(
+                service: "s",
+                records: [record("01011110000", 1)],
+                removals: [],
+                observedAtMilliseconds: 1,
+                origin: .gateway,
+                progress: nil,
+                after: 0
+            )
+            let seen = try await b.apply(
+                service: "s",
+                records: [record("01022220000", 2)],
+                removals: [],
+                observedAtMilliseconds: 2,
+                origin: .sync,
+                progress: nil,
+                after: 0
+            )
             #expect(seen.map(\.sequence) == [1, 2])
             #expect(seen.map(\.origin) == [.gateway, .sync])
 
@@ -113,8 +179,15 @@ import Testing
                 for index in 0..<40 {
                     let store = index.isMultiple(of: 2) ? a : b
                     group.addTask {
-                        try await store.apply(service: "s", records: [self.record("0103" + String(1_000_000 + index), Int64(index))], removals: [],
-                                              observedAtMilliseconds: 3, origin: .gateway, progress: nil, after: 2).map(\.sequence)
+                        try await store.apply(
+                            service: "s",
+                            records: [self.record("0103" + String(1_000_000 + index), Int64(index))],
+                            removals: [],
+                            observedAtMilliseconds: 3,
+                            origin: .gateway,
+                            progress: nil,
+                            after: 2
+                        ).map(\.sequence)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -139,16 +212,36 @@ import Testing
             let b = try await PostgresMirrorStore.open(settings: database, logger: Logger(label: "b"))
             try await a.migrate()
             #expect(try await eventually { await a.coordination.lead("s") })
-            _ = try await a.apply(service: "s", records: [record("01055550002", 1)], removals: [], observedAtMilliseconds: 1,
-                                  origin: .sync, progress: nil, after: 0)
+            _ = try await a.apply(
+                service: "s",
+                records: [record("01055550002", 1)],
+                removals: [],
+                observedAtMilliseconds: 1,
+                origin: .sync,
+                progress: nil,
+                after: 0
+            )
             // B registers 01055550001 and removes 01055550002 through its gateway; A has not read either.
-            _ = try await b.apply(service: "s", records: [record("01055550001", 2)], removals: [PhoneKey(digits: "01055550002")!],
-                                  observedAtMilliseconds: 2, origin: .gateway, progress: nil, after: 0)
+            _ = try await b.apply(
+                service: "s",
+                records: [record("01055550001", 2)],
+                removals: [PhoneKey(digits: "01055550002")!],
+                observedAtMilliseconds: 2,
+                origin: .gateway,
+                progress: nil,
+                after: 0
+            )
             // A's sync, from a read that predates them, would remove the first (it does not) and add the second back
             // (it does: opted out is the safe side).
-            let changes = try await a.apply(service: "s", records: [record("01055550002", 1), record("01055550003", 3)],
-                                            removals: [PhoneKey(digits: "01055550001")!], observedAtMilliseconds: 3,
-                                            origin: .sync, progress: nil, after: 1)
+            let changes = try await a.apply(
+                service: "s",
+                records: [record("01055550002", 1), record("01055550003", 3)],
+                removals: [PhoneKey(digits: "01055550001")!],
+                observedAtMilliseconds: 3,
+                origin: .sync,
+                progress: nil,
+                after: 1
+            )
             #expect(changes.map(\.key.digits) == ["01055550001", "01055550002", "01055550002", "01055550003"])
             #expect(changes.map(\.kind) == [.added, .removed, .added, .added])
             var held: [String] = []
@@ -156,8 +249,15 @@ import Testing
             #expect(held.sorted() == ["01055550001", "01055550002", "01055550003"])
             // B does not hold the lead: a sync's write from it is refused, in the transaction as before it.
             await #expect(throws: MirrorLeadLost.self) {
-                _ = try await b.apply(service: "s", records: [self.record("01055550004", 4)], removals: [], observedAtMilliseconds: 4,
-                                      origin: .sync, progress: nil, after: 0)
+                _ = try await b.apply(
+                    service: "s",
+                    records: [self.record("01055550004", 4)],
+                    removals: [],
+                    observedAtMilliseconds: 4,
+                    origin: .sync,
+                    progress: nil,
+                    after: 0
+                )
             }
             try await a.close()
             try await b.close()

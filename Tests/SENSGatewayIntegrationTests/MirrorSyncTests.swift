@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import GatewayAPI
 import HTTPTypes
 import OptOutMirror
@@ -14,11 +9,19 @@ import SENSTestSupport
 import Synchronization
 import Testing
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The mirror's syncs against the simulator over real HTTP: the initial sync, incremental syncs with their
 /// overlap, reconciliation, faults, restarts and staleness.
 @Suite("Mirror syncs", .serialized)
 struct MirrorSyncTests {
-    @Test(arguments: StoreKind.allCases) func initialSyncThenIncrementalSyncsPickUpLaterRecords(kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func initialSyncThenIncrementalSyncsPickUpLaterRecords(
+        kind: StoreKind
+    ) async throws {
         try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 100_000)
             try await session.withGateway { gateway in
@@ -47,7 +50,11 @@ struct MirrorSyncTests {
                 let now = SystemEpochClock().nowMilliseconds()
                 session.simulator.store.seed([
                     StoredUnsubscribe(clientTelNo: "01077770001", registerType: .ars, registeredAtMilliseconds: now),
-                    StoredUnsubscribe(clientTelNo: "01077770002", registerType: .manual, registeredAtMilliseconds: now - 120_000),
+                    StoredUnsubscribe(
+                        clientTelNo: "01077770002",
+                        registerType: .manual,
+                        registeredAtMilliseconds: now - 120_000
+                    ),
                 ])
                 try await gateway.waitForMirror(seconds: 10) { $0.records == 100_002 }
                 for number in ["01077770001", "01077770002"] {
@@ -61,7 +68,9 @@ struct MirrorSyncTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases) func aRemovalMadeBehindTheGatewaysBackIsFoundInAnyTimeRange(kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func aRemovalMadeBehindTheGatewaysBackIsFoundInAnyTimeRange(
+        kind: StoreKind
+    ) async throws {
         var settings = MirrorHarness.fast
         settings.reconcileInterval = .seconds(1)
         try await MirrorHarness(settings: settings, store: kind).withSimulator { session in
@@ -81,7 +90,10 @@ struct MirrorSyncTests {
                 #expect(after.changes.map(\.change) == [.removed])
                 #expect(status.verification != nil)
                 // The reconciliation, the backstop, runs as before and finds nothing left to remove.
-                let reconciled = try await gateway.waitForMirror(seconds: 20) { $0.lastReconciliationOutcome == "ok" && ($0.lastReconciliationAt ?? .distantPast) > Date(timeIntervalSinceNow: -5) }
+                let reconciled = try await gateway.waitForMirror(seconds: 20) {
+                    $0.lastReconciliationOutcome == "ok"
+                        && ($0.lastReconciliationAt ?? .distantPast) > Date(timeIntervalSinceNow: -5)
+                }
                 #expect(reconciled.records == 1_999)
             }
         }
@@ -90,14 +102,21 @@ struct MirrorSyncTests {
     @Test(arguments: StoreKind.allCases) func faultsMidSyncNeitherLoseNorRepeatARecord(kind: StoreKind) async throws {
         try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 20_000)
-            session.simulator.faults.settings = FaultSettings(failureRate: 0.1, dropRate: 0.03, truncateRate: 0.03, garbageRate: 0.03)
+            session.simulator.faults.settings = FaultSettings(
+                failureRate: 0.1,
+                dropRate: 0.03,
+                truncateRate: 0.03,
+                garbageRate: 0.03
+            )
             try await session.withGateway { gateway in
                 let status = try await gateway.waitForMirror(seconds: 180)
                 #expect(status.records == 20_000)
                 #expect(session.simulator.stats.snapshot.faultedCalls > 10)
                 let feed = try await gateway.allChanges()
                 #expect(feed.changes.count == 20_000)
-                let expected = Set((0..<20_000).map { "0105" + String(repeating: "0", count: 7 - String($0).count) + String($0) })
+                let expected = Set(
+                    (0..<20_000).map { "0105" + String(repeating: "0", count: 7 - String($0).count) + String($0) }
+                )
                 #expect(Set(feed.changes.map(\.phoneNumber)) == expected)
             }
         }
@@ -105,44 +124,50 @@ struct MirrorSyncTests {
 
     @Test(arguments: StoreKind.allCases) func aRestartResumesTheInitialSyncFromTheStore(kind: StoreKind) async throws {
         let midway = Mutex("")
-        try await StoreLocation.with(kind) { path in try await MirrorHarness(store: kind).withSimulator { session in
-            try await session.seed(count: 30_000)
-            session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 10)
-            try await session.withGateway(store: path) { gateway in
-                try await gateway.waitForMirror(.syncing, seconds: 60) { ($0.initialSync?.records ?? 0) >= 5_000 }
+        try await StoreLocation.with(kind) { path in
+            try await MirrorHarness(store: kind).withSimulator { session in
+                try await session.seed(count: 30_000)
+                session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 10)
+                try await session.withGateway(store: path) { gateway in
+                    try await gateway.waitForMirror(.syncing, seconds: 60) { ($0.initialSync?.records ?? 0) >= 5_000 }
+                }
+                session.simulator.faults.settings = .none
+                session.simulator.stats.reset()
+                try await session.withGateway(store: path) { gateway in
+                    let status = try await gateway.waitForMirror()
+                    #expect(status.records == 30_000)
+                    let total = try #require(status.initialSync?.sensCalls)
+                    // The second process read only what the first had not: fewer calls than the whole pass took.
+                    #expect(session.simulator.stats.snapshot.listCalls < total)
+                    let feed = try await gateway.allChanges()
+                    #expect(feed.changes.count == 30_000)
+                    #expect(Set(feed.changes.map(\.phoneNumber)).count == 30_000)
+                    midway.withLock { $0 = feed.changes[14_999].cursor }
+                }
+                // A third start finds the mirror complete: no full pass, only an incremental sync; the feed's cursors
+                // still hold.
+                session.simulator.stats.reset()
+                try await session.withGateway(store: path) { gateway in
+                    let status = try await gateway.waitForMirror(seconds: 20)
+                    #expect(status.records == 30_000)
+                    #expect(session.simulator.stats.snapshot.listCalls < 20)
+                    let rest = try await gateway.allChanges(after: midway.withLock { $0 })
+                    #expect(rest.changes.count == 15_000)
+                }
+                // Another store does not take them.
+                try await session.withGateway { gateway in
+                    try await gateway.waitForMirror()
+                    #expect(
+                        try await gateway.get("/v1/unsubscribes/changes?after=\(midway.withLock { $0 })").status == 400
+                    )
+                }
             }
-            session.simulator.faults.settings = .none
-            session.simulator.stats.reset()
-            try await session.withGateway(store: path) { gateway in
-                let status = try await gateway.waitForMirror()
-                #expect(status.records == 30_000)
-                let total = try #require(status.initialSync?.sensCalls)
-                // The second process read only what the first had not: fewer calls than the whole pass took.
-                #expect(session.simulator.stats.snapshot.listCalls < total)
-                let feed = try await gateway.allChanges()
-                #expect(feed.changes.count == 30_000)
-                #expect(Set(feed.changes.map(\.phoneNumber)).count == 30_000)
-                midway.withLock { $0 = feed.changes[14_999].cursor }
-            }
-            // A third start finds the mirror complete: no full pass, only an incremental sync; the feed's cursors
-            // still hold.
-            session.simulator.stats.reset()
-            try await session.withGateway(store: path) { gateway in
-                let status = try await gateway.waitForMirror(seconds: 20)
-                #expect(status.records == 30_000)
-                #expect(session.simulator.stats.snapshot.listCalls < 20)
-                let rest = try await gateway.allChanges(after: midway.withLock { $0 })
-                #expect(rest.changes.count == 15_000)
-            }
-            // Another store does not take them.
-            try await session.withGateway { gateway in
-                try await gateway.waitForMirror()
-                #expect(try await gateway.get("/v1/unsubscribes/changes?after=\(midway.withLock { $0 })").status == 400)
-            }
-        } }
+        }
     }
 
-    @Test(arguments: StoreKind.allCases) func aMirrorThatCannotVouchNeverAnswersNotOptedOut(kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func aMirrorThatCannotVouchNeverAnswersNotOptedOut(
+        kind: StoreKind
+    ) async throws {
         var settings = MirrorHarness.fast
         settings.maxStalenessMilliseconds = 1_000
         try await MirrorHarness(settings: settings, store: kind).withSimulator { session in
@@ -150,7 +175,10 @@ struct MirrorSyncTests {
             session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 300)
             try await session.withGateway { gateway in
                 // Still syncing: the filter refuses, a check is answered from SENS.
-                let early = try await gateway.filter(#"{"phoneNumbers":["010-9999-0000"]}"#, contentType: "application/json")
+                let early = try await gateway.filter(
+                    #"{"phoneNumbers":["010-9999-0000"]}"#,
+                    contentType: "application/json"
+                )
                 #expect(early.status == 503)
                 #expect(early.problem?.type == "urn:sens-gateway:problem:mirror-unavailable")
                 #expect(early.headers[.retryAfter] != nil)
@@ -183,12 +211,26 @@ struct MirrorSyncTests {
     @Test func aThrottledPassCompletesAndLeavesTheLiveBulkheadAlone() async throws {
         try await MirrorHarness().withSimulator { session in
             try await session.seed(count: 3_000)
-            session.simulator.faults.settings = FaultSettings(latencyMilliseconds: 20, throttleRate: 0.05, retryAfterSeconds: 1)
-            let live = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 1_000; $0.maxConcurrentCalls = 1; $0.maxQueuedCalls = 1; $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls) }
+            session.simulator.faults.settings = FaultSettings(
+                latencyMilliseconds: 20,
+                throttleRate: 0.05,
+                retryAfterSeconds: 1
+            )
+            let live = ResilienceSettings.defaults.with {
+                $0.maxAttempts = 1
+                $0.breakerMinimumCalls = 1_000
+                $0.maxConcurrentCalls = 1
+                $0.maxQueuedCalls = 1
+                $0.breakerWindow = max($0.breakerWindow, $0.breakerMinimumCalls)
+            }
             try await session.withGateway(resilience: live) { gateway in
                 var answered = 0
                 while try await gateway.mirrorStatus().state != .ready {
-                    let check = try await gateway.send(.get, "/v1/unsubscribes/010-5000-0042", headers: [.cacheControl: "no-cache"])
+                    let check = try await gateway.send(
+                        .get,
+                        "/v1/unsubscribes/010-5000-0042",
+                        headers: [.cacheControl: "no-cache"]
+                    )
                     // SENS may throttle the check itself (429); it is never shed for the sync's sake (503 overloaded).
                     #expect(check.status == 200 || check.status == 429, "\(check.status) \(check.body)")
                     if check.status == 200 { answered += 1 }
@@ -205,7 +247,9 @@ struct MirrorSyncTests {
 
     /// An outside record registered with an old time, or in another digit form, is found by the next verification
     /// pass; checks, the filter and the feed answer it for the national number.
-    @Test(arguments: StoreKind.allCases) func backDatedRecordsAndOtherFormsAreFoundByVerification(kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func backDatedRecordsAndOtherFormsAreFoundByVerification(
+        kind: StoreKind
+    ) async throws {
         try await MirrorHarness(store: kind).withSimulator { session in
             try await session.seed(count: 500)
             try await session.withGateway { gateway in
@@ -213,12 +257,32 @@ struct MirrorSyncTests {
                 let before = try await gateway.allChanges()
                 let now = SystemEpochClock().nowMilliseconds()
                 session.simulator.store.seed([
-                    StoredUnsubscribe(clientTelNo: "01077770001", registerType: .ars, registeredAtMilliseconds: now - 2 * 3_600_000),
-                    StoredUnsubscribe(clientTelNo: "01077770002", registerType: .ars, registeredAtMilliseconds: now - 45 * 86_400_000),
-                    StoredUnsubscribe(clientTelNo: "821077770003", registerType: .manual, registeredAtMilliseconds: now - 3 * 86_400_000),
-                    StoredUnsubscribe(clientTelNo: "1077770004", registerType: .ars, registeredAtMilliseconds: now - 86_400_000),
+                    StoredUnsubscribe(
+                        clientTelNo: "01077770001",
+                        registerType: .ars,
+                        registeredAtMilliseconds: now - 2 * 3_600_000
+                    ),
+                    StoredUnsubscribe(
+                        clientTelNo: "01077770002",
+                        registerType: .ars,
+                        registeredAtMilliseconds: now - 45 * 86_400_000
+                    ),
+                    StoredUnsubscribe(
+                        clientTelNo: "821077770003",
+                        registerType: .manual,
+                        registeredAtMilliseconds: now - 3 * 86_400_000
+                    ),
+                    StoredUnsubscribe(
+                        clientTelNo: "1077770004",
+                        registerType: .ars,
+                        registeredAtMilliseconds: now - 86_400_000
+                    ),
                     // Stamped by a clock two minutes ahead of the gateway's.
-                    StoredUnsubscribe(clientTelNo: "01077770006", registerType: .ars, registeredAtMilliseconds: now + 120_000),
+                    StoredUnsubscribe(
+                        clientTelNo: "01077770006",
+                        registerType: .ars,
+                        registeredAtMilliseconds: now + 120_000
+                    ),
                 ])
                 try await gateway.waitForMirror(seconds: 10) { $0.records == 505 }
                 for number in ["01077770001", "01077770002", "01077770003", "010-7777-0004", "01077770006"] {
@@ -228,13 +292,24 @@ struct MirrorSyncTests {
                 }
                 // Asked of SENS (no-cache), which is asked for the national form only: the mirror's other form still
                 // makes it opted out.
-                let refreshed = try await gateway.send(.get, "/v1/unsubscribes/01077770003", headers: [.cacheControl: "no-cache"])
+                let refreshed = try await gateway.send(
+                    .get,
+                    "/v1/unsubscribes/01077770003",
+                    headers: [.cacheControl: "no-cache"]
+                )
                 #expect(try refreshed.decodeGenerated(Components.Schemas.OptOutStatus.self).optedOut)
-                let filtered = try await gateway.filter("01077770003\n01077770004\n01077770005\n", contentType: "text/plain")
+                let filtered = try await gateway.filter(
+                    "01077770003\n01077770004\n01077770005\n",
+                    contentType: "text/plain"
+                )
                 let result = try filtered.decodeGenerated(Components.Schemas.FilterResult.self)
                 #expect(result.optedOut.map(\.phoneNumber) == ["01077770003", "01077770004"])
                 let feed = try await gateway.allChanges(after: before.next)
-                #expect(Set(feed.changes.map(\.phoneNumber)) == ["01077770001", "01077770002", "01077770003", "01077770004", "01077770006"])
+                #expect(
+                    Set(feed.changes.map(\.phoneNumber)) == [
+                        "01077770001", "01077770002", "01077770003", "01077770004", "01077770006",
+                    ]
+                )
                 #expect(Set(feed.changes.compactMap(\.sensNumber)) == ["821077770003", "1077770004"])
                 let status = try await gateway.mirrorStatus()
                 #expect((status.verification?.recordsFound ?? 0) >= 0)

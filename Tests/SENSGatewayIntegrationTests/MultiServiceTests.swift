@@ -19,28 +19,58 @@ struct MultiServiceTests {
 
     /// The simulator: the default account owns the default service, a second account owns retail.
     static func simulator() -> SENSSimulator {
-        SENSSimulator(configuration: SimulatorConfiguration(
-            accounts: [SimulatedAccount(credentials: retailKeys, serviceIDs: [retailID])]))
+        SENSSimulator(
+            configuration: SimulatorConfiguration(
+                accounts: [SimulatedAccount(credentials: retailKeys, serviceIDs: [retailID])])
+        )
     }
 
-    static func services(port: Int, retailPort: Int? = nil, retailKeys: NCPCredentials = retailKeys) -> [GatewayConfiguration.Service] {
+    static func services(
+        port: Int,
+        retailPort: Int? = nil,
+        retailKeys: NCPCredentials = retailKeys
+    ) -> [GatewayConfiguration.Service] {
         [
-            .init(name: "default", sens: SENSServiceSettings(
-                credentials: SimulatorConfiguration().credentials, serviceID: SimulatorConfiguration.defaultServiceID,
-                baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!)),
-            .init(name: "retail", sens: SENSServiceSettings(
-                credentials: retailKeys, serviceID: retailID, baseURL: SENSBaseURL("http://127.0.0.1:\(retailPort ?? port)")!))
+            .init(
+                name: "default",
+                sens: SENSServiceSettings(
+                    credentials: SimulatorConfiguration().credentials,
+                    serviceID: SimulatorConfiguration.defaultServiceID,
+                    baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!
+                )
+            ),
+            .init(
+                name: "retail",
+                sens: SENSServiceSettings(
+                    credentials: retailKeys,
+                    serviceID: retailID,
+                    baseURL: SENSBaseURL("http://127.0.0.1:\(retailPort ?? port)")!
+                )
+            ),
         ]
     }
 
-    static func run(_ simulator: SENSSimulator, retailPort: Int? = nil, retailKeys: NCPCredentials = retailKeys,
-                    resilience: ResilienceSettings = GatewayHarness.singleAttempt,
-                    _ test: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
-        let simulatorApp = simulator.buildApplication(server: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "simulator"))
+    static func run(
+        _ simulator: SENSSimulator,
+        retailPort: Int? = nil,
+        retailKeys: NCPCredentials = retailKeys,
+        resilience: ResilienceSettings = GatewayHarness.singleAttempt,
+        _ test: @escaping @Sendable (GatewayClient) async throws -> Void
+    ) async throws {
+        let simulatorApp = simulator.buildApplication(
+            server: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Logger(label: "simulator")
+        )
         try await simulatorApp.test(.live) { simulatorClient in
             let port = try #require(simulatorClient.port)
-            try await TestGateway.run(.forTests.with { $0.resilience = resilience; $0.mirror.enabled = false },
-                                      services: services(port: port, retailPort: retailPort, retailKeys: retailKeys), test)
+            try await TestGateway.run(
+                .forTests.with {
+                    $0.resilience = resilience
+                    $0.mirror.enabled = false
+                },
+                services: services(port: port, retailPort: retailPort, retailKeys: retailKeys),
+                test
+            )
         }
     }
 
@@ -49,9 +79,15 @@ struct MultiServiceTests {
         try await Self.run(simulator) { gateway in
             let services = try await gateway.get("/v1/services")
             #expect(services.status == 200)
-            #expect(services.body == #"{"services":[{"default":true,"name":"default","serviceId":"ncp:sms:kr:123456789012:sens"},{"default":false,"name":"retail","serviceId":"ncp:sms:kr:999999999999:retail"}]}"#)
+            #expect(
+                services.body
+                    == #"{"services":[{"default":true,"name":"default","serviceId":"ncp:sms:kr:123456789012:sens"},{"default":false,"name":"retail","serviceId":"ncp:sms:kr:999999999999:retail"}]}"#
+            )
 
-            #expect(try await gateway.post("/v1/services/retail/unsubscribes", phoneNumbers: ["010-1111-2222"]).status == 200)
+            #expect(
+                try await gateway.post("/v1/services/retail/unsubscribes", phoneNumbers: ["010-1111-2222"]).status
+                    == 200
+            )
             #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-3333-4444"]).status == 200)
             #expect(simulator.stores[Self.retailID]?.contains("01011112222") == true, "signed with retail's own keys")
             #expect(simulator.stores[Self.retailID]?.contains("01033334444") == false)
@@ -59,8 +95,14 @@ struct MultiServiceTests {
 
             let retailCheck = try await gateway.get("/v1/services/retail/unsubscribes/01011112222")
             #expect(try retailCheck.decode(StatusJSON.self).optedOut)
-            #expect(try await gateway.get("/v1/services/default/unsubscribes/01011112222").decode(StatusJSON.self).optedOut == false)
-            #expect(try await gateway.get("/v1/unsubscribes/01033334444").decode(StatusJSON.self).optedOut, "unprefixed is default")
+            #expect(
+                try await gateway.get("/v1/services/default/unsubscribes/01011112222").decode(StatusJSON.self).optedOut
+                    == false
+            )
+            #expect(
+                try await gateway.get("/v1/unsubscribes/01033334444").decode(StatusJSON.self).optedOut,
+                "unprefixed is default"
+            )
             let page = try await gateway.get("/v1/services/retail/unsubscribes?pageSize=10").decode(PageJSON.self)
             #expect(page.items.map(\.phoneNumber) == ["01011112222"])
 
@@ -73,8 +115,10 @@ struct MultiServiceTests {
 
     @Test func anUnknownServiceIs404NamingIt() async throws {
         try await Self.run(Self.simulator()) { gateway in
-            for (method, path) in [(HTTPRequest.Method.get, "/v1/services/shop/unsubscribes/01012345678"),
-                                   (.get, "/v1/services/shop/unsubscribes"), (.delete, "/v1/services/shop/unsubscribes/01012345678")] {
+            for (method, path) in [
+                (HTTPRequest.Method.get, "/v1/services/shop/unsubscribes/01012345678"),
+                (.get, "/v1/services/shop/unsubscribes"), (.delete, "/v1/services/shop/unsubscribes/01012345678"),
+            ] {
                 let answer = try await gateway.send(method, path)
                 #expect(answer.status == 404, "\(method) \(path)")
                 #expect(answer.problem?.detail == "no such service: shop; this gateway serves default, retail")
@@ -87,10 +131,18 @@ struct MultiServiceTests {
     /// Retail's SENS is unreachable: its breaker opens and it is reported not ready, while the default service
     /// is still served, cached and ready.
     @Test func oneFailingServiceLeavesTheOtherServedCachedAndReady() async throws {
-        let breakerTrips = ResilienceSettings.defaults.with { $0.maxAttempts = 1; $0.breakerMinimumCalls = 2; $0.breakerFailurePercent = 50; $0.breakerWindow = 2; $0.breakerCooldownMilliseconds = 60_000 }
+        let breakerTrips = ResilienceSettings.defaults.with {
+            $0.maxAttempts = 1
+            $0.breakerMinimumCalls = 2
+            $0.breakerFailurePercent = 50
+            $0.breakerWindow = 2
+            $0.breakerCooldownMilliseconds = 60_000
+        }
         try await Self.run(Self.simulator(), retailPort: 9, resilience: breakerTrips) { gateway in
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 200)
-            for _ in 0..<2 { #expect(try await gateway.get("/v1/services/retail/unsubscribes/01012345678").status == 503) }
+            for _ in 0..<2 {
+                #expect(try await gateway.get("/v1/services/retail/unsubscribes/01012345678").status == 503)
+            }
             let open = try await gateway.get("/v1/services/retail/unsubscribes/01012345678")
             #expect(open.status == 503)
             #expect(open.problem?.detail.contains("circuit open") == true)
@@ -122,7 +174,11 @@ struct MultiServiceTests {
 
     /// No service ready: the replica is not ready.
     @Test func aReplicaWithNoServiceReadyIsNotReady() async throws {
-        let simulator = SENSSimulator(configuration: SimulatorConfiguration(credentials: NCPCredentials(accessKey: "OTHER", secretKey: NCPSecretKey("X"))))
+        let simulator = SENSSimulator(
+            configuration: SimulatorConfiguration(
+                credentials: NCPCredentials(accessKey: "OTHER", secretKey: NCPSecretKey("X"))
+            )
+        )
         try await Self.run(simulator, retailKeys: SimulatorConfiguration().credentials) { gateway in
             #expect(try await gateway.get("/v1/unsubscribes/01012345678").status == 502)
             #expect(try await gateway.get("/v1/services/retail/unsubscribes/01012345678").status == 502)

@@ -21,8 +21,11 @@ struct SharedMirrorTests {
         let configuration = SimulatorConfiguration(serviceIDs: [Self.services["alpha"]!, Self.services["beta"]!])
         try await MirrorHarness(simulator: configuration).withSimulator { session in
             try await session.seed(count: 2_000, prefix: "0105")
-            let seeded = try await session.client.send(.post, "/_simulator/unsubscribes?serviceId=\(Self.services["beta"]!)",
-                                                       json: #"{"count":2000,"prefix":"0106"}"#)
+            let seeded = try await session.client.send(
+                .post,
+                "/_simulator/unsubscribes?serviceId=\(Self.services["beta"]!)",
+                json: #"{"count":2000,"prefix":"0106"}"#
+            )
             #expect(seeded.status == 200)
             try await TestPostgres.withDatabase { database in
                 let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
@@ -44,13 +47,19 @@ struct SharedMirrorTests {
 
         /// A replica: the gateway process on the shared database (through `databasePort` when given: a proxy).
         func start(databasePort: Int? = nil) throws -> GatewayProcess {
-            try GatewayProcess([], environment: [
-                "SENS_ACCESS_KEY": SimulatorConfiguration.defaultAccessKey, "SENS_SECRET_KEY": SimulatorConfiguration.defaultSecretKey,
-                "SENS_SERVICES": "alpha=\(SharedMirrorTests.services["alpha"]!),beta=\(SharedMirrorTests.services["beta"]!)",
-                "SENS_BASE_URL": session.baseURL.text, "HTTP_PORT": "0",
-                "MIRROR_DATABASE_URL": TestPostgres.url(database, port: databasePort),
-                "MIRROR_SYNC_INTERVAL_SECONDS": "1", "MIRROR_MAX_STALENESS_SECONDS": "5", "MIRROR_VERIFY_INTERVAL_SECONDS": "1",
-            ])
+            try GatewayProcess(
+                [],
+                environment: [
+                    "SENS_ACCESS_KEY": SimulatorConfiguration.defaultAccessKey,
+                    "SENS_SECRET_KEY": SimulatorConfiguration.defaultSecretKey,
+                    "SENS_SERVICES":
+                        "alpha=\(SharedMirrorTests.services["alpha"]!),beta=\(SharedMirrorTests.services["beta"]!)",
+                    "SENS_BASE_URL": session.baseURL.text, "HTTP_PORT": "0",
+                    "MIRROR_DATABASE_URL": TestPostgres.url(database, port: databasePort),
+                    "MIRROR_SYNC_INTERVAL_SECONDS": "1", "MIRROR_MAX_STALENESS_SECONDS": "5",
+                    "MIRROR_VERIFY_INTERVAL_SECONDS": "1",
+                ]
+            )
         }
 
         func client(_ process: GatewayProcess) async throws -> GatewayClient {
@@ -64,7 +73,9 @@ struct SharedMirrorTests {
             let (a, b) = (try await cluster.client(processes[0]), try await cluster.client(processes[1]))
             // Both come up on the empty database, migrating it at once.
             for replica in [a, b] {
-                for service in ["alpha", "beta"] { try await replica.waitForMirror(service: service, seconds: 60) { $0.records == 2_000 } }
+                for service in ["alpha", "beta"] {
+                    try await replica.waitForMirror(service: service, seconds: 60) { $0.records == 2_000 }
+                }
             }
             // Exactly one syncs each service: it alone has sync attempts of its own.
             for service in ["alpha", "beta"] {
@@ -78,7 +89,10 @@ struct SharedMirrorTests {
             cluster.session.simulator.stats.reset()
             try await Task.sleep(for: .seconds(6))
             let calls = cluster.session.simulator.stats.snapshot.listCalls
-            #expect((12...32).contains(calls), "\(calls) list calls in 6 s for 2 services syncing and verifying every second")
+            #expect(
+                (12...32).contains(calls),
+                "\(calls) list calls in 6 s for 2 services syncing and verifying every second"
+            )
 
             // A register through A is opted out in B's check, filter and feed within 2 seconds.
             let registered = try await a.post("/v1/services/alpha/unsubscribes", phoneNumbers: ["010-7777-0001"])
@@ -89,7 +103,11 @@ struct SharedMirrorTests {
                 return check.headers[.init("X-Cache")!] == "MIRROR" && check.body.contains(#""optedOut":true"#)
             }
             #expect(ContinuousClock.now - started < .seconds(2))
-            let filtered = try await b.send(.post, "/v1/services/alpha/unsubscribes/filter", json: #"{"phoneNumbers":["01077770001","01077770002"]}"#)
+            let filtered = try await b.send(
+                .post,
+                "/v1/services/alpha/unsubscribes/filter",
+                json: #"{"phoneNumbers":["01077770001","01077770002"]}"#
+            )
             #expect(filtered.status == 200)
             let result = try filtered.decodeGenerated(Components.Schemas.FilterResult.self)
             #expect(result.checked == 2)
@@ -98,7 +116,10 @@ struct SharedMirrorTests {
             #expect(feed.changes.count == 2_001)
             #expect(feed.changes.last?.phoneNumber == "01077770001")
             // The cursors are the same on every replica: B's cursor continues on A.
-            #expect(try await a.allChanges(service: "alpha", after: feed.changes[1_999].cursor).changes.map(\.phoneNumber) == ["01077770001"])
+            #expect(
+                try await a.allChanges(service: "alpha", after: feed.changes[1_999].cursor).changes.map(\.phoneNumber)
+                    == ["01077770001"]
+            )
 
             // A removal through B reaches A as quickly.
             #expect(try await b.delete("/v1/services/alpha/unsubscribes", phoneNumbers: ["01077770001"]).status == 200)
@@ -113,16 +134,26 @@ struct SharedMirrorTests {
         try await withCluster { cluster in
             let processes = try [cluster.start(), cluster.start()]
             let clients = [try await cluster.client(processes[0]), try await cluster.client(processes[1])]
-            for replica in clients { try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 } }
-            let syncing = try #require(try await asyncFirstIndex(clients) { try await $0.mirrorStatus("alpha").syncsHere == true })
+            for replica in clients {
+                try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 }
+            }
+            let syncing = try #require(
+                try await asyncFirstIndex(clients) { try await $0.mirrorStatus("alpha").syncsHere == true }
+            )
             let survivor = clients[1 - syncing]
 
             try await processes[syncing].kill()
             // Opt-outs keep coming: one through the survivor, three by 080 call straight into SENS.
-            #expect(try await survivor.post("/v1/services/alpha/unsubscribes", phoneNumbers: ["01088880000"]).status == 200)
+            #expect(
+                try await survivor.post("/v1/services/alpha/unsubscribes", phoneNumbers: ["01088880000"]).status == 200
+            )
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let seeded = try await cluster.session.client.send(.post, "/_simulator/unsubscribes",
-                                                               json: #"{"count":3,"prefix":"0108888","start":1,"fromMilliseconds":\#(now - 1000),"toMilliseconds":\#(now)}"#)
+            let seeded = try await cluster.session.client.send(
+                .post,
+                "/_simulator/unsubscribes",
+                json:
+                    #"{"count":3,"prefix":"0108888","start":1,"fromMilliseconds":\#(now - 1000),"toMilliseconds":\#(now)}"#
+            )
             #expect(seeded.status == 200)
 
             let asked = ContinuousClock.now
@@ -134,7 +165,11 @@ struct SharedMirrorTests {
             }
             let feed = try await survivor.allChanges(service: "alpha")
             #expect(feed.changes.count == 2_004)
-            #expect(Set(feed.changes.map(\.phoneNumber)).isSuperset(of: ["01088880000", "01088880001", "01088880002", "01088880003"]))
+            #expect(
+                Set(feed.changes.map(\.phoneNumber)).isSuperset(of: [
+                    "01088880000", "01088880001", "01088880002", "01088880003",
+                ])
+            )
             #expect(try await processes[1 - syncing].stop() == 0)
         }
     }
@@ -144,7 +179,9 @@ struct SharedMirrorTests {
             let proxy = try await TCPProxy(toHost: cluster.database.host, port: cluster.database.port)
             let processes = try [cluster.start(), cluster.start(databasePort: proxy.port)]
             let (a, b) = (try await cluster.client(processes[0]), try await cluster.client(processes[1]))
-            for replica in [a, b] { try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 } }
+            for replica in [a, b] {
+                try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 }
+            }
 
             proxy.cut()
             let cut = ContinuousClock.now
@@ -156,7 +193,11 @@ struct SharedMirrorTests {
             let check = try await b.get("/v1/services/alpha/unsubscribes/01099990000")
             #expect(check.headers[.init("X-Cache")!] != "MIRROR")
             #expect(check.status != 200 || check.body.contains(#""optedOut":true"#), "\(check.status) \(check.body)")
-            let filter = try await b.send(.post, "/v1/services/alpha/unsubscribes/filter", json: #"{"phoneNumbers":["01099990000"]}"#)
+            let filter = try await b.send(
+                .post,
+                "/v1/services/alpha/unsubscribes/filter",
+                json: #"{"phoneNumbers":["01099990000"]}"#
+            )
             #expect(filter.status == 503)
             // The replica that still reaches the database syncs and goes on answering.
             try await waitUntil(seconds: 4) { try await a.mirrorStatus("alpha").syncsHere == true }
@@ -184,7 +225,10 @@ struct SharedMirrorTests {
         }
     }
 
-    func asyncFirstIndex(_ clients: [GatewayClient], _ predicate: (GatewayClient) async throws -> Bool) async throws -> Int? {
+    func asyncFirstIndex(
+        _ clients: [GatewayClient],
+        _ predicate: (GatewayClient) async throws -> Bool
+    ) async throws -> Int? {
         for (index, client) in clients.enumerated() where try await predicate(client) { return index }
         return nil
     }

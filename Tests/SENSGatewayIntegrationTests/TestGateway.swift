@@ -7,9 +7,12 @@ import SENSGateway
 /// configuration (the settings table's defaults, changed as a test needs) and its dependencies, on a loopback port
 /// for the length of `body`. The harnesses (`GatewayHarness`, `MirrorHarness`) only choose what to pass.
 enum TestGateway {
-    static func run(_ configuration: GatewayConfiguration = .forTests, services: [GatewayConfiguration.Service],
-                    dependencies: GatewayDependencies = GatewayDependencies(logger: Logger(label: "gateway")),
-                    _ body: @escaping @Sendable (GatewayClient) async throws -> Void) async throws {
+    static func run(
+        _ configuration: GatewayConfiguration = .forTests,
+        services: [GatewayConfiguration.Service],
+        dependencies: GatewayDependencies = GatewayDependencies(logger: Logger(label: "gateway")),
+        _ body: @escaping @Sendable (GatewayClient) async throws -> Void
+    ) async throws {
         let app = try GatewayApplication.build(configuration, services: services, dependencies: dependencies)
         try await app.test(.live) { client in try await body(GatewayClient(client: client)) }
     }

@@ -13,8 +13,10 @@ enum TestPostgres {
     /// The server, or an error that says how to get one: these tests are never skipped.
     static func server() throws -> PostgresStoreSettings {
         guard let url = ProcessInfo.processInfo.environment[variable] else {
-            throw TestPostgresError("\(variable) is not set: run the tests with scripts/test, which starts a throwaway PostgreSQL, "
-                + "or point it at a server, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+            throw TestPostgresError(
+                "\(variable) is not set: run the tests with scripts/test, which starts a throwaway PostgreSQL, "
+                    + "or point it at a server, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+            )
         }
         return try PostgresStoreSettings.parse(url: url)
     }
@@ -22,7 +24,8 @@ enum TestPostgres {
     /// Runs `body` with a new, empty database on the test server, and drops it after.
     static func withDatabase<T>(_ body: (PostgresStoreSettings) async throws -> T) async throws -> T {
         let server = try server()
-        let name = "sens_mirror_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let name =
+            "sens_mirror_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         try await admin(server, "CREATE DATABASE \(name)")
         var database = server
         database.database = String(name)
@@ -39,14 +42,27 @@ enum TestPostgres {
     /// The URL a gateway process is given for `database`, reaching the server through `port` when given (a proxy).
     static func url(_ database: PostgresStoreSettings, port: Int? = nil) -> String {
         let user = database.username.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? database.username
-        let password = database.password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
-        return "postgres://\(user)\(password)@\(database.host):\(port ?? database.port)/\(database.database)?sslmode=\(database.tls.rawValue)"
+        let password =
+            database.password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) }
+            ?? ""
+        return
+            "postgres://\(user)\(password)@\(database.host):\(port ?? database.port)/\(database.database)?sslmode=\(database.tls.rawValue)"
     }
 
     private static func admin(_ server: PostgresStoreSettings, _ statement: String) async throws {
-        let configuration = PostgresConnection.Configuration(host: server.host, port: server.port, username: server.username,
-                                                             password: server.password, database: server.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test-postgres"))
+        let configuration = PostgresConnection.Configuration(
+            host: server.host,
+            port: server.port,
+            username: server.username,
+            password: server.password,
+            database: server.database,
+            tls: .disable
+        )
+        let connection = try await PostgresConnection.connect(
+            configuration: configuration,
+            id: 1,
+            logger: Logger(label: "test-postgres")
+        )
         do {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Logger(label: "test-postgres"))
         } catch {
@@ -81,11 +97,15 @@ struct StoreLocation: Sendable {
     static func with<T>(_ kind: StoreKind, _ body: (StoreLocation) async throws -> T) async throws -> T {
         switch kind {
         case .sqlite:
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("mirror-\(UUID().uuidString).sqlite").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "mirror-\(UUID().uuidString).sqlite"
+            ).path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
             return try await body(StoreLocation(kind: kind, path: path, database: nil))
         case .postgres:
-            return try await TestPostgres.withDatabase { try await body(StoreLocation(kind: kind, path: nil, database: $0)) }
+            return try await TestPostgres.withDatabase {
+                try await body(StoreLocation(kind: kind, path: nil, database: $0))
+            }
         }
     }
 

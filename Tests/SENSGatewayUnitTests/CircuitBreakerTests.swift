@@ -1,9 +1,10 @@
-@testable import SENSGateway
-import Testing
-@testable import OptOuts
 import SENSClient
 import SENSCore
 import SENSTestSupport
+import Testing
+
+@testable import OptOuts
+@testable import SENSGateway
 
 @Suite("Circuit breaker")
 struct CircuitBreakerTests {
@@ -67,9 +68,14 @@ struct CircuitBreakerTests {
     /// breaker nor uses up its probe.
     @Test func aCallNeverSentIsNotAnOutage() async {
         let breaker = CircuitBreaker(minimumCalls: 1, failurePercent: 50, windowSize: 1)
-        let sens = ResilientUnsubscribes(upstream: ScriptedUnsubscribes(failing: [1: .timedOut(.deadline(sent: false)),
-                                                                                 2: .timedOut(.deadline(sent: false))]),
-                                         policy: RetryPolicy(maxAttempts: 1), breaker: breaker)
+        let sens = ResilientUnsubscribes(
+            upstream: ScriptedUnsubscribes(failing: [
+                1: .timedOut(.deadline(sent: false)),
+                2: .timedOut(.deadline(sent: false)),
+            ]),
+            policy: RetryPolicy(maxAttempts: 1),
+            breaker: breaker
+        )
         for _ in 0..<2 {
             await #expect(throws: SENSError.timedOut(.deadline(sent: false))) { try await sens.list(SENSListQuery()) }
         }

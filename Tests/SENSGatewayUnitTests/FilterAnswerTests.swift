@@ -1,10 +1,4 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import GatewayAPI
-@testable import GatewayHTTP
 import HTTPTypes
 import NIOCore
 import OptOutMirror
@@ -12,6 +6,14 @@ import OptOuts
 import SENSCore
 import SENSTestSupport
 import Testing
+
+@testable import GatewayHTTP
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The filter's hand-written answer against the types generated from `openapi.yaml`: over many generated
 /// batches (odd inputs, escapes, every error code), the bytes decode as `FilterResult` to exactly what the
@@ -24,7 +26,14 @@ import Testing
         func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void, inDoubt: (Int) -> Void) {
             for (position, key) in keys.enumerated() {
                 if key.rawValue % 2 == 0 {
-                    found(position, MirrorRecord(key: key, registeredAtMilliseconds: 1_700_000_000_000 + Int64(position), source: position % 3 == 0 ? .manual : .ars))
+                    found(
+                        position,
+                        MirrorRecord(
+                            key: key,
+                            registeredAtMilliseconds: 1_700_000_000_000 + Int64(position),
+                            source: position % 3 == 0 ? .manual : .ars
+                        )
+                    )
                 } else if key.rawValue % 4 == 1 {
                     inDoubt(position)
                 }
@@ -34,15 +43,20 @@ import Testing
         func status() -> MirrorStatus { .disabled("test") }
     }
 
-    static let pieces = ["010", "-", " ", "1234", "5678", "+82", "(0)", "02", "080", "\"", "\\", "\u{0}", "\t", "\n", "é", "🙂",
-                         "１２３", "\u{FEFF}", "a", "0", "9", "\u{7F}", "/", "</script>"]
+    static let pieces = [
+        "010", "-", " ", "1234", "5678", "+82", "(0)", "02", "080", "\"", "\\", "\u{0}", "\t", "\n", "é", "🙂",
+        "１２３", "\u{FEFF}", "a", "0", "9", "\u{7F}", "/", "</script>",
+    ]
 
     @Test(arguments: 0..<20)
     func decodesAsTheGeneratedTypeOverGeneratedBatches(seed: Int) throws {
         var random = SeededGenerator(seed: UInt64(seed) &+ 1)
         let inputs: [String] = (0..<200).map { _ in
-            if Bool.random(using: &random) { return "010" + String(Int.random(in: 10_000_000...99_999_999, using: &random)) }
-            return (0..<Int.random(in: 0...12, using: &random)).map { _ in Self.pieces.randomElement(using: &random)! }.joined()
+            if Bool.random(using: &random) {
+                return "010" + String(Int.random(in: 10_000_000...99_999_999, using: &random))
+            }
+            return (0..<Int.random(in: 0...12, using: &random)).map { _ in Self.pieces.randomElement(using: &random)! }
+                .joined()
         }
         let mirror = EvenNumbersMirror()
         var filter = RecipientFilter(mirror: mirror, keepAllowed: true)
@@ -55,12 +69,27 @@ import Testing
         let result = try answer.decodeGenerated(Components.Schemas.FilterResult.self)
 
         #expect(result.checked == inputs.count)
-        #expect(result.optedOut.count + result.invalid.count + result.unverified.count + filter.allowed.count == inputs.count)
-        var optedOut: [Int] = [], invalid: [Int] = [], unverified: [Int] = [], allowed: [String] = []
+        #expect(
+            result.optedOut.count + result.invalid.count + result.unverified.count + filter.allowed.count
+                == inputs.count
+        )
+        var optedOut: [Int] = []
+        var invalid: [Int] = []
+        var unverified: [Int] = []
+        var allowed: [String] = []
         for (index, input) in inputs.enumerated() {
-            guard let number = try? PhoneNumber.parse(input) else { invalid.append(index); continue }
+            guard let number = try? PhoneNumber.parse(input) else {
+                invalid.append(index)
+                continue
+            }
             let key = PhoneKey(digits: number.digits)!.rawValue
-            if key % 2 == 0 { optedOut.append(index) } else if key % 4 == 1 { unverified.append(index) } else { allowed.append(number.digits) }
+            if key % 2 == 0 {
+                optedOut.append(index)
+            } else if key % 4 == 1 {
+                unverified.append(index)
+            } else {
+                allowed.append(number.digits)
+            }
         }
         #expect(result.optedOut.map(\.index) == optedOut)
         #expect(result.invalid.map(\.index) == invalid)
@@ -92,10 +121,14 @@ import Testing
     }
 
     @Test func answersCSVOnlyWhenAcceptPrefersIt() {
-        let csv = ["text/csv", "TEXT/CSV; charset=utf-8", "text/csv, application/json;q=0.5", "application/json;q=0.1, text/*",
-                   "text/csv;q=0.9, application/json;q=0.8"]
-        let json: [String] = ["", "application/json", "*/*", "text/csv;q=0.1, application/json", "text/csv;q=0", "text/csv; q = 0",
-                              "text/*, application/json", "application/problem+json", "text/csv;q=0.5, */*;q=0.5"]
+        let csv = [
+            "text/csv", "TEXT/CSV; charset=utf-8", "text/csv, application/json;q=0.5", "application/json;q=0.1, text/*",
+            "text/csv;q=0.9, application/json;q=0.8",
+        ]
+        let json: [String] = [
+            "", "application/json", "*/*", "text/csv;q=0.1, application/json", "text/csv;q=0", "text/csv; q = 0",
+            "text/*, application/json", "application/problem+json", "text/csv;q=0.5, */*;q=0.5",
+        ]
         for accept in csv { #expect(FilterOptOuts.acceptsCSV([accept]), "\(accept)") }
         for accept in json { #expect(!FilterOptOuts.acceptsCSV(accept.isEmpty ? [] : [accept]), "\(accept)") }
     }

@@ -1,19 +1,23 @@
 import Foundation
 import Logging
+import OptOuts
+import SENSClient
 import SENSCore
 import SENSGateway
 import Testing
-import OptOuts
-import SENSClient
 
 @Suite("Gateway start-up configuration")
 struct GatewayStartupTests {
-    let complete = ["SENS_ACCESS_KEY": "AK", "SENS_SECRET_KEY": "SK", "SENS_SERVICE_ID": "ncp:sms:kr:123456789012:sens"]
+    let complete = [
+        "SENS_ACCESS_KEY": "AK", "SENS_SECRET_KEY": "SK", "SENS_SERVICE_ID": "ncp:sms:kr:123456789012:sens",
+    ]
 
     @Test func readsEnvironmentAndFlags() throws {
         let configuration = try GatewayStartup.configuration(
             arguments: ["sens-gateway", "--http-port", "9999", "--sens-base-url", "http://127.0.0.1:1234/prefix/"],
-            environment: complete.merging(["HTTP_PORT": "1", "LOG_LEVEL": "debug", "SENS_REGISTER_TIME_OFFSET": "-05:30"]) { $1 }
+            environment: complete.merging([
+                "HTTP_PORT": "1", "LOG_LEVEL": "debug", "SENS_REGISTER_TIME_OFFSET": "-05:30",
+            ]) { $1 }
         ).get()
         #expect(configuration.http.port == 9999)
         #expect(configuration.http.host == "127.0.0.1")
@@ -27,39 +31,86 @@ struct GatewayStartupTests {
     }
 
     @Test func readsTheSecretFromAFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sens-secret-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sens-secret-\(UUID().uuidString)")
+            .path
         try "file-secret\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         var environment = complete
         environment["SENS_SECRET_KEY"] = nil
         environment["SENS_SECRET_KEY_FILE"] = path
-        let sens = try #require(try GatewayStartup.configuration(arguments: ["sens-gateway"], environment: environment).get().services.first?.sens)
+        let sens = try #require(
+            try GatewayStartup.configuration(arguments: ["sens-gateway"], environment: environment).get().services
+                .first?.sens
+        )
         let expected = NCPSigner(credentials: NCPCredentials(accessKey: "AK", secretKey: NCPSecretKey("file-secret")))
-        #expect(NCPSigner(credentials: sens.credentials).signature(method: "GET", pathAndQuery: "/", timestamp: "1")
-                == expected.signature(method: "GET", pathAndQuery: "/", timestamp: "1"))
+        #expect(
+            NCPSigner(credentials: sens.credentials).signature(method: "GET", pathAndQuery: "/", timestamp: "1")
+                == expected.signature(method: "GET", pathAndQuery: "/", timestamp: "1")
+        )
     }
 
     @Test func simulatorModeNeedsNoKeys() throws {
-        let configuration = try GatewayStartup.configuration(arguments: ["sens-gateway", "--simulator"], environment: [:]).get()
+        let configuration = try GatewayStartup.configuration(
+            arguments: ["sens-gateway", "--simulator"],
+            environment: [:]
+        ).get()
         #expect(configuration.isSimulator)
         #expect(configuration.services.isEmpty)
     }
 
     /// A missing or malformed value stops start-up with one line naming it.
-    @Test(arguments: [
-        (["SENS_ACCESS_KEY": nil], "sens-gateway: configuration error: sens.accessKey (SENS_ACCESS_KEY, --sens-access-key) is required; or run with --simulator"),
-        (["SENS_SECRET_KEY": nil], "sens-gateway: configuration error: sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator"),
-        (["SENS_SERVICE_ID": nil], "sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) or sens.services (SENS_SERVICES, --sens-services) is required; or run with --simulator"),
-        (["SENS_SERVICE_ID": "my-service"], #"sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) is "my-service"; expected an id like ncp:sms:kr:123456789012:name"#),
-        (["SENS_BASE_URL": "ftp://x"], #"sens-gateway: configuration error: sens.baseUrl (SENS_BASE_URL, --sens-base-url) is "ftp://x"; expected an http(s) URL without query, like https://sens.apigw.ntruss.com"#),
-        (["SENS_SECRET_KEY_FILE": "/nonexistent"], "sens-gateway: configuration error: set sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file), not both"),
-        (["HTTP_PORT": "70000"], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "70000"; expected a whole number from 0 to 65535"#),
-        (["HTTP_PORT": "-1"], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "-1"; expected a whole number from 0 to 65535"#),
-        (["HTTP_PORT": ""], #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is ""; expected a whole number from 0 to 65535"#),
-        (["LOG_LEVEL": "loud"], #"sens-gateway: configuration error: log.level (LOG_LEVEL, --log-level) is "loud"; expected one of trace, debug, info, notice, warning, error, critical"#),
-        (["SENS_REGISTER_TIME_OFFSET": "KST"], #"sens-gateway: configuration error: sens.registerTimeOffset (SENS_REGISTER_TIME_OFFSET, --sens-register-time-offset) is "KST"; expected an offset like +09:00"#),
-        (["SENS_BREAKER_WINDOW": "0x10"], #"sens-gateway: configuration error: sens.breakerWindow (SENS_BREAKER_WINDOW, --sens-breaker-window) is "0x10"; expected a whole number from 1 to 10000"#),
-    ] as [([String: String?], String)])
+    @Test(
+        arguments: [
+            (
+                ["SENS_ACCESS_KEY": nil],
+                "sens-gateway: configuration error: sens.accessKey (SENS_ACCESS_KEY, --sens-access-key) is required; or run with --simulator"
+            ),
+            (
+                ["SENS_SECRET_KEY": nil],
+                "sens-gateway: configuration error: sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file) is required; or run with --simulator"
+            ),
+            (
+                ["SENS_SERVICE_ID": nil],
+                "sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) or sens.services (SENS_SERVICES, --sens-services) is required; or run with --simulator"
+            ),
+            (
+                ["SENS_SERVICE_ID": "my-service"],
+                #"sens-gateway: configuration error: sens.serviceId (SENS_SERVICE_ID, --sens-service-id) is "my-service"; expected an id like ncp:sms:kr:123456789012:name"#
+            ),
+            (
+                ["SENS_BASE_URL": "ftp://x"],
+                #"sens-gateway: configuration error: sens.baseUrl (SENS_BASE_URL, --sens-base-url) is "ftp://x"; expected an http(s) URL without query, like https://sens.apigw.ntruss.com"#
+            ),
+            (
+                ["SENS_SECRET_KEY_FILE": "/nonexistent"],
+                "sens-gateway: configuration error: set sens.secretKey (SENS_SECRET_KEY, --sens-secret-key) or sens.secretKeyFile (SENS_SECRET_KEY_FILE, --sens-secret-key-file), not both"
+            ),
+            (
+                ["HTTP_PORT": "70000"],
+                #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "70000"; expected a whole number from 0 to 65535"#
+            ),
+            (
+                ["HTTP_PORT": "-1"],
+                #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is "-1"; expected a whole number from 0 to 65535"#
+            ),
+            (
+                ["HTTP_PORT": ""],
+                #"sens-gateway: configuration error: http.port (HTTP_PORT, --http-port) is ""; expected a whole number from 0 to 65535"#
+            ),
+            (
+                ["LOG_LEVEL": "loud"],
+                #"sens-gateway: configuration error: log.level (LOG_LEVEL, --log-level) is "loud"; expected one of trace, debug, info, notice, warning, error, critical"#
+            ),
+            (
+                ["SENS_REGISTER_TIME_OFFSET": "KST"],
+                #"sens-gateway: configuration error: sens.registerTimeOffset (SENS_REGISTER_TIME_OFFSET, --sens-register-time-offset) is "KST"; expected an offset like +09:00"#
+            ),
+            (
+                ["SENS_BREAKER_WINDOW": "0x10"],
+                #"sens-gateway: configuration error: sens.breakerWindow (SENS_BREAKER_WINDOW, --sens-breaker-window) is "0x10"; expected a whole number from 1 to 10000"#
+            ),
+        ] as [([String: String?], String)]
+    )
     func refusesToStart(changes: [String: String?], line: String) {
         var environment = complete
         for (key, value) in changes { environment[key] = value }
@@ -81,40 +132,71 @@ struct GatewayStartupTests {
             "SENS_SERVICE_RETAIL_WEB_ACCESS_KEY": "RETAIL", "SENS_DEFAULT_SERVICE": "retail-web",
         ]
         let configuration = try GatewayStartup.configuration(
-            arguments: ["sens-gateway", "--sens-service-retail-web-secret-key", "retail-secret"], environment: environment).get()
+            arguments: ["sens-gateway", "--sens-service-retail-web-secret-key", "retail-secret"],
+            environment: environment
+        ).get()
         #expect(configuration.defaultService == "retail-web")
         let services = configuration.services
         #expect(services.map(\.name) == ["default", "retail-web"])
         #expect(services.map(\.sens.serviceID) == ["ncp:sms:kr:111111111111:sens", "ncp:sms:kr:222222222222:retail"])
         #expect(services.map(\.sens.credentials.accessKey) == ["SHARED", "RETAIL"])
         let signature = { (secret: String) in
-            NCPSigner(credentials: NCPCredentials(accessKey: "K", secretKey: NCPSecretKey(secret))).signature(method: "GET", pathAndQuery: "/", timestamp: "1")
+            NCPSigner(credentials: NCPCredentials(accessKey: "K", secretKey: NCPSecretKey(secret))).signature(
+                method: "GET",
+                pathAndQuery: "/",
+                timestamp: "1"
+            )
         }
-        let retailSigner = NCPSigner(credentials: NCPCredentials(accessKey: "K", secretKey: services[1].sens.credentials.secretKey))
+        let retailSigner = NCPSigner(
+            credentials: NCPCredentials(accessKey: "K", secretKey: services[1].sens.credentials.secretKey)
+        )
         #expect(retailSigner.signature(method: "GET", pathAndQuery: "/", timestamp: "1") == signature("retail-secret"))
     }
 
-    @Test(arguments: [
-        (["SENS_SERVICES": "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"],
-         #"sens.services (SENS_SERVICES, --sens-services) is "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("Retail=ncp:sms:kr:2:retail" is not)"#),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"],
-         #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("a=ncp:sms:kr:2:retail" is not)"#),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:1:sens"],
-         #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:1:sens"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("b=ncp:sms:kr:1:sens" is not)"#),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_ID": "ncp:sms:kr:1:sens"],
-         "set sens.services (SENS_SERVICES) or sens.serviceId (SENS_SERVICE_ID), not both"),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_DEFAULT_SERVICE": "b"],
-         #"sens.defaultService (SENS_DEFAULT_SERVICE, --sens-default-service) is "b"; expected one of the configured services: a"#),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:2:sens", "SENS_ACCESS_KEY": nil, "SENS_SERVICE_A_ACCESS_KEY": "AK",
-          "SENS_SERVICE_A_SECRET_KEY": "S"],
-         "service b has no access key: set sens.service.b.accessKey (SENS_SERVICE_B_ACCESS_KEY, --sens-service-b-access-key) with its secret, or the shared sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)"),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_A_SECRET_KEY": "S"],
-         "service a has its own secret but no access key: set sens.service.a.accessKey (SENS_SERVICE_A_ACCESS_KEY, --sens-service-a-access-key)"),
-        (["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_A_ACCESS_KEY": "AK2"],
-         "service a has its own access key but no secret: set sens.service.a.secretKey (SENS_SERVICE_A_SECRET_KEY, --sens-service-a-secret-key) or sens.service.a.secretKeyFile (SENS_SERVICE_A_SECRET_KEY_FILE, --sens-service-a-secret-key-file)"),
-        (["SENS_SERVICES": "retail=ncp:sms:kr:1:sens", "SENS_SERVICE_RETIAL_ACCESS_KEY": "AK2"],
-         "keys are set for service retial, which is not configured (sens.services: retail)"),
-    ] as [([String: String?], String)])
+    @Test(
+        arguments: [
+            (
+                ["SENS_SERVICES": "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"],
+                #"sens.services (SENS_SERVICES, --sens-services) is "default=ncp:sms:kr:1:sens,Retail=ncp:sms:kr:2:retail"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("Retail=ncp:sms:kr:2:retail" is not)"#
+            ),
+            (
+                ["SENS_SERVICES": "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"],
+                #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,a=ncp:sms:kr:2:retail"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("a=ncp:sms:kr:2:retail" is not)"#
+            ),
+            (
+                ["SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:1:sens"],
+                #"sens.services (SENS_SERVICES, --sens-services) is "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:1:sens"; expected NAME=ID pairs of distinct names and ids separated by commas, NAME of 1 to 32 characters a-z, 0-9 and -, ID like ncp:sms:kr:123456789012:name ("b=ncp:sms:kr:1:sens" is not)"#
+            ),
+            (
+                ["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_ID": "ncp:sms:kr:1:sens"],
+                "set sens.services (SENS_SERVICES) or sens.serviceId (SENS_SERVICE_ID), not both"
+            ),
+            (
+                ["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_DEFAULT_SERVICE": "b"],
+                #"sens.defaultService (SENS_DEFAULT_SERVICE, --sens-default-service) is "b"; expected one of the configured services: a"#
+            ),
+            (
+                [
+                    "SENS_SERVICES": "a=ncp:sms:kr:1:sens,b=ncp:sms:kr:2:sens", "SENS_ACCESS_KEY": nil,
+                    "SENS_SERVICE_A_ACCESS_KEY": "AK",
+                    "SENS_SERVICE_A_SECRET_KEY": "S",
+                ],
+                "service b has no access key: set sens.service.b.accessKey (SENS_SERVICE_B_ACCESS_KEY, --sens-service-b-access-key) with its secret, or the shared sens.accessKey (SENS_ACCESS_KEY, --sens-access-key)"
+            ),
+            (
+                ["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_A_SECRET_KEY": "S"],
+                "service a has its own secret but no access key: set sens.service.a.accessKey (SENS_SERVICE_A_ACCESS_KEY, --sens-service-a-access-key)"
+            ),
+            (
+                ["SENS_SERVICES": "a=ncp:sms:kr:1:sens", "SENS_SERVICE_A_ACCESS_KEY": "AK2"],
+                "service a has its own access key but no secret: set sens.service.a.secretKey (SENS_SERVICE_A_SECRET_KEY, --sens-service-a-secret-key) or sens.service.a.secretKeyFile (SENS_SERVICE_A_SECRET_KEY_FILE, --sens-service-a-secret-key-file)"
+            ),
+            (
+                ["SENS_SERVICES": "retail=ncp:sms:kr:1:sens", "SENS_SERVICE_RETIAL_ACCESS_KEY": "AK2"],
+                "keys are set for service retial, which is not configured (sens.services: retail)"
+            ),
+        ] as [([String: String?], String)]
+    )
     func refusesBadServices(changes: [String: String?], refusal: String) {
         var environment: [String: String] = ["SENS_ACCESS_KEY": "AK", "SENS_SECRET_KEY": "SK"]
         for (key, value) in changes { environment[key] = value }
@@ -128,10 +210,16 @@ struct GatewayStartupTests {
 
     /// The configuration page (docs/configuration.md) names every setting the gateway reads.
     @Test func theReadmeDocumentsEverySetting() throws {
-        let readme = try String(contentsOf: URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appending(path: "docs/configuration.md"), encoding: .utf8)
+        let readme = try String(
+            contentsOf: URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appending(path: "docs/configuration.md"),
+            encoding: .utf8
+        )
         for setting in GatewaySettings.all {
-            #expect(readme.contains("`\(setting.environmentName)`"), "\(setting.environmentName) is not in docs/configuration.md")
+            #expect(
+                readme.contains("`\(setting.environmentName)`"),
+                "\(setting.environmentName) is not in docs/configuration.md"
+            )
         }
     }
 

@@ -1,7 +1,8 @@
-@testable import SENSGateway
-import Testing
-@testable import OptOuts
 import SENSClient
+import Testing
+
+@testable import OptOuts
+@testable import SENSGateway
 
 @Suite("LRU storage")
 struct LRUStorageTests {

@@ -1,8 +1,9 @@
-@testable import OptOutMirror
 import OptOuts
 import SENSCore
 import SENSTestSupport
 import Testing
+
+@testable import OptOutMirror
 
 /// The in-memory index against a brute-force model: pages, time windows and lookups after random upserts,
 /// moves and removals in any order.
@@ -20,24 +21,34 @@ import Testing
                 model[key] = nil
             } else {
                 // Few distinct times, so ties and moves back to an old time happen.
-                let record = MirrorRecord(key: key, registeredAtMilliseconds: Int64.random(in: 0..<50, using: &random) * 1_000,
-                                          source: Bool.random(using: &random) ? .ars : .manual)
+                let record = MirrorRecord(
+                    key: key,
+                    registeredAtMilliseconds: Int64.random(in: 0..<50, using: &random) * 1_000,
+                    source: Bool.random(using: &random) ? .ars : .manual
+                )
                 index.upsert(record)
                 model[key] = record
             }
             guard step % 97 == 0 else { continue }
             #expect(index.count == model.count)
             for key in keys { #expect(index.record(for: key) == model[key]) }
-            let lower = Int64.random(in: 0..<50, using: &random) * 1_000, upper = lower + Int64.random(in: 0..<20, using: &random) * 1_000
+            let lower = Int64.random(in: 0..<50, using: &random) * 1_000
+            let upper = lower + Int64.random(in: 0..<20, using: &random) * 1_000
             let window = model.values.filter { (lower...upper).contains($0.registeredAtMilliseconds) }
             #expect(Set(index.records(registeredIn: lower, upper).map(\.key)) == Set(window.map(\.key)))
             #expect(index.records(registeredIn: lower, upper).count == window.count)
             // Newest first, ties by number descending, in pages.
-            let newestFirst = window.sorted { ($0.registeredAtMilliseconds, $0.key) > ($1.registeredAtMilliseconds, $1.key) }.map(\.optOut)
+            let newestFirst = window.sorted {
+                ($0.registeredAtMilliseconds, $0.key) > ($1.registeredAtMilliseconds, $1.key)
+            }.map(\.optOut)
             let pageSize = Int.random(in: 1...7, using: &random)
             for page in 0...(newestFirst.count / pageSize) {
                 let expected = Array(newestFirst.dropFirst(page * pageSize).prefix(pageSize))
-                #expect(index.page(OptOutQuery(fromMilliseconds: lower, toMilliseconds: upper, page: page, pageSize: pageSize)) == expected)
+                #expect(
+                    index.page(
+                        OptOutQuery(fromMilliseconds: lower, toMilliseconds: upper, page: page, pageSize: pageSize)
+                    ) == expected
+                )
             }
         }
     }

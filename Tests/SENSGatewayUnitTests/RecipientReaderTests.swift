@@ -1,6 +1,7 @@
-@testable import GatewayHTTP
 import SENSTestSupport
 import Testing
+
+@testable import GatewayHTTP
 
 @Suite struct RecipientReaderTests {
     /// What reading a body gives: the recipients emitted, and the error that stopped the reading (if any).
@@ -12,21 +13,28 @@ import Testing
     // MARK: Plain text
 
     @Test func plainTextSkipsTheBOMLineEndsAndBlankLines() {
-        let body: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("010-1111-2222\r\n\r\n  \t \r\n 010 2222 3333 \n\n+82 10 3333 4444".utf8)
-        #expect(plain(body) == ok([
-            recipient(0, line: 1, "010-1111-2222"),
-            recipient(1, line: 4, " 010 2222 3333 "),
-            recipient(2, line: 6, "+82 10 3333 4444"),
-        ]))
+        let body: [UInt8] =
+            [0xEF, 0xBB, 0xBF] + Array("010-1111-2222\r\n\r\n  \t \r\n 010 2222 3333 \n\n+82 10 3333 4444".utf8)
+        #expect(
+            plain(body)
+                == ok([
+                    recipient(0, line: 1, "010-1111-2222"),
+                    recipient(1, line: 4, " 010 2222 3333 "),
+                    recipient(2, line: 6, "+82 10 3333 4444"),
+                ])
+        )
     }
 
     @Test func plainTextKeepsInvalidUTF8AsReplacementCharacters() {
         let body: [UInt8] = [0xEF, 0x41, 0x0A, 0x30, 0xFF, 0x31, 0x0D, 0x0A, 0x61, 0x0D, 0x62]
-        #expect(plain(body) == ok([
-            recipient(0, line: 1, "\u{FFFD}A"),  // the start of a BOM that is not one is text
-            recipient(1, line: 2, "0\u{FFFD}1"),
-            recipient(2, line: 3, "a\rb"),  // only a CR before the line end is dropped
-        ]))
+        #expect(
+            plain(body)
+                == ok([
+                    recipient(0, line: 1, "\u{FFFD}A"),  // the start of a BOM that is not one is text
+                    recipient(1, line: 2, "0\u{FFFD}1"),
+                    recipient(2, line: 3, "a\rb"),  // only a CR before the line end is dropped
+                ])
+        )
     }
 
     @Test func plainTextWithoutRecipients() {
@@ -37,14 +45,20 @@ import Testing
 
     @Test func plainTextRefusesTooManyRecipients() {
         #expect(plain(Array("1\n\n2\n".utf8), max: 2) == ok([recipient(0, line: 1, "1"), recipient(1, line: 3, "2")]))
-        #expect(plain(Array("1\n2\n3\n4".utf8), max: 2) == failed(
-            .tooManyRecipients(limit: 2), after: [recipient(0, line: 1, "1"), recipient(1, line: 2, "2")]
-        ))
+        #expect(
+            plain(Array("1\n2\n3\n4".utf8), max: 2)
+                == failed(
+                    .tooManyRecipients(limit: 2),
+                    after: [recipient(0, line: 1, "1"), recipient(1, line: 2, "2")]
+                )
+        )
     }
 
     @Test func aLineMayHoldOneMebibyte() {
         let longest = String(repeating: "1", count: 1_048_576)
-        #expect(plain(Array((longest + "\r\n2").utf8)) == ok([recipient(0, line: 1, longest), recipient(1, line: 2, "2")]))
+        #expect(
+            plain(Array((longest + "\r\n2").utf8)) == ok([recipient(0, line: 1, longest), recipient(1, line: 2, "2")])
+        )
         let tooLong = "phone\n" + longest + "1\n3\n"
         #expect(csv(tooLong) == failed(.malformed("line 2: longer than 1048576 bytes")))
     }
@@ -52,14 +66,20 @@ import Testing
     // MARK: CSV
 
     @Test func csvHeaderIsDetectedByTheAbsenceOfDigits() {
-        #expect(csv("phone,name\n010-1234-5678,Kim\n01099998888,Lee\n") == ok([
-            recipient(0, line: 2, "010-1234-5678"),
-            recipient(1, line: 3, "01099998888"),
-        ]))
-        #expect(csv("010-1234-5678,Kim\r\n+82 10 9999 8888\r\n") == ok([
-            recipient(0, line: 1, "010-1234-5678"),
-            recipient(1, line: 2, "+82 10 9999 8888"),
-        ]))
+        #expect(
+            csv("phone,name\n010-1234-5678,Kim\n01099998888,Lee\n")
+                == ok([
+                    recipient(0, line: 2, "010-1234-5678"),
+                    recipient(1, line: 3, "01099998888"),
+                ])
+        )
+        #expect(
+            csv("010-1234-5678,Kim\r\n+82 10 9999 8888\r\n")
+                == ok([
+                    recipient(0, line: 1, "010-1234-5678"),
+                    recipient(1, line: 2, "+82 10 9999 8888"),
+                ])
+        )
         // Blank records before the header are skipped; they still count as lines.
         #expect(csv("\n,,\nphone\n010\n") == ok([recipient(0, line: 4, "010")]))
         #expect(csv("phone\n") == ok([]))
@@ -68,25 +88,35 @@ import Testing
     @Test func csvHeaderInALegacyEncodingIsStillAHeader() {
         let eucKRHeader: [UInt8] = [0xC0, 0xFC, 0xC8, 0xAD, 0xB9, 0xF8, 0xC8, 0xA3]  // 전화번호 in EUC-KR
         let body = eucKRHeader + Array("\r\n010-1111-2222\r\n".utf8)
-        #expect(read(body, with: LineRecipientReader(format: .csv(column: nil), maxRecipients: 10)) == ok([
-            recipient(0, line: 2, "010-1111-2222"),
-        ]))
+        #expect(
+            read(body, with: LineRecipientReader(format: .csv(column: nil), maxRecipients: 10))
+                == ok([
+                    recipient(0, line: 2, "010-1111-2222")
+                ])
+        )
     }
 
     @Test func csvColumnIsChosenByItsHeaderName() {
-        #expect(csv("name, phone ,memo\nKim,010-1111-2222,a\nLee,\"010-3333-4444\",b\n", column: "phone") == ok([
-            recipient(0, line: 2, "010-1111-2222"),
-            recipient(1, line: 3, "010-3333-4444"),
-        ]))
+        #expect(
+            csv("name, phone ,memo\nKim,010-1111-2222,a\nLee,\"010-3333-4444\",b\n", column: "phone")
+                == ok([
+                    recipient(0, line: 2, "010-1111-2222"),
+                    recipient(1, line: 3, "010-3333-4444"),
+                ])
+        )
         // A header field may be quoted; the BOM is not part of the first name.
         let body: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("\"phone\",\"name\"\n010,Kim\n".utf8)
-        #expect(read(body, with: LineRecipientReader(format: .csv(column: "phone"), maxRecipients: 10)) == ok([
-            recipient(0, line: 2, "010"),
-        ]))
+        #expect(
+            read(body, with: LineRecipientReader(format: .csv(column: "phone"), maxRecipients: 10))
+                == ok([
+                    recipient(0, line: 2, "010")
+                ])
+        )
     }
 
     @Test func csvQuotedFields() {
-        let body = "name,phone\n"
+        let body =
+            "name,phone\n"
             + "\"Kim, A\",010-1\n"
             + "\"Multi\nline\",010-2\n"
             + "Lee,\"010 \"\"3\"\"\"\n"
@@ -95,56 +125,81 @@ import Testing
             + "Jung,010-6\n"
             + "Han,\"010\"-7\n"
             + "Yoon,01\"0-8"
-        #expect(csv(body, column: "phone") == ok([
-            recipient(0, line: 2, "010-1"),
-            recipient(1, line: 3, "010-2"),  // the record starts on line 3 and ends on line 4
-            recipient(2, line: 5, "010 \"3\""),
-            recipient(3, line: 6, "010\n4"),
-            recipient(4, line: 8, "010\r\n5"),  // a CR inside quotes is kept
-            recipient(5, line: 10, "010-6"),
-            recipient(6, line: 11, "010-7"),  // what follows a closing quote is kept
-            recipient(7, line: 12, "01\"0-8"),  // a quote inside an unquoted field is kept
-        ]))
+        #expect(
+            csv(body, column: "phone")
+                == ok([
+                    recipient(0, line: 2, "010-1"),
+                    recipient(1, line: 3, "010-2"),  // the record starts on line 3 and ends on line 4
+                    recipient(2, line: 5, "010 \"3\""),
+                    recipient(3, line: 6, "010\n4"),
+                    recipient(4, line: 8, "010\r\n5"),  // a CR inside quotes is kept
+                    recipient(5, line: 10, "010-6"),
+                    recipient(6, line: 11, "010-7"),  // what follows a closing quote is kept
+                    recipient(7, line: 12, "01\"0-8"),  // a quote inside an unquoted field is kept
+                ])
+        )
         // A quoted field closed on the body's last line, which has no line end.
         #expect(csv("\"010\n1\"") == ok([recipient(0, line: 1, "010\n1")]))
     }
 
     @Test func csvShortAndBlankRecords() {
         let body = "name,phone\nKim\n,,\n ,\t\nLee,010\n\"\",\"\"\nPark,\n"
-        #expect(csv(body, column: "phone") == ok([
-            recipient(0, line: 2, ""),  // too few fields: an invalid recipient
-            recipient(1, line: 5, "010"),
-            recipient(2, line: 7, ""),
-        ]))
+        #expect(
+            csv(body, column: "phone")
+                == ok([
+                    recipient(0, line: 2, ""),  // too few fields: an invalid recipient
+                    recipient(1, line: 5, "010"),
+                    recipient(2, line: 7, ""),
+                ])
+        )
     }
 
     @Test func csvMissingColumnNamesTheColumns() {
-        #expect(csv("name,tel\nKim,010\n", column: "phone") == failed(
-            .malformed("line 1: no column named \"phone\" in the header (columns: name, tel)")
-        ))
-        #expect(csv("\n\n\"name\", tel \n", column: "Phone") == failed(
-            .malformed("line 3: no column named \"Phone\" in the header (columns: name, tel)")
-        ))
+        #expect(
+            csv("name,tel\nKim,010\n", column: "phone")
+                == failed(
+                    .malformed("line 1: no column named \"phone\" in the header (columns: name, tel)")
+                )
+        )
+        #expect(
+            csv("\n\n\"name\", tel \n", column: "Phone")
+                == failed(
+                    .malformed("line 3: no column named \"Phone\" in the header (columns: name, tel)")
+                )
+        )
         let names = (1...25).map { "c\($0)" + String(repeating: "x", count: 70) }
         let name = String(repeating: "n", count: 100)
         let listed = names.prefix(20).map { String($0.prefix(64)) }.joined(separator: ", ")
-        #expect(csv(names.joined(separator: ",") + "\n010\n", column: name) == failed(
-            .malformed("line 1: no column named \"\(String(repeating: "n", count: 64))\" in the header (columns: \(listed))")
-        ))
+        #expect(
+            csv(names.joined(separator: ",") + "\n010\n", column: name)
+                == failed(
+                    .malformed(
+                        "line 1: no column named \"\(String(repeating: "n", count: 64))\" in the header (columns: \(listed))"
+                    )
+                )
+        )
     }
 
     @Test func csvUnclosedQuote() {
-        #expect(csv("phone\n010\n\"010\n") == failed(
-            .malformed("line 3: a quoted field is not closed"), after: [recipient(0, line: 2, "010")]
-        ))
+        #expect(
+            csv("phone\n010\n\"010\n")
+                == failed(
+                    .malformed("line 3: a quoted field is not closed"),
+                    after: [recipient(0, line: 2, "010")]
+                )
+        )
         #expect(csv("\"010\n\n\n", column: nil) == failed(.malformed("line 1: a quoted field is not closed")))
     }
 
     @Test func csvRefusesTooManyRecipients() {
         #expect(csv("phone\n1\n2\n", max: 2) == ok([recipient(0, line: 2, "1"), recipient(1, line: 3, "2")]))
-        #expect(csv("phone\n1\n2\n3", max: 2) == failed(
-            .tooManyRecipients(limit: 2), after: [recipient(0, line: 2, "1"), recipient(1, line: 3, "2")]
-        ))
+        #expect(
+            csv("phone\n1\n2\n3", max: 2)
+                == failed(
+                    .tooManyRecipients(limit: 2),
+                    after: [recipient(0, line: 2, "1"), recipient(1, line: 3, "2")]
+                )
+        )
     }
 
     @Test func csvOfTwoHundredThousandLines() {
@@ -169,19 +224,23 @@ import Testing
     // MARK: JSON
 
     @Test func jsonDecodesStringEscapes() {
-        let body = #"{"phoneNumbers": ["010-1234-5678", "\u0030\u00310", "a\"b\\c\/d\b\f\n\r\t", "\ud83d\ude00", "\ud83dx", "\udc00", "한국", "\ud83d\ud83d\ude00", "\ud83d\n", "\u00E9"]}"#
-        #expect(json(body) == ok([
-            recipient(0, line: nil, "010-1234-5678"),
-            recipient(1, line: nil, "010"),
-            recipient(2, line: nil, "a\"b\\c/d\u{08}\u{0C}\n\r\t"),
-            recipient(3, line: nil, "\u{1F600}"),
-            recipient(4, line: nil, "\u{FFFD}x"),
-            recipient(5, line: nil, "\u{FFFD}"),
-            recipient(6, line: nil, "한국"),
-            recipient(7, line: nil, "\u{FFFD}\u{1F600}"),
-            recipient(8, line: nil, "\u{FFFD}\n"),
-            recipient(9, line: nil, "\u{E9}"),
-        ]))
+        let body =
+            #"{"phoneNumbers": ["010-1234-5678", "\u0030\u00310", "a\"b\\c\/d\b\f\n\r\t", "\ud83d\ude00", "\ud83dx", "\udc00", "한국", "\ud83d\ud83d\ude00", "\ud83d\n", "\u00E9"]}"#
+        #expect(
+            json(body)
+                == ok([
+                    recipient(0, line: nil, "010-1234-5678"),
+                    recipient(1, line: nil, "010"),
+                    recipient(2, line: nil, "a\"b\\c/d\u{08}\u{0C}\n\r\t"),
+                    recipient(3, line: nil, "\u{1F600}"),
+                    recipient(4, line: nil, "\u{FFFD}x"),
+                    recipient(5, line: nil, "\u{FFFD}"),
+                    recipient(6, line: nil, "한국"),
+                    recipient(7, line: nil, "\u{FFFD}\u{1F600}"),
+                    recipient(8, line: nil, "\u{FFFD}\n"),
+                    recipient(9, line: nil, "\u{E9}"),
+                ])
+        )
     }
 
     @Test func jsonKeepsInvalidUTF8AsReplacementCharacters() {
@@ -190,11 +249,15 @@ import Testing
     }
 
     @Test func jsonToleratesWhitespaceAndABOM() {
-        let body: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(" \n\t{ \r\n \"phoneNumbers\" \n : \t [ \"1\" , \"2\" ] \n } \n".utf8)
-        #expect(read(body, with: JSONRecipientReader(maxRecipients: 10)) == ok([
-            recipient(0, line: nil, "1"),
-            recipient(1, line: nil, "2"),
-        ]))
+        let body: [UInt8] =
+            [0xEF, 0xBB, 0xBF] + Array(" \n\t{ \r\n \"phoneNumbers\" \n : \t [ \"1\" , \"2\" ] \n } \n".utf8)
+        #expect(
+            read(body, with: JSONRecipientReader(maxRecipients: 10))
+                == ok([
+                    recipient(0, line: nil, "1"),
+                    recipient(1, line: nil, "2"),
+                ])
+        )
         // The key may be written with escapes.
         #expect(json(#"{"phone\u004Eumbers":["1"]}"#) == ok([recipient(0, line: nil, "1")]))
     }
@@ -205,30 +268,49 @@ import Testing
     }
 
     @Test func jsonRefusesOtherKeys() {
-        #expect(json(#"{"phoneNumbers":["1"],"extra":1}"#) == failed(
-            .malformed("extra: unknown field; the body takes phoneNumbers"), after: [recipient(0, line: nil, "1")]
-        ))
+        #expect(
+            json(#"{"phoneNumbers":["1"],"extra":1}"#)
+                == failed(
+                    .malformed("extra: unknown field; the body takes phoneNumbers"),
+                    after: [recipient(0, line: nil, "1")]
+                )
+        )
         #expect(json(#"{"ph\u006fne":[]}"#) == failed(.malformed("phone: unknown field; the body takes phoneNumbers")))
         let key = String(repeating: "k", count: 100)
-        #expect(json("{\"\(key)\":[]}") == failed(
-            .malformed("\(String(repeating: "k", count: 64)): unknown field; the body takes phoneNumbers")
-        ))
+        #expect(
+            json("{\"\(key)\":[]}")
+                == failed(
+                    .malformed("\(String(repeating: "k", count: 64)): unknown field; the body takes phoneNumbers")
+                )
+        )
     }
 
     @Test func jsonRefusesARepeatedKey() {
-        #expect(json(#"{"phoneNumbers":["1"],"phoneNumbers":["2"]}"#) == failed(
-            .malformed("phoneNumbers: the key appears more than once"), after: [recipient(0, line: nil, "1")]
-        ))
+        #expect(
+            json(#"{"phoneNumbers":["1"],"phoneNumbers":["2"]}"#)
+                == failed(
+                    .malformed("phoneNumbers: the key appears more than once"),
+                    after: [recipient(0, line: nil, "1")]
+                )
+        )
     }
 
     @Test func jsonRefusesWhatIsNotAnArrayOfStrings() {
-        #expect(json(#"{"phoneNumbers":["1","2",3,"4"]}"#) == failed(
-            .malformed("phoneNumbers[2]: expected a string"), after: [recipient(0, line: nil, "1"), recipient(1, line: nil, "2")]
-        ))
+        #expect(
+            json(#"{"phoneNumbers":["1","2",3,"4"]}"#)
+                == failed(
+                    .malformed("phoneNumbers[2]: expected a string"),
+                    after: [recipient(0, line: nil, "1"), recipient(1, line: nil, "2")]
+                )
+        )
         #expect(json(#"{"phoneNumbers":[null]}"#) == failed(.malformed("phoneNumbers[0]: expected a string")))
-        #expect(json(#"{"phoneNumbers":["1",["2"]]}"#) == failed(
-            .malformed("phoneNumbers[1]: expected a string"), after: [recipient(0, line: nil, "1")]
-        ))
+        #expect(
+            json(#"{"phoneNumbers":["1",["2"]]}"#)
+                == failed(
+                    .malformed("phoneNumbers[1]: expected a string"),
+                    after: [recipient(0, line: nil, "1")]
+                )
+        )
         #expect(json(#"{"phoneNumbers":"010"}"#) == failed(.malformed("phoneNumbers: expected an array")))
         #expect(json(#"{}"#) == failed(.malformed("phoneNumbers: is required")))
         #expect(json(#"["010"]"#) == failed(.malformed("the body: expected an object")))
@@ -238,31 +320,49 @@ import Testing
     @Test func jsonRefusesInvalidSyntax() {
         #expect(json("x") == failed(.malformed("the body is not valid JSON (at byte 0)")))
         #expect(json(#"{"phoneNumbers" ["1"]}"#) == failed(.malformed("the body is not valid JSON (at byte 16)")))
-        #expect(json(#"{"phoneNumbers":["1",]}"#) == failed(
-            .malformed("the body is not valid JSON (at byte 21)"), after: [recipient(0, line: nil, "1")]
-        ))
-        #expect(json(#"{"phoneNumbers":["1" "2"]}"#) == failed(
-            .malformed("the body is not valid JSON (at byte 21)"), after: [recipient(0, line: nil, "1")]
-        ))
+        #expect(
+            json(#"{"phoneNumbers":["1",]}"#)
+                == failed(
+                    .malformed("the body is not valid JSON (at byte 21)"),
+                    after: [recipient(0, line: nil, "1")]
+                )
+        )
+        #expect(
+            json(#"{"phoneNumbers":["1" "2"]}"#)
+                == failed(
+                    .malformed("the body is not valid JSON (at byte 21)"),
+                    after: [recipient(0, line: nil, "1")]
+                )
+        )
         #expect(json(#"{"phoneNumbers":["a\qb"]}"#) == failed(.malformed("the body is not valid JSON (at byte 20)")))
         #expect(json("{\"phoneNumbers\":[\"a\nb\"]}") == failed(.malformed("the body is not valid JSON (at byte 19)")))
         #expect(json(#"{"phoneNumbers":["\u12G4"]}"#) == failed(.malformed("the body is not valid JSON (at byte 22)")))
         // Positions count the BOM.
         let withBOM: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(#"{"phoneNumbers" ["1"]}"#.utf8)
-        #expect(read(withBOM, with: JSONRecipientReader(maxRecipients: 10)) == failed(
-            .malformed("the body is not valid JSON (at byte 19)")
-        ))
+        #expect(
+            read(withBOM, with: JSONRecipientReader(maxRecipients: 10))
+                == failed(
+                    .malformed("the body is not valid JSON (at byte 19)")
+                )
+        )
         let halfBOM: [UInt8] = [0xEF, 0xBB] + Array("{}".utf8)
-        #expect(read(halfBOM, with: JSONRecipientReader(maxRecipients: 10)) == failed(
-            .malformed("the body is not valid JSON (at byte 2)")
-        ))
+        #expect(
+            read(halfBOM, with: JSONRecipientReader(maxRecipients: 10))
+                == failed(
+                    .malformed("the body is not valid JSON (at byte 2)")
+                )
+        )
     }
 
     @Test func jsonRefusesTrailingGarbage() {
         #expect(json(#"{"phoneNumbers":[]} x"#) == failed(.malformed("the body is not valid JSON (at byte 20)")))
-        #expect(json(#"{"phoneNumbers":["1"]}{}"#) == failed(
-            .malformed("the body is not valid JSON (at byte 22)"), after: [recipient(0, line: nil, "1")]
-        ))
+        #expect(
+            json(#"{"phoneNumbers":["1"]}{}"#)
+                == failed(
+                    .malformed("the body is not valid JSON (at byte 22)"),
+                    after: [recipient(0, line: nil, "1")]
+                )
+        )
         #expect(json("{\"phoneNumbers\":[]} \r\n\t ") == ok([]))
     }
 
@@ -277,18 +377,29 @@ import Testing
     }
 
     @Test func jsonRefusesTooManyRecipients() {
-        #expect(json(#"{"phoneNumbers":["1","2"]}"#, max: 2) == ok([recipient(0, line: nil, "1"), recipient(1, line: nil, "2")]))
-        #expect(json(#"{"phoneNumbers":["1","2","3"]}"#, max: 2) == failed(
-            .tooManyRecipients(limit: 2), after: [recipient(0, line: nil, "1"), recipient(1, line: nil, "2")]
-        ))
+        #expect(
+            json(#"{"phoneNumbers":["1","2"]}"#, max: 2)
+                == ok([recipient(0, line: nil, "1"), recipient(1, line: nil, "2")])
+        )
+        #expect(
+            json(#"{"phoneNumbers":["1","2","3"]}"#, max: 2)
+                == failed(
+                    .tooManyRecipients(limit: 2),
+                    after: [recipient(0, line: nil, "1"), recipient(1, line: nil, "2")]
+                )
+        )
     }
 
     @Test func aJSONStringMayHoldOneMebibyte() {
         let longest = String(repeating: "1", count: 1_048_576)
         #expect(json("{\"phoneNumbers\":[\"\(longest)\"]}") == ok([recipient(0, line: nil, longest)]))
-        #expect(json("{\"phoneNumbers\":[\"1\",\"\(longest)1\"]}") == failed(
-            .malformed("phoneNumbers[1]: longer than 1048576 bytes"), after: [recipient(0, line: nil, "1")]
-        ))
+        #expect(
+            json("{\"phoneNumbers\":[\"1\",\"\(longest)1\"]}")
+                == failed(
+                    .malformed("phoneNumbers[1]: longer than 1048576 bytes"),
+                    after: [recipient(0, line: nil, "1")]
+                )
+        )
     }
 
     // MARK: Helpers
@@ -325,10 +436,12 @@ import Testing
             let outcome = Self.outcome(of: body, in: chunks, with: reader)
             guard outcome == whole else {
                 let sizes = chunks.count <= 8 ? "\(chunks.map(\.count))" : "\(chunks.count) chunks"
-                Issue.record("""
+                Issue.record(
+                    """
                     read in \(sizes): \(Self.describe(outcome, against: whole)); \
                     read whole: \(Self.describe(whole, against: outcome))
-                    """)
+                    """
+                )
                 break
             }
         }
@@ -357,7 +470,11 @@ import Testing
         }
     }
 
-    private static func outcome<Reader: RecipientReader>(of body: [UInt8], in chunks: [Range<Int>], with reader: Reader) -> Outcome {
+    private static func outcome<Reader: RecipientReader>(
+        of body: [UInt8],
+        in chunks: [Range<Int>],
+        with reader: Reader
+    ) -> Outcome {
         var reader = reader
         var recipients: [FilterRecipient] = []
         let result: Result<Void, FilterBodyError> = body.withUnsafeBytes { bytes in
@@ -376,9 +493,11 @@ import Testing
 
     /// A short account of `outcome`: its count, error and first recipient that differs from `other`'s.
     private static func describe(_ outcome: Outcome, against other: Outcome) -> String {
-        let differing = zip(outcome.recipients, other.recipients).first { $0 != $1 }?.0
+        let differing =
+            zip(outcome.recipients, other.recipients).first { $0 != $1 }?.0
             ?? outcome.recipients.dropFirst(other.recipients.count).first
         let error = outcome.error.map { "\($0)" } ?? "no error"
-        return "\(outcome.recipients.count) recipients, \(error), first differing: \(differing.map { "\($0)" } ?? "none")"
+        return
+            "\(outcome.recipients.count) recipients, \(error), first differing: \(differing.map { "\($0)" } ?? "none")"
     }
 }

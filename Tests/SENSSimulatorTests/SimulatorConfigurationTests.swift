@@ -8,11 +8,13 @@ struct SimulatorConfigurationTests {
     @Test func readsCommandLineFlagsBeforeEnvironment() throws {
         let reader = ConfigReader(providers: [
             CommandLineArgumentsProvider(arguments: [
-                "sens-simulator", "--sens-service-id", "ncp:sms:kr:000000000001:test", "--simulator-failure-rate", "0.25",
+                "sens-simulator", "--sens-service-id", "ncp:sms:kr:000000000001:test", "--simulator-failure-rate",
+                "0.25",
                 "--simulator-failure-status", "503",
             ]),
             EnvironmentVariablesProvider(environmentVariables: [
-                "SENS_SERVICE_ID": "ncp:sms:kr:000000000002:env", "SENS_ACCESS_KEY": "ENV_ACCESS", "SENS_SECRET_KEY": "ENV_SECRET",
+                "SENS_SERVICE_ID": "ncp:sms:kr:000000000002:env", "SENS_ACCESS_KEY": "ENV_ACCESS",
+                "SENS_SECRET_KEY": "ENV_SECRET",
                 "SIMULATOR_LATENCY_MILLISECONDS": "15",
             ]),
         ])
@@ -21,8 +23,13 @@ struct SimulatorConfigurationTests {
         #expect(configuration.credentials.accessKey == "ENV_ACCESS")
         #expect(configuration.faults == FaultSettings(latencyMilliseconds: 15, failureRate: 0.25, failureStatus: 503))
         let signer = NCPSigner(credentials: configuration.credentials)
-        let reference = NCPSigner(credentials: NCPCredentials(accessKey: "ENV_ACCESS", secretKey: NCPSecretKey("ENV_SECRET")))
-        #expect(signer.signature(method: "GET", pathAndQuery: "/", timestamp: "1") == reference.signature(method: "GET", pathAndQuery: "/", timestamp: "1"))
+        let reference = NCPSigner(
+            credentials: NCPCredentials(accessKey: "ENV_ACCESS", secretKey: NCPSecretKey("ENV_SECRET"))
+        )
+        #expect(
+            signer.signature(method: "GET", pathAndQuery: "/", timestamp: "1")
+                == reference.signature(method: "GET", pathAndQuery: "/", timestamp: "1")
+        )
     }
 
     @Test func defaultsToTheDesignTestKeys() throws {

@@ -9,7 +9,9 @@ import Testing
 struct SimulatorFaultTests {
     @Test(arguments: [(500, "900"), (503, "500"), (504, "510"), (502, "900")])
     func failsWithTheChosenStatus(status: Int, errorCode: String) async throws {
-        let harness = SimulatorHarness(configuration: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: status)))
+        let harness = SimulatorHarness(
+            configuration: SimulatorConfiguration(faults: FaultSettings(failureRate: 1, failureStatus: status))
+        )
         try await harness.run { client in
             let response = try await client.call(.post, harness.path, numbers: ["01011112222"])
             #expect(response.status == status)
@@ -20,7 +22,9 @@ struct SimulatorFaultTests {
     }
 
     @Test func throttlesWithRetryAfter() async throws {
-        let harness = SimulatorHarness(configuration: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 7)))
+        let harness = SimulatorHarness(
+            configuration: SimulatorConfiguration(faults: FaultSettings(throttleRate: 1, retryAfterSeconds: 7))
+        )
         try await harness.run { client in
             let response = try await client.call(.get, harness.path)
             #expect(response.status == 429)
@@ -33,12 +37,26 @@ struct SimulatorFaultTests {
         let harness = SimulatorHarness()
         try await harness.run { client in
             #expect(try await client.call(.get, harness.path).status == 200)
-            let put = try await client.unsigned(.put, "/_simulator/faults", headers: [.contentType: "application/json"],
-                                                body: .init(string: #"{"latencyMilliseconds":0,"failureRate":1,"failureStatus":503,"throttleRate":0,"retryAfterSeconds":1}"#))
+            let put = try await client.unsigned(
+                .put,
+                "/_simulator/faults",
+                headers: [.contentType: "application/json"],
+                body: .init(
+                    string:
+                        #"{"latencyMilliseconds":0,"failureRate":1,"failureStatus":503,"throttleRate":0,"retryAfterSeconds":1}"#
+                )
+            )
             #expect(put.status == 200)
             #expect(try await client.call(.get, harness.path).status == 503)
-            let invalid = try await client.unsigned(.put, "/_simulator/faults", headers: [.contentType: "application/json"],
-                                                    body: .init(string: #"{"latencyMilliseconds":0,"failureRate":2,"failureStatus":503,"throttleRate":0,"retryAfterSeconds":1}"#))
+            let invalid = try await client.unsigned(
+                .put,
+                "/_simulator/faults",
+                headers: [.contentType: "application/json"],
+                body: .init(
+                    string:
+                        #"{"latencyMilliseconds":0,"failureRate":2,"failureStatus":503,"throttleRate":0,"retryAfterSeconds":1}"#
+                )
+            )
             #expect(invalid.status == 400)
             #expect(harness.simulator.faults.settings.failureRate == 1)
             harness.simulator.faults.settings = .none
@@ -50,7 +68,9 @@ struct SimulatorFaultTests {
     }
 
     @Test func addsLatency() async throws {
-        let harness = SimulatorHarness(configuration: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 300)))
+        let harness = SimulatorHarness(
+            configuration: SimulatorConfiguration(faults: FaultSettings(latencyMilliseconds: 300))
+        )
         try await harness.run { client in
             let start = ContinuousClock.now
             let response = try await client.call(.get, harness.path)
@@ -62,13 +82,26 @@ struct SimulatorFaultTests {
     @Test func seedsARSOptOuts() async throws {
         let harness = SimulatorHarness()
         try await harness.run { client in
-            let seeded = try await client.unsigned(.post, "/_simulator/unsubscribes", headers: [.contentType: "application/json"],
-                                                   body: .init(string: #"[{"clientTelNo":"01055556666","registerType":"C","registerTime":"2025-11-26T10:11:59.271"}]"#))
+            let seeded = try await client.unsigned(
+                .post,
+                "/_simulator/unsubscribes",
+                headers: [.contentType: "application/json"],
+                body: .init(
+                    string:
+                        #"[{"clientTelNo":"01055556666","registerType":"C","registerTime":"2025-11-26T10:11:59.271"}]"#
+                )
+            )
             #expect(seeded.status == 200)
             let listed = try await client.call(.get, harness.path + "?clientTelNo=01055556666")
-            #expect(try listed.decode([SENSUnsubscribeRecord].self) == [
-                SENSUnsubscribeRecord(clientTelNo: "01055556666", registerType: .ars, registerTime: "2025-11-26T10:11:59.271")
-            ])
+            #expect(
+                try listed.decode([SENSUnsubscribeRecord].self) == [
+                    SENSUnsubscribeRecord(
+                        clientTelNo: "01055556666",
+                        registerType: .ars,
+                        registerTime: "2025-11-26T10:11:59.271"
+                    )
+                ]
+            )
         }
     }
 }

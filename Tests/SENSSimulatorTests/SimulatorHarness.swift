@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -11,6 +6,12 @@ import NIOCore
 import SENSCore
 import SENSSimulator
 import SENSTestSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Starts a simulator on a loopback port and gives the test a client that signs like a SENS caller.
 struct SimulatorHarness {
@@ -53,8 +54,11 @@ struct SignedClient: Sendable {
         headers extra: HTTPFields = [:]
     ) async throws -> HTTPAnswer {
         let signer = NCPSigner(credentials: signWith ?? credentials)
-        let signed = signer.sign(method: method.rawValue, pathAndQuery: pathAndQuery,
-                                 timestampMilliseconds: timestamp ?? clock.nowMilliseconds())
+        let signed = signer.sign(
+            method: method.rawValue,
+            pathAndQuery: pathAndQuery,
+            timestampMilliseconds: timestamp ?? clock.nowMilliseconds()
+        )
         var headers = extra
         for field in signed.fields { headers[HTTPField.Name(field.name)!] = field.value }
         var body: ByteBuffer?
@@ -68,10 +72,18 @@ struct SignedClient: Sendable {
         return try await unsigned(method, pathAndQuery, headers: headers, body: body)
     }
 
-    func unsigned(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> HTTPAnswer {
+    func unsigned(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        headers: HTTPFields = [:],
+        body: ByteBuffer? = nil
+    ) async throws -> HTTPAnswer {
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
-        return HTTPAnswer(status: response.status.code, headers: response.headers,
-                            body: String(buffer: response.body))
+        return HTTPAnswer(
+            status: response.status.code,
+            headers: response.headers,
+            body: String(buffer: response.body)
+        )
     }
 }
 

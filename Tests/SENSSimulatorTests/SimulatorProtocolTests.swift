@@ -10,17 +10,35 @@ struct SimulatorProtocolTests {
         let clock = TestClock(1_700_000_000_000)  // 2023-11-15T07:13:20.000 in Seoul
         let harness = SimulatorHarness(clock: clock)
         try await harness.run { client in
-            let registered = try await client.call(.post, harness.path, numbers: ["01011112222", "0212345678", "01011112222"])
+            let registered = try await client.call(
+                .post,
+                harness.path,
+                numbers: ["01011112222", "0212345678", "01011112222"]
+            )
             #expect(registered.status == 200)
             let records = try registered.decode([SENSUnsubscribeRecord].self)
-            #expect(records == [
-                SENSUnsubscribeRecord(clientTelNo: "01011112222", registerType: .manual, registerTime: "2023-11-15T07:13:20.000"),
-                SENSUnsubscribeRecord(clientTelNo: "0212345678", registerType: .manual, registerTime: "2023-11-15T07:13:20.000"),
-            ])
+            #expect(
+                records == [
+                    SENSUnsubscribeRecord(
+                        clientTelNo: "01011112222",
+                        registerType: .manual,
+                        registerTime: "2023-11-15T07:13:20.000"
+                    ),
+                    SENSUnsubscribeRecord(
+                        clientTelNo: "0212345678",
+                        registerType: .manual,
+                        registerTime: "2023-11-15T07:13:20.000"
+                    ),
+                ]
+            )
 
             let listed = try await client.call(.get, harness.path)
             #expect(listed.status == 200)
-            #expect(Set(try listed.decode([SENSUnsubscribeRecord].self).map(\.clientTelNo)) == ["01011112222", "0212345678"])
+            #expect(
+                Set(try listed.decode([SENSUnsubscribeRecord].self).map(\.clientTelNo)) == [
+                    "01011112222", "0212345678",
+                ]
+            )
 
             let one = try await client.call(.get, harness.path + "?clientTelNo=0212345678")
             #expect(try one.decode([SENSUnsubscribeRecord].self).map(\.clientTelNo) == ["0212345678"])
@@ -55,8 +73,14 @@ struct SimulatorProtocolTests {
     @Test func refusesBadSignaturesKeysAndMissingHeaders() async throws {
         let harness = SimulatorHarness()
         try await harness.run { client in
-            let wrongSecret = NCPCredentials(accessKey: SimulatorConfiguration.defaultAccessKey, secretKey: NCPSecretKey("WRONG"))
-            let wrongAccess = NCPCredentials(accessKey: "OTHER_ACCESS_KEY", secretKey: NCPSecretKey(SimulatorConfiguration.defaultSecretKey))
+            let wrongSecret = NCPCredentials(
+                accessKey: SimulatorConfiguration.defaultAccessKey,
+                secretKey: NCPSecretKey("WRONG")
+            )
+            let wrongAccess = NCPCredentials(
+                accessKey: "OTHER_ACCESS_KEY",
+                secretKey: NCPSecretKey(SimulatorConfiguration.defaultSecretKey)
+            )
             for response in [
                 try await client.call(.get, harness.path, signWith: wrongSecret),
                 try await client.call(.get, harness.path, signWith: wrongAccess),
@@ -69,7 +93,11 @@ struct SimulatorProtocolTests {
             }
             // A signature over a different target than the one sent is refused.
             let signedForOther = NCPSigner(credentials: client.credentials)
-                .sign(method: "GET", pathAndQuery: harness.path + "?pageSize=1", timestampMilliseconds: client.clock.nowMilliseconds())
+                .sign(
+                    method: "GET",
+                    pathAndQuery: harness.path + "?pageSize=1",
+                    timestampMilliseconds: client.clock.nowMilliseconds()
+                )
             var headers = HTTPFields()
             for field in signedForOther.fields { headers[HTTPField.Name(field.name)!] = field.value }
             #expect(try await client.unsigned(.get, harness.path + "?pageSize=2", headers: headers).status == 401)
@@ -83,7 +111,9 @@ struct SimulatorProtocolTests {
         let harness = SimulatorHarness(clock: TestClock(now))
         let fiveMinutes: Int64 = 300_000
         try await harness.run { client in
-            for (offset, expected) in [(-fiveMinutes, 401), (fiveMinutes, 401), (-fiveMinutes + 1, 200), (fiveMinutes - 1, 200), (0, 200)] {
+            for (offset, expected) in [
+                (-fiveMinutes, 401), (fiveMinutes, 401), (-fiveMinutes + 1, 200), (fiveMinutes - 1, 200), (0, 200),
+            ] {
                 let response = try await client.call(.get, harness.path, timestamp: now + offset)
                 #expect(response.status == expected, "offset \(offset)")
                 if expected == 401 { #expect(response.gatewayError?.details == "Invalid timestamp.") }
@@ -147,12 +177,16 @@ struct SimulatorProtocolTests {
             let defaultPage = try await client.call(.get, harness.path)
             #expect(try defaultPage.decode([SENSUnsubscribeRecord].self).count == 100)
             let small = try await client.call(.get, harness.path + "?pageSize=7&pageIndex=1")
-            #expect(try small.decode([SENSUnsubscribeRecord].self).map(\.clientTelNo) == Array(numbers.reversed()[7..<14]))
+            #expect(
+                try small.decode([SENSUnsubscribeRecord].self).map(\.clientTelNo) == Array(numbers.reversed()[7..<14])
+            )
         }
     }
 
-    @Test(arguments: ["pageSize=0", "pageSize=101", "pageSize=x", "pageIndex=-1", "startTime=abc", "endTime=-5",
-                      "clientTelNo=010-1111", "startTime=10&endTime=5"])
+    @Test(arguments: [
+        "pageSize=0", "pageSize=101", "pageSize=x", "pageIndex=-1", "startTime=abc", "endTime=-5",
+        "clientTelNo=010-1111", "startTime=10&endTime=5",
+    ])
     func refusesBadListParameters(query: String) async throws {
         let harness = SimulatorHarness()
         try await harness.run { client in
@@ -166,10 +200,17 @@ struct SimulatorProtocolTests {
         let harness = SimulatorHarness()
         let base: Int64 = 1_700_000_000_000
         for (index, number) in mobileNumbers(10).enumerated() {
-            harness.simulator.store.register([number], type: index.isMultiple(of: 2) ? .ars : .manual, at: base + Int64(index) * 60_000)
+            harness.simulator.store.register(
+                [number],
+                type: index.isMultiple(of: 2) ? .ars : .manual,
+                at: base + Int64(index) * 60_000
+            )
         }
         try await harness.run { client in
-            let window = try await client.call(.get, harness.path + "?startTime=\(base + 120_000)&endTime=\(base + 300_000)")
+            let window = try await client.call(
+                .get,
+                harness.path + "?startTime=\(base + 120_000)&endTime=\(base + 300_000)"
+            )
             let records = try window.decode([SENSUnsubscribeRecord].self)
             #expect(records.map(\.clientTelNo) == Array(mobileNumbers(10)[2...5].reversed()))
             #expect(records.map(\.registerType) == [.manual, .ars, .manual, .ars])
@@ -177,7 +218,10 @@ struct SimulatorProtocolTests {
             #expect(try from.decode([SENSUnsubscribeRecord].self).count == 1)
             let until = try await client.call(.get, harness.path + "?endTime=\(base)")
             #expect(try until.decode([SENSUnsubscribeRecord].self).map(\.clientTelNo) == [mobileNumbers(1)[0]])
-            let combined = try await client.call(.get, harness.path + "?clientTelNo=\(mobileNumbers(10)[3])&startTime=\(base + 240_000)")
+            let combined = try await client.call(
+                .get,
+                harness.path + "?clientTelNo=\(mobileNumbers(10)[3])&startTime=\(base + 240_000)"
+            )
             #expect(try combined.decode([SENSUnsubscribeRecord].self).isEmpty)
         }
     }
@@ -185,7 +229,10 @@ struct SimulatorProtocolTests {
     @Test func answersUnknownServicesAndRoutesLikeTheGateway() async throws {
         let harness = SimulatorHarness()
         try await harness.run { client in
-            let otherService = try await client.call(.get, "/sms/v2/services/ncp:sms:kr:999999999999:other/unsubscribes")
+            let otherService = try await client.call(
+                .get,
+                "/sms/v2/services/ncp:sms:kr:999999999999:other/unsubscribes"
+            )
             #expect(otherService.status == 404)
             #expect(otherService.gatewayError?.errorCode == "300")
             let unknownRoute = try await client.call(.get, "/sms/v2/services/x/messages")

@@ -29,7 +29,9 @@ public final class ScriptedUnsubscribes: SENSUnsubscribes {
 
     public func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord] {
         try next()
-        return targets.numbers.map { SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
+        return targets.numbers.map {
+            SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271)
+        }
     }
 
     public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord] {
@@ -74,7 +76,7 @@ public final class GatedUnsubscribes: SENSUnsubscribes {
             defer { state.waiters = [] }
             return state.waiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     public func list(_ query: SENSListQuery) async throws(SENSError) -> [SENSRecord] {
@@ -86,14 +88,16 @@ public final class GatedUnsubscribes: SENSUnsubscribes {
                 state.waiters.append(continuation)
                 return (false, state.arrivals)
             }
-            arrivals.forEach { $0.resume() }
+            for arrival in arrivals { arrival.resume() }
             if proceed { continuation.resume() }
         }
         return []
     }
 
     public func register(_ targets: SENSTargets) async throws(SENSError) -> [SENSRecord] {
-        targets.numbers.map { SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271) }
+        targets.numbers.map {
+            SENSRecord(phoneNumber: $0, source: .manual, registeredAtMilliseconds: 1_764_119_519_271)
+        }
     }
 
     public func delete(_ targets: SENSTargets) async throws(SENSError) {}

@@ -1,10 +1,11 @@
+public import HTTPTypes
+import SENSCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import HTTPTypes
-import SENSCore
 
 /// An HTTP answer as a test reads it: status, headers and the body as text.
 public struct HTTPAnswer: Sendable {
@@ -28,7 +29,9 @@ public struct HTTPAnswer: Sendable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
             guard let milliseconds = RFC3339.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not RFC 3339: \(text)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "not RFC 3339: \(text)")
+                )
             }
             return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
         }

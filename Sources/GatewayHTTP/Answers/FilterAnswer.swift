@@ -15,13 +15,17 @@ enum FilterAnswer {
                 + RawJSONWriter.bound(escaping: $1.error.reason)
         }
         let optedOutBytes = filter.optedOut.reduce(0) {
-            $0 + 96 + numberBytes + $1.record.key.digitCount + RFC3339.maxBytes + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
+            $0 + 96 + numberBytes + $1.record.key.digitCount + RFC3339.maxBytes
+                + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
         }
         let unverifiedBytes = filter.unverified.reduce(0) {
             $0 + 64 + numberBytes + $1.key.digitCount + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
                 + RawJSONWriter.bound(escaping: unverifiedReason)
         }
-        return .written(capacity: 80 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes + unverifiedBytes) { out in
+        return .written(
+            capacity: 80 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes
+                + unverifiedBytes
+        ) { out in
             out.append(#"{"asOf":""#)
             out.appendTime(asOf, utcOffsetSeconds: utcOffsetSeconds)
             out.append(#"","checked":"#)
@@ -43,8 +47,12 @@ enum FilterAnswer {
             for (position, item) in filter.optedOut.enumerated() {
                 appendRecipient(item.recipient, number: item.record.key, first: position == 0, to: &out)
                 out.append(#"""#)
-                OptOutEncoder.writeRecordTail(item.record.registeredAtMilliseconds, item.record.source,
-                                              utcOffsetSeconds: utcOffsetSeconds, to: &out)
+                OptOutEncoder.writeRecordTail(
+                    item.record.registeredAtMilliseconds,
+                    item.record.source,
+                    utcOffsetSeconds: utcOffsetSeconds,
+                    to: &out
+                )
             }
             out.append(#"],"unverified":["#)
             for (position, item) in filter.unverified.enumerated() {
@@ -68,18 +76,26 @@ enum FilterAnswer {
     }
 
     /// Why a recipient is listed as unverified.
-    static let unverifiedReason = "the number's opt-out state is in doubt (two writes of it overlapped, or a register's answer was lost): the gateway is asking SENS; do not send to it until a later filter clears it"
+    static let unverifiedReason =
+        "the number's opt-out state is in doubt (two writes of it overlapped, or a register's answer was lost): the gateway is asking SENS; do not send to it until a later filter clears it"
 
     /// An input as the answer repeats it: cut to the parser's bound, as the write operations' 422 does (counting
     /// characters only when the bytes could be too many).
     static func echoed(_ input: String) -> String {
-        guard input.utf8.count > PhoneNumber.maxInputCharacters, input.count > PhoneNumber.maxInputCharacters else { return input }
+        guard input.utf8.count > PhoneNumber.maxInputCharacters, input.count > PhoneNumber.maxInputCharacters else {
+            return input
+        }
         return input.prefix(PhoneNumber.maxInputCharacters) + "…"
     }
 
     /// `{"index":…,"input":…,["line":…,]"phoneNumber":"…` of an opted-out or unverified recipient (the phone
     /// number's closing quote is the caller's), preceded by a comma unless `first`.
-    private static func appendRecipient(_ recipient: FilterRecipient, number: PhoneKey, first: Bool, to out: inout RawJSONWriter) {
+    private static func appendRecipient(
+        _ recipient: FilterRecipient,
+        number: PhoneKey,
+        first: Bool,
+        to out: inout RawJSONWriter
+    ) {
         out.append(first ? #"{"index":"# : #",{"index":"#)
         out.appendInteger(recipient.index)
         out.append(#","input":"#)

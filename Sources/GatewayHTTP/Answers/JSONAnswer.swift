@@ -17,7 +17,9 @@ enum JSONAnswer {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(RFC3339.format(epochMilliseconds: date.epochMilliseconds, utcOffsetSeconds: utcOffsetSeconds))
+            try container.encode(
+                RFC3339.format(epochMilliseconds: date.epochMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
+            )
         }
         // The schema types encode without failing: every value is a string, number, date or nested schema.
         return ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data())

@@ -20,7 +20,12 @@ struct OptOutEncoder {
             out.append(found == nil ? #"{"optedOut":false,"phoneNumber":"# : #"{"optedOut":true,"phoneNumber":"#)
             out.appendString(digits)
             if let found {
-                Self.writeRecordTail(found.registeredAtMilliseconds, found.source, utcOffsetSeconds: utcOffsetSeconds, to: &out)
+                Self.writeRecordTail(
+                    found.registeredAtMilliseconds,
+                    found.source,
+                    utcOffsetSeconds: utcOffsetSeconds,
+                    to: &out
+                )
             } else {
                 out.append("}")
             }
@@ -76,12 +81,16 @@ struct OptOutEncoder {
         // A cursor is at most 14 base-36 characters (a sign and 13 digits), a dot and 8 hex digits. A number's
         // digits are counted as stored: a damaged store may hold a key of up to 255.
         let fixed = 128 + 2 * RFC3339.maxBytes + 24
-        let bytes = page.changes.reduce(0) { $0 + fixed + $1.key.digitCount + ($1.national.map { 16 + $0.digitCount } ?? 0) }
+        let bytes = page.changes.reduce(0) {
+            $0 + fixed + $1.key.digitCount + ($1.national.map { 16 + $0.digitCount } ?? 0)
+        }
         return .written(capacity: 32 + bytes + RawJSONWriter.bound(escaping: page.next)) { out in
             out.append(#"{"changes":["#)
             for (position, change) in page.changes.enumerated() {
                 if position > 0 { out.append(",") }
-                out.append(change.kind == .added ? #"{"change":"added","cursor":""# : #"{"change":"removed","cursor":""#)
+                out.append(
+                    change.kind == .added ? #"{"change":"added","cursor":""# : #"{"change":"removed","cursor":""#
+                )
                 out.appendPlain(ChangeCursor.text(change.sequence, scope: page.scope))
                 out.append(#"","observedAt":""#)
                 out.appendTime(change.observedAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
@@ -118,14 +127,23 @@ struct OptOutEncoder {
         for (position, item) in items.enumerated() {
             out.append(position > 0 ? #",{"phoneNumber":"# : #"{"phoneNumber":"#)
             out.appendString(item.phoneNumber)
-            Self.writeRecordTail(item.registeredAtMilliseconds, item.source, utcOffsetSeconds: utcOffsetSeconds, to: &out)
+            Self.writeRecordTail(
+                item.registeredAtMilliseconds,
+                item.source,
+                utcOffsetSeconds: utcOffsetSeconds,
+                to: &out
+            )
         }
     }
 
     /// `,"registeredAt":"…","source":"…"}` of an opt-out, closing its object: every answer that holds an opt-out
     /// writes its record here.
-    static func writeRecordTail(_ registeredAtMilliseconds: Int64, _ source: OptOutSource, utcOffsetSeconds: Int,
-                                to out: inout RawJSONWriter) {
+    static func writeRecordTail(
+        _ registeredAtMilliseconds: Int64,
+        _ source: OptOutSource,
+        utcOffsetSeconds: Int,
+        to out: inout RawJSONWriter
+    ) {
         out.append(#","registeredAt":""#)
         out.appendTime(registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
         out.append(source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)

@@ -18,8 +18,13 @@ enum Problems {
     static let credentialsType = "urn:sens-gateway:problem:sens-credentials-rejected"
     static let mirrorUnavailableType = "urn:sens-gateway:problem:mirror-unavailable"
 
-    static func make(status: Int, detail: String, type: String = "about:blank", title: String? = nil,
-                     invalidParams: [(name: String, reason: String)] = []) -> Components.Schemas.Problem {
+    static func make(
+        status: Int,
+        detail: String,
+        type: String = "about:blank",
+        title: String? = nil,
+        invalidParams: [(name: String, reason: String)] = []
+    ) -> Components.Schemas.Problem {
         Components.Schemas.Problem(
             _type: type,
             title: title ?? reasonPhrase(status),
@@ -29,13 +34,20 @@ enum Problems {
         )
     }
 
-    static func invalidPhoneNumbers(_ errors: [Components.Schemas.PhoneNumberError], total: Int)
-        -> Components.Schemas.InvalidPhoneNumbersProblem {
-        let detail = errors.count == 1
+    static func invalidPhoneNumbers(
+        _ errors: [Components.Schemas.PhoneNumberError],
+        total: Int
+    )
+        -> Components.Schemas.InvalidPhoneNumbersProblem
+    {
+        let detail =
+            errors.count == 1
             ? "1 of \(total) phone numbers is not acceptable; nothing was sent."
             : "\(errors.count) of \(total) phone numbers are not acceptable; nothing was sent."
-        return .init(value1: make(status: 422, detail: detail, type: invalidPhoneNumbersType, title: "Invalid phone numbers"),
-                     value2: .init(errors: errors))
+        return .init(
+            value1: make(status: 422, detail: detail, type: invalidPhoneNumbersType, title: "Invalid phone numbers"),
+            value2: .init(errors: errors)
+        )
     }
 
     static func serviceNotFoundProblem(_ name: String, among services: OptOutServices) -> Components.Schemas.Problem {
@@ -56,7 +68,10 @@ enum Problems {
     /// The answer to a read the source could not answer.
     static func readFailure(_ error: OptOutError) -> Response {
         let answer = error.answer
-        var response = Response.problem(make(status: answer.status, detail: error.reason, type: answer.type), status: answer.status)
+        var response = Response.problem(
+            make(status: answer.status, detail: error.reason, type: answer.type),
+            status: answer.status
+        )
         if let retryAfter = answer.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
     }
@@ -66,15 +81,18 @@ enum Problems {
     static func partialWrite(_ outcome: WriteOutcome, error: OptOutError, verb: String) -> Response {
         let answer = error.answer
         let total = outcome.done.count + outcome.unconfirmed.count + outcome.notSent.count
-        var detail = "\(error.reason). Of \(total) numbers, \(outcome.done.count) were \(verb) (done), "
+        var detail =
+            "\(error.reason). Of \(total) numbers, \(outcome.done.count) were \(verb) (done), "
             + "\(outcome.unconfirmed.count) were sent but the answer was lost, so they may or may not be \(verb) (unconfirmed), "
             + "and \(outcome.notSent.count) were not \(verb) (notSent). "
-        detail += error.kind == .credentialsRefused
+        detail +=
+            error.kind == .credentialsRefused
             ? "Retrying will not help until the gateway's keys are fixed."
             : "Retrying unconfirmed and notSent is safe: the operation is idempotent."
         let problem = Components.Schemas.PartialWriteProblem(
             value1: make(status: answer.status, detail: detail, type: answer.type),
-            value2: .init(done: outcome.done, unconfirmed: outcome.unconfirmed, notSent: outcome.notSent))
+            value2: .init(done: outcome.done, unconfirmed: outcome.unconfirmed, notSent: outcome.notSent)
+        )
         var response = Response.problem(problem, status: answer.status)
         if let retryAfter = answer.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
@@ -123,7 +141,10 @@ extension Response {
 
     /// An `application/problem+json` response of any problem shape (keys sorted, slashes as they are).
     static func problem<Problem: Encodable>(_ problem: Problem, status: Int) -> Response {
-        Response(status: .init(code: status), headers: [.contentType: "application/problem+json; charset=utf-8"],
-                 body: .init(byteBuffer: JSONAnswer.encode(problem, utcOffsetSeconds: 0)))
+        Response(
+            status: .init(code: status),
+            headers: [.contentType: "application/problem+json; charset=utf-8"],
+            body: .init(byteBuffer: JSONAnswer.encode(problem, utcOffsetSeconds: 0))
+        )
     }
 }

@@ -86,8 +86,11 @@ struct RawJSONWriter {
     /// An RFC 3339 time, unquoted (as `JSONAnswer` writes times); at most `RFC3339.maxBytes` bytes.
     mutating func appendTime(_ milliseconds: Int64, utcOffsetSeconds: Int) {
         precondition(count + RFC3339.maxBytes <= capacity, "an answer outgrew the size it reserved")
-        count += RFC3339.write(epochMilliseconds: milliseconds, utcOffsetSeconds: utcOffsetSeconds,
-                               into: UnsafeMutableBufferPointer(start: base + count, count: RFC3339.maxBytes))
+        count += RFC3339.write(
+            epochMilliseconds: milliseconds,
+            utcOffsetSeconds: utcOffsetSeconds,
+            into: UnsafeMutableBufferPointer(start: base + count, count: RFC3339.maxBytes)
+        )
     }
 }
 

@@ -93,7 +93,8 @@ struct JSONRecipientReader: RecipientReader, Sendable {
         switch state {
         case .start:
             guard byte == UInt8(ascii: "{") else {
-                throw ASCIIByte.startsJSONValue(byte) ? FilterBodyError.malformed("the body: expected an object") : invalid(at: position)
+                throw ASCIIByte.startsJSONValue(byte)
+                    ? FilterBodyError.malformed("the body: expected an object") : invalid(at: position)
             }
             state = .objectStart
         case .objectStart where byte == UInt8(ascii: "}"), .afterArray where byte == UInt8(ascii: "}"):
@@ -104,7 +105,10 @@ struct JSONRecipientReader: RecipientReader, Sendable {
             state = .beforeArray
         case .beforeArray:
             guard byte == UInt8(ascii: "[") else {
-                throw .malformed(byte == UInt8(ascii: "n") ? "phoneNumbers: expected an array, found null" : "phoneNumbers: expected an array")
+                throw .malformed(
+                    byte == UInt8(ascii: "n")
+                        ? "phoneNumbers: expected an array, found null" : "phoneNumbers: expected an array"
+                )
             }
             state = .arrayStart
         case .arrayStart where byte == UInt8(ascii: "]"), .afterElement where byte == UInt8(ascii: "]"):
@@ -113,7 +117,7 @@ struct JSONRecipientReader: RecipientReader, Sendable {
             startString(.element)
         // After `[`, anything else; after `,`, anything else but `]` (a trailing comma is a syntax error).
         case .arrayStart,
-             .beforeElement where byte != UInt8(ascii: "]"):
+            .beforeElement where byte != UInt8(ascii: "]"):
             throw .malformed("phoneNumbers[\(elementCount)]: expected a string")
         case .afterElement where byte == ASCIIByte.comma:
             state = .beforeElement
@@ -153,8 +157,11 @@ struct JSONRecipientReader: RecipientReader, Sendable {
 
     /// Reads string content from `bytes[start...]` up to the closing quote or the chunk's end; returns the
     /// position after what it read. Runs of plain bytes are copied at once.
-    private mutating func readString(_ bytes: UnsafeRawBufferPointer, from start: Int,
-                                     emit: (FilterRecipient) -> Void) throws(FilterBodyError) -> Int {
+    private mutating func readString(
+        _ bytes: UnsafeRawBufferPointer,
+        from start: Int,
+        emit: (FilterRecipient) -> Void
+    ) throws(FilterBodyError) -> Int {
         var position = start
         while position < bytes.count {
             if inEscape {

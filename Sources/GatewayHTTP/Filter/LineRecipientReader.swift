@@ -113,7 +113,10 @@ struct LineRecipientReader: RecipientReader, Sendable {
     }
 
     /// Keeps the incomplete last line of a chunk (with what a still open CSV record holds, at most 1 MiB and a CR).
-    private mutating func appendToPartialLine(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) throws(FilterBodyError) {
+    private mutating func appendToPartialLine(
+        _ bytes: UnsafeRawBufferPointer,
+        _ range: Range<Int>
+    ) throws(FilterBodyError) {
         guard !range.isEmpty else { return }
         let pending = (openRecord?.bytes.count ?? 0) + partialLine.count + range.count
         guard pending <= Self.maxRecordBytes + 1 else { throw tooLong(line: openRecord?.startLine ?? linesRead + 1) }
@@ -133,9 +136,14 @@ struct LineRecipientReader: RecipientReader, Sendable {
     }
 
     /// Reads one line, given without its LF (a CR before it is dropped here).
-    private mutating func completeLine(_ rawLine: UnsafeRawBufferPointer, emit: (FilterRecipient) -> Void) throws(FilterBodyError) {
+    private mutating func completeLine(
+        _ rawLine: UnsafeRawBufferPointer,
+        emit: (FilterRecipient) -> Void
+    ) throws(FilterBodyError) {
         linesRead += 1
-        let line = rawLine.last == ASCIIByte.carriageReturn ? UnsafeRawBufferPointer(rebasing: rawLine[0..<rawLine.count - 1]) : rawLine
+        let line =
+            rawLine.last == ASCIIByte.carriageReturn
+            ? UnsafeRawBufferPointer(rebasing: rawLine[0..<rawLine.count - 1]) : rawLine
         if !isCSV {
             guard line.count <= Self.maxRecordBytes else { throw tooLong(line: linesRead) }
             guard !isBlank(line) else { return }
@@ -155,8 +163,11 @@ struct LineRecipientReader: RecipientReader, Sendable {
     }
 
     /// Adds a line to the open CSV record, and reads the record once its quoted field is closed.
-    private mutating func continueOpenRecord(rawLine: UnsafeRawBufferPointer, line: UnsafeRawBufferPointer,
-                                             emit: (FilterRecipient) -> Void) throws(FilterBodyError) {
+    private mutating func continueOpenRecord(
+        rawLine: UnsafeRawBufferPointer,
+        line: UnsafeRawBufferPointer,
+        emit: (FilterRecipient) -> Void
+    ) throws(FilterBodyError) {
         guard var record = openRecord else { return }
         openRecord = nil
         guard record.bytes.count + line.count <= Self.maxRecordBytes else { throw tooLong(line: record.startLine) }
@@ -178,8 +189,11 @@ struct LineRecipientReader: RecipientReader, Sendable {
 
     /// Reads one complete CSV record (a header, a recipient or a blank record); false, reading nothing, when its
     /// last quoted field is not closed (the record goes on on the next line).
-    private mutating func readRecord(_ record: UnsafeRawBufferPointer, line: Int,
-                                     emit: (FilterRecipient) -> Void) throws(FilterBodyError) -> Bool {
+    private mutating func readRecord(
+        _ record: UnsafeRawBufferPointer,
+        line: Int,
+        emit: (FilterRecipient) -> Void
+    ) throws(FilterBodyError) -> Bool {
         if case .index(let index) = column {
             guard let found = CSVRecord.field(at: index, in: record) else { return false }
             if !found.isBlank { try emitRecipient(found.value ?? "", line: line, emit: emit) }
@@ -206,7 +220,11 @@ struct LineRecipientReader: RecipientReader, Sendable {
         return true
     }
 
-    private mutating func emitRecipient(_ input: String, line: Int, emit: (FilterRecipient) -> Void) throws(FilterBodyError) {
+    private mutating func emitRecipient(
+        _ input: String,
+        line: Int,
+        emit: (FilterRecipient) -> Void
+    ) throws(FilterBodyError) {
         guard recipientCount < maxRecipients else { throw .tooManyRecipients(limit: maxRecipients) }
         emit(FilterRecipient(index: recipientCount, line: line, input: input))
         recipientCount += 1
@@ -280,8 +298,11 @@ private enum CSVRecord {
 
     /// Reads the quoted field whose opening quote is at `start`: `next` is where it ends (a comma or the end),
     /// and its text is `record[direct]` or, when it had to be unescaped, in `scratch`. Nil when it is not closed.
-    private static func quotedField(in record: UnsafeRawBufferPointer, from start: Int,
-                                    into scratch: inout [UInt8]) -> (next: Int, direct: Range<Int>?)? {
+    private static func quotedField(
+        in record: UnsafeRawBufferPointer,
+        from start: Int,
+        into scratch: inout [UInt8]
+    ) -> (next: Int, direct: Range<Int>?)? {
         scratch.removeAll(keepingCapacity: true)
         var copied = false
         var runStart = start + 1

@@ -61,7 +61,11 @@ struct RecipientFilter {
         guard !batch.isEmpty else { return }
         var listed = [MirrorRecord?](repeating: nil, count: batch.count)
         var doubted: Set<Int> = []
-        mirror.lookUp(batchKeys) { position, record in listed[position] = record } inDoubt: { doubted.insert($0) }
+        mirror.lookUp(batchKeys) { position, record in
+            listed[position] = record
+        } inDoubt: {
+            doubted.insert($0)
+        }
         for (position, recipient) in batch.enumerated() {
             if !doubted.isEmpty, doubted.contains(position) {
                 unverified.append(Unverified(recipient: recipient, key: batchKeys[position]))

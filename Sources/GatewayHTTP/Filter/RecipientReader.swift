@@ -41,7 +41,7 @@ enum ASCIIByte {
     static func startsJSONValue(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
             return true
         default:
             return false
@@ -60,8 +60,10 @@ func isBlank(_ bytes: UnsafeRawBufferPointer) -> Bool {
 }
 
 /// Calls `body` with the array's bytes (`withUnsafeBytes` itself only rethrows untyped errors).
-func withBytes(of array: [UInt8],
-                       _ body: (UnsafeRawBufferPointer) throws(FilterBodyError) -> Void) throws(FilterBodyError) {
+func withBytes(
+    of array: [UInt8],
+    _ body: (UnsafeRawBufferPointer) throws(FilterBodyError) -> Void
+) throws(FilterBodyError) {
     let result: Result<Void, FilterBodyError> = array.withUnsafeBytes { bytes in
         Result { () throws(FilterBodyError) in try body(bytes) }
     }

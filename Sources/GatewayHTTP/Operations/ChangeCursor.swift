@@ -20,7 +20,8 @@ enum ChangeCursor {
     static func sequence(of text: String, scope: String) -> Int64? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count <= 13, parts[0].allSatisfy({ $0.isNumber || ("a"..."z").contains($0) }),
-              let sequence = Int64(parts[0], radix: 36), sequence >= 0, parts[1] == check(sequence, scope) else { return nil }
+            let sequence = Int64(parts[0], radix: 36), sequence >= 0, parts[1] == check(sequence, scope)
+        else { return nil }
         return sequence
     }
 

@@ -1,5 +1,5 @@
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import OptOuts
 import SENSCore
 
@@ -14,7 +14,10 @@ struct CheckOptOut: GatewayOperation {
         case .failure(let refused): return refused.answer
         }
         do {
-            let answer = try await request.service.directory.check(number, refresh: CacheDirectives.refresh(request.request))
+            let answer = try await request.service.directory.check(
+                number,
+                refresh: CacheDirectives.refresh(request.request)
+            )
             return .json(encoder.status(digits: number.digits, answer.value), headers: CacheDirectives.origin(answer))
         } catch {
             return Problems.readFailure(error)

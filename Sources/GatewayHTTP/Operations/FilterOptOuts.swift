@@ -36,7 +36,10 @@ struct FilterOptOuts: GatewayOperation {
             return unavailable(mirror.status().detail ?? "the mirror cannot vouch for the list now", request)
         }
         guard admission.enter() else {
-            var response = request.problem(503, "this replica is answering \(admission.limit) filters already; retry in a second")
+            var response = request.problem(
+                503,
+                "this replica is answering \(admission.limit) filters already; retry in a second"
+            )
             response.headers[.retryAfter] = "1"
             return response
         }
@@ -61,17 +64,26 @@ struct FilterOptOuts: GatewayOperation {
         // A mirror that stopped vouching while the body arrived (a register whose answer was lost, say) may have
         // answered some recipients from before it: none of it is given out.
         guard mirror.asOf() != nil else {
-            return unavailable(mirror.status().detail ?? "the mirror stopped vouching for the list while the body arrived", request)
+            return unavailable(
+                mirror.status().detail ?? "the mirror stopped vouching for the list while the body arrived",
+                request
+            )
         }
-        let body = wantsCSV ? FilterAnswer.csv(filter) : FilterAnswer.json(filter, asOf: asOf, utcOffsetSeconds: utcOffsetSeconds)
+        let body =
+            wantsCSV
+            ? FilterAnswer.csv(filter) : FilterAnswer.json(filter, asOf: asOf, utcOffsetSeconds: utcOffsetSeconds)
         let age = max(0, Int(clock.nowMilliseconds() - asOf) / 1000)
-        return Response(status: .ok, headers: [
-            .contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
-            .xCache: "MIRROR", .age: String(age),
-            .xFilterChecked: String(filter.checked), .xFilterOptedOut: String(filter.optedOut.count),
-            .xFilterInvalid: String(filter.invalid.count), .xFilterUnverified: String(filter.unverified.count),
-            .xMirrorAsOf: RFC3339.format(epochMilliseconds: asOf, utcOffsetSeconds: utcOffsetSeconds),
-        ], body: .init(byteBuffer: body))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
+                .xCache: "MIRROR", .age: String(age),
+                .xFilterChecked: String(filter.checked), .xFilterOptedOut: String(filter.optedOut.count),
+                .xFilterInvalid: String(filter.invalid.count), .xFilterUnverified: String(filter.unverified.count),
+                .xMirrorAsOf: RFC3339.format(epochMilliseconds: asOf, utcOffsetSeconds: utcOffsetSeconds),
+            ],
+            body: .init(byteBuffer: body)
+        )
     }
 
     /// The reader for the body's media type, or why the request is refused.
@@ -95,12 +107,17 @@ struct FilterOptOuts: GatewayOperation {
                 let reason = "only a text/csv body has columns"
                 return .refused(status: 400, detail: "column: \(reason)", invalidParams: [("column", reason)])
             }
-            return .reader(mediaType == "text/plain"
-                ? LineRecipientReader(format: .plain, maxRecipients: Self.maxRecipients) as any RecipientReader
-                : JSONRecipientReader(maxRecipients: Self.maxRecipients))
+            return .reader(
+                mediaType == "text/plain"
+                    ? LineRecipientReader(format: .plain, maxRecipients: Self.maxRecipients) as any RecipientReader
+                    : JSONRecipientReader(maxRecipients: Self.maxRecipients)
+            )
         default:
-            return .refused(status: 415, detail: "the filter takes Content-Type application/json, text/csv or text/plain",
-                            invalidParams: [])
+            return .refused(
+                status: 415,
+                detail: "the filter takes Content-Type application/json, text/csv or text/plain",
+                invalidParams: []
+            )
         }
     }
 
@@ -114,7 +131,9 @@ struct FilterOptOuts: GatewayOperation {
             let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
             qualities[type] = max(qualities[type] ?? 0, quality)
         }
-        func quality(_ type: String, family: String) -> Double { qualities[type] ?? qualities[family + "/*"] ?? qualities["*/*"] ?? 0 }
+        func quality(_ type: String, family: String) -> Double {
+            qualities[type] ?? qualities[family + "/*"] ?? qualities["*/*"] ?? 0
+        }
         return quality("text/csv", family: "text") > quality("application/json", family: "application")
     }
 

@@ -13,15 +13,28 @@ struct GetReadiness: GatewayOperation {
     func answer(_ request: OperationRequest) async -> Response {
         let states = services.all.map { (name: $0.name, problem: $0.health.problem()) }
         let perService: [Components.Schemas.Readiness.ServicesPayloadPayload] = states.map {
-            .init(name: $0.name, status: $0.problem == nil ? .ready : .notReady,
-                  reason: $0.problem.flatMap { .init(rawValue: $0.reason) }, detail: $0.problem?.detail,
-                  mirror: GetMirrorStatus.state(mirrors[$0.name]?.status().state ?? .disabled))
+            .init(
+                name: $0.name,
+                status: $0.problem == nil ? .ready : .notReady,
+                reason: $0.problem.flatMap { .init(rawValue: $0.reason) },
+                detail: $0.problem?.detail,
+                mirror: GetMirrorStatus.state(mirrors[$0.name]?.status().state ?? .disabled)
+            )
         }
         guard states.allSatisfy({ $0.problem != nil }), let first = states.first?.problem else {
-            return .json(JSONAnswer.encode(Components.Schemas.Readiness(status: .ready, services: perService), utcOffsetSeconds: 0))
+            return .json(
+                JSONAnswer.encode(
+                    Components.Schemas.Readiness(status: .ready, services: perService),
+                    utcOffsetSeconds: 0
+                )
+            )
         }
-        let notReady = Components.Schemas.Readiness(status: .notReady, reason: .init(rawValue: first.reason), detail: first.detail,
-                                                    services: perService)
+        let notReady = Components.Schemas.Readiness(
+            status: .notReady,
+            reason: .init(rawValue: first.reason),
+            detail: first.detail,
+            services: perService
+        )
         return .json(JSONAnswer.encode(notReady, utcOffsetSeconds: 0), status: .serviceUnavailable)
     }
 }

@@ -17,19 +17,26 @@ struct ListOptOutChanges: GatewayOperation {
         }
         var limit = Self.defaultLimit
         if let text = request.query["limit"] {
-            guard let value = QueryValues.integer(text) else { return request.badParameter("limit", "must be an integer") }
+            guard let value = QueryValues.integer(text) else {
+                return request.badParameter("limit", "must be an integer")
+            }
             limit = value
         }
         guard (1...Self.maxLimit).contains(limit) else {
             return request.badParameter("limit", "must be from 1 to \(Self.maxLimit)")
         }
         let scope: String
-        do { scope = try await mirror.cursorScope() } catch { return unavailable("the mirror's store could not be read", request) }
+        do { scope = try await mirror.cursorScope() } catch {
+            return unavailable("the mirror's store could not be read", request)
+        }
         var sequence: Int64 = 0
         if let after = request.query["after"] {
             guard let decoded = ChangeCursor.sequence(of: after, scope: scope) else {
-                return request.badParameter("after", "not a cursor of this service's change feed in this gateway's store "
-                    + "(pass a `next` or `cursor` it gave)")
+                return request.badParameter(
+                    "after",
+                    "not a cursor of this service's change feed in this gateway's store "
+                        + "(pass a `next` or `cursor` it gave)"
+                )
             }
             sequence = decoded
         }

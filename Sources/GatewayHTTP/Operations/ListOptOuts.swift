@@ -14,7 +14,10 @@ struct ListOptOuts: GatewayOperation {
         case .failure(let refusal): return request.badParameter(refusal.name, refusal.reason)
         }
         do {
-            let answer = try await request.service.directory.list(query, refresh: CacheDirectives.refresh(request.request))
+            let answer = try await request.service.directory.list(
+                query,
+                refresh: CacheDirectives.refresh(request.request)
+            )
             return .json(encoder.page(answer.value, query), headers: CacheDirectives.origin(answer))
         } catch {
             return Problems.readFailure(error)
@@ -36,12 +39,16 @@ struct ListOptOuts: GatewayOperation {
         var integers: [String: Int] = [:]
         for name in ["page", "pageSize"] {
             guard let text = parameters[name] else { continue }
-            guard let value = QueryValues.integer(text) else { return .failure(ParameterRefusal(name, "must be an integer")) }
+            guard let value = QueryValues.integer(text) else {
+                return .failure(ParameterRefusal(name, "must be an integer"))
+            }
             integers[name] = value
         }
         let page = integers["page"] ?? 0
         let pageSize = integers["pageSize"] ?? OptOutQuery.maxPageSize
-        guard (0...1_000_000).contains(page) else { return .failure(ParameterRefusal("page", "must be from 0 to 1000000")) }
+        guard (0...1_000_000).contains(page) else {
+            return .failure(ParameterRefusal("page", "must be from 0 to 1000000"))
+        }
         guard (1...OptOutQuery.maxPageSize).contains(pageSize) else {
             return .failure(ParameterRefusal("pageSize", "must be from 1 to \(OptOutQuery.maxPageSize)"))
         }
@@ -55,12 +62,17 @@ struct ListOptOuts: GatewayOperation {
         }
         var number: PhoneNumber?
         if let text = parameters["phoneNumber"] {
-            do { number = try PhoneNumber.parse(text) } catch { return .failure(ParameterRefusal("phoneNumber", error.reason)) }
+            do { number = try PhoneNumber.parse(text) } catch {
+                return .failure(ParameterRefusal("phoneNumber", error.reason))
+            }
         }
-        let from = times["from"], to = times["to"]
+        let from = times["from"]
+        let to = times["to"]
         if let from, from < 0 { return .failure(ParameterRefusal("from", "must not be before 1970")) }
         if let from, let to, from > to { return .failure(ParameterRefusal("to", "must not be before from")) }
-        return .success(OptOutQuery(phoneNumber: number, fromMilliseconds: from, toMilliseconds: to, page: page, pageSize: pageSize))
+        return .success(
+            OptOutQuery(phoneNumber: number, fromMilliseconds: from, toMilliseconds: to, page: page, pageSize: pageSize)
+        )
     }
 }
 
@@ -69,7 +81,9 @@ enum QueryValues {
     /// A decimal integer: an optional `-` and ASCII digits only (`+5`, ` 5` and `1.5` are not integers).
     static func integer(_ text: String) -> Int? {
         let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : Substring(text).utf8
-        guard !digits.isEmpty, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        guard !digits.isEmpty, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            return nil
+        }
         return Int(text)
     }
 

@@ -27,15 +27,20 @@ struct WriteOptOuts: GatewayOperation {
         switch Self.phoneNumbers(in: request.body) {
         case .success(let read): inputs = read
         case .failure(.malformed(let detail)): return request.problem(400, detail)
-        case .failure(.tooManyRecipients(let limit)): return request.problem(400, "the body holds more than \(limit) numbers")
+        case .failure(.tooManyRecipients(let limit)):
+            return request.problem(400, "the body holds more than \(limit) numbers")
         }
         switch Self.validate(inputs) {
         case .failure(.count(let count)):
             audit(request.service.name, count: count, numbers: [], outcome: "refused: wrong number of items")
             return request.problem(400, "phoneNumbers must hold 1 to \(Self.maxPhoneNumbers) items, not \(count)")
         case .failure(.invalid(let errors)):
-            audit(request.service.name, count: inputs.count, numbers: [],
-                  outcome: "refused: \(errors.count) invalid numbers, nothing sent")
+            audit(
+                request.service.name,
+                count: inputs.count,
+                numbers: [],
+                outcome: "refused: \(errors.count) invalid numbers, nothing sent"
+            )
             var problem = Problems.invalidPhoneNumbers(errors, total: inputs.count)
             problem.value1.instance = request.path
             return .problem(problem, status: 422)
@@ -46,13 +51,19 @@ struct WriteOptOuts: GatewayOperation {
 
     /// Writes validated numbers, audits and counts the outcome, and answers with it.
     func written(_ numbers: [PhoneNumber], in service: OptOutService) async -> Response {
-        let outcome = write == .register ? await service.directory.register(numbers) : await service.directory.remove(numbers)
+        let outcome =
+            write == .register ? await service.directory.register(numbers) : await service.directory.remove(numbers)
         metrics.recordWritten(service: service.name, operation: write.rawValue, count: outcome.done.count)
         let distinct = outcome.done + outcome.unconfirmed + outcome.notSent
-        audit(service.name, count: distinct.count, numbers: distinct, outcome: outcome.failure.map {
-            "failed (\($0.answer.status)): \(outcome.done.count) done, \(outcome.unconfirmed.count) unconfirmed, "
-                + "\(outcome.notSent.count) not sent"
-        } ?? "ok: \(outcome.done.count) done")
+        audit(
+            service.name,
+            count: distinct.count,
+            numbers: distinct,
+            outcome: outcome.failure.map {
+                "failed (\($0.answer.status)): \(outcome.done.count) done, \(outcome.unconfirmed.count) unconfirmed, "
+                    + "\(outcome.notSent.count) not sent"
+            } ?? "ok: \(outcome.done.count) done"
+        )
         if let error = outcome.failure { return Problems.partialWrite(outcome, error: error, verb: write.verb) }
         return .json(write == .register ? encoder.registered(outcome) : encoder.removed(outcome))
     }
@@ -61,7 +72,9 @@ struct WriteOptOuts: GatewayOperation {
     static func phoneNumbers(in body: ByteBuffer) -> Result<[String], FilterBodyError> {
         body.withUnsafeReadableBytes { bytes in
             // JSON is UTF-8: a body that is not is refused whole, not read with replacement characters.
-            guard String(validating: bytes, as: UTF8.self) != nil else { return .failure(.malformed("the body is not valid UTF-8")) }
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                return .failure(.malformed("the body is not valid UTF-8"))
+            }
             var reader = JSONRecipientReader(maxRecipients: .max)
             var numbers: [String] = []
             numbers.reserveCapacity(bytes.count / 16)
@@ -90,8 +103,14 @@ struct WriteOptOuts: GatewayOperation {
             do {
                 numbers.append(try PhoneNumber.parse(input))
             } catch {
-                errors.append(.init(index: index, input: FilterAnswer.echoed(input),
-                                    code: .init(rawValue: error.code) ?? .notAllocated, reason: error.reason))
+                errors.append(
+                    .init(
+                        index: index,
+                        input: FilterAnswer.echoed(input),
+                        code: .init(rawValue: error.code) ?? .notAllocated,
+                        reason: error.reason
+                    )
+                )
             }
         }
         return errors.isEmpty ? .success(numbers) : .failure(.invalid(errors))
@@ -103,10 +122,15 @@ struct WriteOptOuts: GatewayOperation {
         guard let request = RequestMetadata.current else { return }
         var masked = numbers.prefix(100).map { PhoneNumber.mask($0) }.joined(separator: ",")
         if numbers.count > 100 { masked += ",+\(numbers.count - 100) more" }
-        request.logger.notice("audit", metadata: [
-            "audit.action": .string(write.rawValue), "audit.caller": .string(request.caller), "audit.service": .string(service),
-            "audit.count": .stringConvertible(count), "audit.numbers": .string(masked), "audit.outcome": .string(outcome),
-        ])
+        request.logger.notice(
+            "audit",
+            metadata: [
+                "audit.action": .string(write.rawValue), "audit.caller": .string(request.caller),
+                "audit.service": .string(service),
+                "audit.count": .stringConvertible(count), "audit.numbers": .string(masked),
+                "audit.outcome": .string(outcome),
+            ]
+        )
     }
 }
 

@@ -13,7 +13,8 @@ public struct AccessLogEntry: Sendable {
     /// `duration_ms` as the log has always shown it: milliseconds, three decimals at most, trailing zeros cut
     /// (`1.756`, `0.3`, `12.0`), the way `Double` prints them.
     public var durationText: String {
-        let whole = microseconds / 1000, fraction = microseconds % 1000
+        let whole = microseconds / 1000
+        let fraction = microseconds % 1000
         guard fraction != 0 else { return "\(whole).0" }
         var digits = String(fraction + 1000).dropFirst()
         while digits.last == "0" { digits.removeLast() }
@@ -33,9 +34,12 @@ public struct LoggerAccessLog: AccessLog {
     public init() {}
 
     public func record(_ entry: AccessLogEntry, metadata: RequestMetadata) {
-        metadata.logger.info("request", metadata: [
-            "method": .string(entry.method), "route": .string(entry.route),
-            "status": .stringConvertible(entry.status), "duration_ms": .string(entry.durationText),
-        ])
+        metadata.logger.info(
+            "request",
+            metadata: [
+                "method": .string(entry.method), "route": .string(entry.route),
+                "status": .stringConvertible(entry.status), "duration_ms": .string(entry.durationText),
+            ]
+        )
     }
 }

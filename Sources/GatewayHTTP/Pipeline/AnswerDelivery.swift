@@ -14,7 +14,9 @@ public final class AnswerDelivery: Sendable {
     private let watchedCount = Atomic<Int>(0)
 
     public init(drain: Duration) {
-        self.drain = .nanoseconds(Int64(drain.components.seconds) * 1_000_000_000 + drain.components.attoseconds / 1_000_000_000)
+        self.drain = .nanoseconds(
+            Int64(drain.components.seconds) * 1_000_000_000 + drain.components.attoseconds / 1_000_000_000
+        )
     }
 
     /// The handler to put on each new connection.
@@ -66,7 +68,9 @@ final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        guard mode == .all, !closeHeld, Self.unsent(context) > 0 else { return context.close(mode: mode, promise: promise) }
+        guard mode == .all, !closeHeld, Self.unsent(context) > 0 else {
+            return context.close(mode: mode, promise: promise)
+        }
         // Closed once what was written is sent, or when the drain is up, whatever is left unsent.
         closeHeld = true
         promise?.succeed()

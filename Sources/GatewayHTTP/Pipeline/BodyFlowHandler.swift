@@ -29,8 +29,12 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var unanswered: [Bool] = []
     private var refusing = false
 
-    public init(maxBodyBytes: Int, streamedBodyLimits: [String: Int] = [:], bodyTimeout: TimeAmount = .seconds(10),
-                lingerAfterRefusal: TimeAmount = .seconds(2)) {
+    public init(
+        maxBodyBytes: Int,
+        streamedBodyLimits: [String: Int] = [:],
+        bodyTimeout: TimeAmount = .seconds(10),
+        lingerAfterRefusal: TimeAmount = .seconds(2)
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.streamedBodyLimits = streamedBodyLimits
         self.bodyTimeout = bodyTimeout
@@ -53,7 +57,8 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
             head.headerFields[.expect] = nil
             // Only a body the operation takes, within the limit, is invited; otherwise the final answer comes.
             let path = (head.path ?? "").prefix { $0 != "?" }
-            if let route = RouteTable.embedded.operation(method: head.method.rawValue, path: path), route.hasRequestBody {
+            if let route = RouteTable.embedded.operation(method: head.method.rawValue, path: path), route.hasRequestBody
+            {
                 let limit = streamedBodyLimits[route.operationID] ?? maxBodyBytes
                 waits = (head.headerFields[.contentLength].flatMap { Int($0) } ?? 0) <= limit
             }
@@ -102,7 +107,8 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// being read ends with `BodyTimedOut`, and the connection is closed once the 408 had time to go out.
     private func startBodyTimer(_ context: ChannelHandlerContext) {
         bodyTimer?.cancel()
-        let channel = context.channel, linger = lingerAfterRefusal
+        let channel = context.channel
+        let linger = lingerAfterRefusal
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         bodyTimer = context.eventLoop.scheduleTask(in: bodyTimeout) {
             loopBound.value.fireErrorCaught(BodyTimedOut())

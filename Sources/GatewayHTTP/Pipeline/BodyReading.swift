@@ -32,7 +32,11 @@ enum BodyReading {
 
     /// Each chunk of the body as it arrives, up to `limit` bytes; `read` may stop the reading by throwing an error
     /// of its own, which is rethrown as it is.
-    static func stream(_ body: RequestBody, limit: Int, _ read: (ByteBuffer) throws -> Void) async -> Result<Void, StreamFailure> {
+    static func stream(
+        _ body: RequestBody,
+        limit: Int,
+        _ read: (ByteBuffer) throws -> Void
+    ) async -> Result<Void, StreamFailure> {
         var received = 0
         var iterator = body.makeAsyncIterator()
         while true {

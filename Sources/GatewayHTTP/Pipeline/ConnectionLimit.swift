@@ -117,11 +117,17 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
             return context.fireChannelRead(data)
         }
         guard case .head = unwrapInboundIn(data) else { return }
-        let body = ByteBuffer(string: #"{"detail":"this replica holds as many connections as it may (HTTP_MAX_CONNECTIONS), all busy; retry in a second","status":503,"title":"Service Unavailable","type":"about:blank"}"#)
-        let head = HTTPResponse(status: .serviceUnavailable, headerFields: [
-            .contentType: "application/problem+json; charset=utf-8", .contentLength: String(body.readableBytes),
-            .retryAfter: "1", .connection: "close",
-        ])
+        let body = ByteBuffer(
+            string:
+                #"{"detail":"this replica holds as many connections as it may (HTTP_MAX_CONNECTIONS), all busy; retry in a second","status":503,"title":"Service Unavailable","type":"about:blank"}"#
+        )
+        let head = HTTPResponse(
+            status: .serviceUnavailable,
+            headerFields: [
+                .contentType: "application/problem+json; charset=utf-8", .contentLength: String(body.readableBytes),
+                .retryAfter: "1", .connection: "close",
+            ]
+        )
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
@@ -153,7 +159,10 @@ public final class AcceptErrorLogger: ChannelInboundHandler, Sendable {
             return state.failed
         }
         if let failed {
-            logger.error("accepting a connection failed", metadata: ["error": "\(error)", "failedSinceLastLine": "\(failed)"])
+            logger.error(
+                "accepting a connection failed",
+                metadata: ["error": "\(error)", "failedSinceLastLine": "\(failed)"]
+            )
         }
         context.fireErrorCaught(error)
     }

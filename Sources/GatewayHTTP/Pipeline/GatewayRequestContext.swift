@@ -15,7 +15,9 @@ public struct GatewayRequestContext: RequestContext {
 
     /// A path parameter with nothing to decode (no `%`), or nil: the generic path takes the others.
     func plainParameter(_ name: String) -> String? {
-        guard let value = parameters.get(name), !value.isEmpty, !value.utf8.contains(UInt8(ascii: "%")) else { return nil }
+        guard let value = parameters.get(name), !value.isEmpty, !value.utf8.contains(UInt8(ascii: "%")) else {
+            return nil
+        }
         return value
     }
 

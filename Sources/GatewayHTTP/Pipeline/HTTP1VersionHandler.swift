@@ -26,7 +26,8 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200, let request = pending.popFirst() else {
+        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200, let request = pending.popFirst()
+        else {
             return context.write(data, promise: promise)
         }
         if request.close { head.headers.replaceOrAdd(name: "connection", value: "close") }

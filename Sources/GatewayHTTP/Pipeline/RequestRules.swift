@@ -70,20 +70,29 @@ struct RequestRules: Sendable {
             return .failure(Refusal(status: 400, detail: "the request has more than one Host header"))
         }
         guard !path.utf8.contains(UInt8(ascii: "#")) else {
-            return .failure(Refusal(status: 400, detail: "the request target holds a fragment ('#'); fragments are not sent"))
+            return .failure(
+                Refusal(status: 400, detail: "the request target holds a fragment ('#'); fragments are not sent")
+            )
         }
         guard let (template, rawParameters) = routes.match(path) else {
             return .failure(.noSuchRoute(method: method, path: path))
         }
         guard let route = RouteTable.route(template, method: method) else {
             let allowed = RouteTable.allowed(template)
-            return .failure(Refusal(status: 405, detail: "\(method) is not allowed on \(path); use \(allowed.joined(separator: ", "))",
-                                    allow: allowed))
+            return .failure(
+                Refusal(
+                    status: 405,
+                    detail: "\(method) is not allowed on \(path); use \(allowed.joined(separator: ", "))",
+                    allow: allowed
+                )
+            )
         }
         var parameters: [String: String] = [:]
         for (name, raw) in rawParameters {
             if raw.isEmpty { return .failure(.parameter(name, "must not be empty")) }
-            guard let value = Self.percentDecoded(raw) else { return .failure(.parameter(name, "bad percent-encoding")) }
+            guard let value = Self.percentDecoded(raw) else {
+                return .failure(.parameter(name, "bad percent-encoding"))
+            }
             parameters[name] = value
         }
         let decodedQuery: [String: String]
@@ -102,13 +111,16 @@ struct RequestRules: Sendable {
         guard let query, !query.isEmpty else { return .success(values) }
         for item in query.split(separator: "&", omittingEmptySubsequences: false) {
             // `?&`, `a=1&&b=2`: an empty item is refused rather than guessed at.
-            guard !item.isEmpty else { return .failure(Refusal(status: 400, detail: "the query has an empty parameter (a stray '&')")) }
+            guard !item.isEmpty else {
+                return .failure(Refusal(status: 400, detail: "the query has an empty parameter (a stray '&')"))
+            }
             let rawName = item.prefix { $0 != "=" }
             guard let name = percentDecoded(rawName, plusIsSpace: true) else {
                 return .failure(Refusal(status: 400, detail: "the query has bad percent-encoding: \(item.prefix(64))"))
             }
             guard route.queryParameters.contains(name) else {
-                let known = route.queryParameters.isEmpty
+                let known =
+                    route.queryParameters.isEmpty
                     ? "this operation takes no query parameters"
                     : "this operation takes " + route.queryParameters.joined(separator: ", ")
                 return .failure(.parameter(String(name.prefix(64)), "unknown query parameter; \(known)"))
@@ -126,11 +138,16 @@ struct RequestRules: Sendable {
     private func bodyRefusal(_ headers: HTTPFields, route: OpenAPIRoute, limit: Int) -> Refusal? {
         let declaredLength = headers[.contentLength].flatMap { Int($0) }
         if let coding = headers[.transferEncoding], coding.lowercased() != "chunked" {
-            return Refusal(status: 501, detail: "Transfer-Encoding \(coding.prefix(64)) is not supported: send the body with a "
-                + "Content-Length or Transfer-Encoding: chunked alone")
+            return Refusal(
+                status: 501,
+                detail: "Transfer-Encoding \(coding.prefix(64)) is not supported: send the body with a "
+                    + "Content-Length or Transfer-Encoding: chunked alone"
+            )
         }
         guard route.hasRequestBody else {
-            if (declaredLength ?? 0) > 0 { return Refusal(status: 400, detail: "\(route.method) \(route.path) takes no body") }
+            if (declaredLength ?? 0) > 0 {
+                return Refusal(status: 400, detail: "\(route.method) \(route.path) takes no body")
+            }
             return nil
         }
         if let declaredLength, declaredLength > limit { return .tooLarge(limit: limit) }
@@ -143,10 +160,16 @@ struct RequestRules: Sendable {
             return Refusal(status: 415, detail: "the body needs a Content-Type: \(accepted)")
         }
         guard route.requestMediaTypes.contains(contentType.mediaType) else {
-            return Refusal(status: 415, detail: "Content-Type \(contentType.mediaType.prefix(64)) is not accepted here; send \(accepted)")
+            return Refusal(
+                status: 415,
+                detail: "Content-Type \(contentType.mediaType.prefix(64)) is not accepted here; send \(accepted)"
+            )
         }
         if let encoding = headers[.contentEncoding], encoding.lowercased() != "identity" {
-            return Refusal(status: 415, detail: "Content-Encoding \(encoding.prefix(64)) is not accepted: send the body unencoded")
+            return Refusal(
+                status: 415,
+                detail: "Content-Encoding \(encoding.prefix(64)) is not accepted: send the body unencoded"
+            )
         }
         return nil
     }
@@ -162,7 +185,8 @@ struct RequestRules: Sendable {
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
                 guard let high = iterator.next().flatMap(JSONEscapes.hexValue),
-                      let low = iterator.next().flatMap(JSONEscapes.hexValue) else { return nil }
+                    let low = iterator.next().flatMap(JSONEscapes.hexValue)
+                else { return nil }
                 bytes.append(high << 4 | low)
             } else {
                 bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)

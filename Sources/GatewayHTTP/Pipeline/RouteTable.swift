@@ -36,7 +36,9 @@ struct RouteTable: Sendable {
     init(routes: [OpenAPIRoute] = EmbeddedOpenAPIDocument.routes) {
         let byPath = Dictionary(grouping: routes, by: \.path)
         // Most specific first (more static segments), so that the first match is the best.
-        templates = byPath.keys.sorted().map { Template(path: $0, routes: byPath[$0]!) }.sorted { $0.staticCount > $1.staticCount }
+        templates = byPath.keys.sorted().map { Template(path: $0, routes: byPath[$0]!) }.sorted {
+            $0.staticCount > $1.staticCount
+        }
     }
 
     /// Every operation of the document.

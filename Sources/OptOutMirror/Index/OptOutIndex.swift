@@ -43,7 +43,9 @@ struct OptOutIndex: Sendable {
     /// another (`821012345678`). The record carries the national number.
     func optOut(of national: PhoneKey) -> MirrorRecord? {
         if let packed = byNumber[national] { return Self.unpack(packed, key: national) }
-        guard !otherForms.isEmpty, let form = otherForms[national]?.first, let packed = byNumber[form] else { return nil }
+        guard !otherForms.isEmpty, let form = otherForms[national]?.first, let packed = byNumber[form] else {
+            return nil
+        }
         return Self.unpack(packed, key: national)
     }
 
@@ -55,7 +57,11 @@ struct OptOutIndex: Sendable {
     func nationalNumber(of key: PhoneKey) -> PhoneKey { nationalOf.isEmpty ? key : nationalOf[key] ?? key }
 
     static func unpack(_ packed: UInt64, key: PhoneKey) -> MirrorRecord {
-        MirrorRecord(key: key, registeredAtMilliseconds: Int64(bitPattern: packed >> 1), source: packed & 1 == 1 ? .ars : .manual)
+        MirrorRecord(
+            key: key,
+            registeredAtMilliseconds: Int64(bitPattern: packed >> 1),
+            source: packed & 1 == 1 ? .ars : .manual
+        )
     }
 
     private static func pack(_ record: MirrorRecord) -> UInt64 {
@@ -145,17 +151,21 @@ struct OptOutIndex: Sendable {
         var previous: TimedKey?
         for entry in ordered[start..<end] where entry != previous {
             previous = entry
-            if let packed = byNumber[entry.key], Int64(bitPattern: packed >> 1) == entry.time { records.append(Self.unpack(packed, key: entry.key)) }
+            if let packed = byNumber[entry.key], Int64(bitPattern: packed >> 1) == entry.time {
+                records.append(Self.unpack(packed, key: entry.key))
+            }
         }
         return records
     }
 
     /// One page of the list, newest registration first (ties by number, descending), as `query` asks.
     mutating func page(_ query: OptOutQuery) -> [OptOut] {
-        let lower = query.fromMilliseconds ?? .min, upper = query.toMilliseconds ?? .max
+        let lower = query.fromMilliseconds ?? .min
+        let upper = query.toMilliseconds ?? .max
         if let number = query.phoneNumber {
             guard query.page == 0, let key = PhoneKey(digits: number.digits), let record = optOut(of: key),
-                  (lower...upper).contains(record.registeredAtMilliseconds) else { return [] }
+                (lower...upper).contains(record.registeredAtMilliseconds)
+            else { return [] }
             return [record.optOut]
         }
         guard lower <= upper else { return [] }
@@ -190,7 +200,8 @@ struct OptOutIndex: Sendable {
         guard staleEntries > 0 else { return }
         var kept: [TimedKey] = []
         kept.reserveCapacity(byNumber.count)
-        for entry in ordered where byNumber[entry.key].map({ Int64(bitPattern: $0 >> 1) == entry.time }) == true && kept.last != entry {
+        for entry in ordered
+        where byNumber[entry.key].map({ Int64(bitPattern: $0 >> 1) == entry.time }) == true && kept.last != entry {
             kept.append(entry)
         }
         ordered = kept
@@ -200,9 +211,16 @@ struct OptOutIndex: Sendable {
     private static func merge(_ a: [TimedKey], _ b: [TimedKey]) -> [TimedKey] {
         var merged: [TimedKey] = []
         merged.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < a.count, j < b.count {
-            if a[i] <= b[j] { merged.append(a[i]); i += 1 } else { merged.append(b[j]); j += 1 }
+            if a[i] <= b[j] {
+                merged.append(a[i])
+                i += 1
+            } else {
+                merged.append(b[j])
+                j += 1
+            }
         }
         merged.append(contentsOf: a[i...])
         merged.append(contentsOf: b[j...])
@@ -211,7 +229,8 @@ struct OptOutIndex: Sendable {
 
     /// The first index of `ordered` whose entry satisfies `predicate` (false, then true, along the array).
     private func firstIndex(where predicate: (TimedKey) -> Bool) -> Int {
-        var low = 0, high = ordered.count
+        var low = 0
+        var high = ordered.count
         while low < high {
             let middle = (low + high) / 2
             if predicate(ordered[middle]) { high = middle } else { low = middle + 1 }

@@ -9,15 +9,17 @@ public struct PhoneKey: Hashable, Comparable, Sendable {
     /// Nil unless `digits` is 1 to 16 ASCII digits.
     public init?(digits: String) {
         var digits = digits
-        guard let rawValue = digits.withUTF8({ bytes -> UInt64? in
-            guard (1...16).contains(bytes.count) else { return nil }
-            var value: UInt64 = 0
-            for byte in bytes {
-                guard byte >= 0x30, byte <= 0x39 else { return nil }
-                value = value &* 10 &+ UInt64(byte - 0x30)
-            }
-            return UInt64(bytes.count) << 56 | value
-        }) else { return nil }
+        guard
+            let rawValue = digits.withUTF8({ bytes -> UInt64? in
+                guard (1...16).contains(bytes.count) else { return nil }
+                var value: UInt64 = 0
+                for byte in bytes {
+                    guard byte >= 0x30, byte <= 0x39 else { return nil }
+                    value = value &* 10 &+ UInt64(byte - 0x30)
+                }
+                return UInt64(bytes.count) << 56 | value
+            })
+        else { return nil }
         self.rawValue = rawValue
     }
 

@@ -27,5 +27,7 @@ public struct SoleProcess: MirrorCoordination {
     public func lead(_ service: String) async -> Bool { true }
     public func holdsLead(_ service: String) -> Bool { true }
     public func resign(_ service: String) async {}
-    public func observeChanges(of service: String, signal: @escaping @Sendable () -> Void) -> @Sendable () -> Void { {} }
+    public func observeChanges(of service: String, signal: @escaping @Sendable () -> Void) -> @Sendable () -> Void {
+        {}
+    }
 }

@@ -19,8 +19,16 @@ public protocol MirrorStore: Sendable {
     /// write through a gateway (of any replica) recorded after that value of `gatewayWriteClock`: the two
     /// overlapped, so the order SENS applied them in is unknown. Such a number is left opted out (its removal is
     /// not made; its registration is) and reported in `conflicted`, for the caller to ask SENS.
-    func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64, origin: MirrorChange.Origin,
-               progress: MirrorProgress?, after: Int64, conflictsSince: Int64?) async throws -> MirrorApplied
+    func apply(
+        service: String,
+        records: [MirrorRecord],
+        removals: [PhoneKey],
+        observedAtMilliseconds: Int64,
+        origin: MirrorChange.Origin,
+        progress: MirrorProgress?,
+        after: Int64,
+        conflictsSince: Int64?
+    ) async throws -> MirrorApplied
 
     /// A count of the service's writes through the gateways, read before a write calls SENS: its `conflictsSince`.
     func gatewayWriteClock(service: String) async throws -> Int64
@@ -29,7 +37,10 @@ public protocol MirrorStore: Sendable {
     func progress(service: String) async throws -> MirrorProgress?
 
     /// Every record of the service, in batches, and the sequence of its newest change (0 when none), as of one moment.
-    func loadRecords(service: String, batch: (_ records: [MirrorRecord]) -> Void) async throws -> (count: Int, lastSequence: Int64)
+    func loadRecords(
+        service: String,
+        batch: (_ records: [MirrorRecord]) -> Void
+    ) async throws -> (count: Int, lastSequence: Int64)
 
     /// At most `limit` changes of the service after `sequence`, oldest first.
     func changes(service: String, after sequence: Int64, limit: Int) async throws -> [MirrorChange]
@@ -60,10 +71,25 @@ public struct MirrorApplied: Sendable {
 
 extension MirrorStore {
     /// `apply` without looking for conflicting writes: a sync's write, or one that needs no order.
-    public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
-                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64) async throws -> [MirrorChange] {
-        try await apply(service: service, records: records, removals: removals, observedAtMilliseconds: observedAtMilliseconds,
-                        origin: origin, progress: progress, after: after, conflictsSince: nil).changes
+    public func apply(
+        service: String,
+        records: [MirrorRecord],
+        removals: [PhoneKey],
+        observedAtMilliseconds: Int64,
+        origin: MirrorChange.Origin,
+        progress: MirrorProgress?,
+        after: Int64
+    ) async throws -> [MirrorChange] {
+        try await apply(
+            service: service,
+            records: records,
+            removals: removals,
+            observedAtMilliseconds: observedAtMilliseconds,
+            origin: origin,
+            progress: progress,
+            after: after,
+            conflictsSince: nil
+        ).changes
     }
 }
 

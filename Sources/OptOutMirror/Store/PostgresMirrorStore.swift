@@ -36,7 +36,11 @@ public final class PostgresMirrorStore: MirrorStore {
             // One connection of its own first: the pool would retry a refused or failed login until the timeout,
             // where this says why.
             _ = try await store.withTimeout(settings.timeout) {
-                let probe = try await PostgresConnection.connect(configuration: store.sessionConfiguration, id: 0, logger: store.logger)
+                let probe = try await PostgresConnection.connect(
+                    configuration: store.sessionConfiguration,
+                    id: 0,
+                    logger: store.logger
+                )
                 do { try await probe.query("SELECT 1", logger: store.logger) } catch {
                     try? await probe.close()
                     throw error
@@ -45,17 +49,31 @@ public final class PostgresMirrorStore: MirrorStore {
             }
         } catch {
             try? await store.close()
-            throw MirrorStoreError.database(error is PostgresTimeout ? "\(error)" : "connecting failed: \(PostgresFailure(error))")
+            throw MirrorStoreError.database(
+                error is PostgresTimeout ? "\(error)" : "connecting failed: \(PostgresFailure(error))"
+            )
         }
         store.session.start()
         return store
     }
 
     private init(settings: PostgresStoreSettings, logger: Logger) throws {
-        var configuration = PostgresClient.Configuration(host: settings.host, port: settings.port, username: settings.username,
-                                                         password: settings.password, database: settings.database, tls: .disable)
-        var connection = PostgresConnection.Configuration(host: settings.host, port: settings.port, username: settings.username,
-                                                          password: settings.password, database: settings.database, tls: .disable)
+        var configuration = PostgresClient.Configuration(
+            host: settings.host,
+            port: settings.port,
+            username: settings.username,
+            password: settings.password,
+            database: settings.database,
+            tls: .disable
+        )
+        var connection = PostgresConnection.Configuration(
+            host: settings.host,
+            port: settings.port,
+            username: settings.username,
+            password: settings.password,
+            database: settings.database,
+            tls: .disable
+        )
         switch settings.tls {
         case .disable: break
         case .prefer:
@@ -65,7 +83,9 @@ public final class PostgresMirrorStore: MirrorStore {
             configuration.tls = .require(.makeClientConfiguration())
             connection.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
-        let parameters = [("statement_timeout", String(settings.timeout.totalMilliseconds)), ("application_name", "sens-gateway")]
+        let parameters = [
+            ("statement_timeout", String(settings.timeout.totalMilliseconds)), ("application_name", "sens-gateway"),
+        ]
         configuration.options.maximumConnections = settings.poolSize
         configuration.options.connectTimeout = settings.timeout
         configuration.options.additionalStartupParameters = parameters
@@ -88,14 +108,28 @@ public final class PostgresMirrorStore: MirrorStore {
         try await database("migrating the schema") { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 // Replicas that start at once migrate one after the other.
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('sens-gateway mirror schema', 0))", logger: logger)
-                try await connection.query("CREATE TABLE IF NOT EXISTS mirror_schema (version INTEGER NOT NULL)", logger: logger)
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('sens-gateway mirror schema', 0))",
+                    logger: logger
+                )
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS mirror_schema (version INTEGER NOT NULL)",
+                    logger: logger
+                )
                 var current = 0
-                for try await version in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM mirror_schema", logger: logger)
-                    .decode(Int.self) { current = version }
+                for try await version in try await connection.query(
+                    "SELECT COALESCE(MAX(version), 0) FROM mirror_schema",
+                    logger: logger
+                )
+                .decode(Int.self) { current = version }
                 for (index, statements) in Self.migrations.enumerated() where index + 1 > current {
-                    for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-                    try await connection.query("INSERT INTO mirror_schema (version) VALUES (\(index + 1))", logger: logger)
+                    for statement in statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO mirror_schema (version) VALUES (\(index + 1))",
+                        logger: logger
+                    )
                 }
             }
         }
@@ -135,14 +169,25 @@ public final class PostgresMirrorStore: MirrorStore {
         let id = try await serviceID(service)
         return try await database("reading the write clock") { [self] () async throws -> Int64 in
             var clock: Int64 = 0
-            for try await value in try await client.query("SELECT write_clock FROM mirror_services WHERE id = \(id)", logger: logger)
-                .decode(Int64.self) { clock = value }
+            for try await value in try await client.query(
+                "SELECT write_clock FROM mirror_services WHERE id = \(id)",
+                logger: logger
+            )
+            .decode(Int64.self) { clock = value }
             return clock
         }
     }
 
-    public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
-                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64, conflictsSince: Int64?) async throws -> MirrorApplied {
+    public func apply(
+        service: String,
+        records: [MirrorRecord],
+        removals: [PhoneKey],
+        observedAtMilliseconds: Int64,
+        origin: MirrorChange.Origin,
+        progress: MirrorProgress?,
+        after: Int64,
+        conflictsSince: Int64?
+    ) async throws -> MirrorApplied {
         let id = try await serviceID(service)
         let progressText = try progress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let logger = self.logger
@@ -163,13 +208,19 @@ public final class PostgresMirrorStore: MirrorStore {
         return try await database("writing the mirror") { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 // Changes of one service commit in the order of their sequence numbers.
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(Self.writeLockName(service)), 0))", logger: logger)
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(\(Self.writeLockName(service)), 0))",
+                    logger: logger
+                )
                 if let fence {
                     var held = false
-                    for try await value in try await connection.query("""
+                    for try await value in try await connection.query(
+                        """
                         SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = \(fence) AND objsubid = 1
                             AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(\(PostgresSession.lockName(service)), 0))
-                        """, logger: logger).decode(Bool.self) { held = value }
+                        """,
+                        logger: logger
+                    ).decode(Bool.self) { held = value }
                     guard held else { throw MirrorLeadLost() }
                 }
                 var removals = removals
@@ -177,26 +228,34 @@ public final class PostgresMirrorStore: MirrorStore {
                 if origin == .gateway {
                     let numbers = (records.map(\.key) + removals).map { Int64(bitPattern: $0.rawValue) }
                     if let since = conflictsSince {
-                        for try await number in try await connection.query("""
+                        for try await number in try await connection.query(
+                            """
                             SELECT number FROM mirror_gateway_writes WHERE service = \(id) AND clock > \(since) AND number = ANY(\(numbers)::bigint[])
-                            """, logger: logger).decode(Int64.self) {
+                            """,
+                            logger: logger
+                        ).decode(Int64.self) {
                             conflicted.insert(PhoneKey(rawValue: UInt64(bitPattern: number)))
                         }
                         removals.removeAll { conflicted.contains($0) }
                     }
                     // This write's mark on each of its numbers, under the service's write lock.
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         WITH tick AS (UPDATE mirror_services SET write_clock = write_clock + 1 WHERE id = \(id) RETURNING write_clock)
                         INSERT INTO mirror_gateway_writes (service, number, clock)
                         SELECT \(id), number, (SELECT write_clock FROM tick) FROM unnest(\(numbers)::bigint[]) AS given (number)
                         ON CONFLICT (service, number) DO UPDATE SET clock = excluded.clock
-                        """, logger: logger)
+                        """,
+                        logger: logger
+                    )
                 }
                 var changed = false
                 if !records.isEmpty {
-                    let numbers = records.map { Int64(bitPattern: $0.key.rawValue) }, times = records.map(\.registeredAtMilliseconds)
+                    let numbers = records.map { Int64(bitPattern: $0.key.rawValue) }
+                    let times = records.map(\.registeredAtMilliseconds)
                     let sources = records.map { Int64($0.source == .ars ? 1 : 0) }
-                    let rows = try await connection.query("""
+                    let rows = try await connection.query(
+                        """
                         WITH upserted AS (
                             INSERT INTO mirror_records (service, number, registered_at, source)
                             SELECT \(id), number, registered_at, source::smallint
@@ -207,12 +266,15 @@ public final class PostgresMirrorStore: MirrorStore {
                         INSERT INTO mirror_changes (service, number, change, registered_at, source, observed_at, origin)
                         SELECT \(id), number, 1, registered_at, source, \(observedAtMilliseconds), \(Int16(origin.rawValue))
                         FROM upserted ORDER BY number RETURNING seq
-                        """, logger: logger)
+                        """,
+                        logger: logger
+                    )
                     for try await _ in rows.decode(Int64.self) { changed = true }
                 }
                 if !removals.isEmpty {
                     let numbers = removals.map { Int64(bitPattern: $0.rawValue) }
-                    let rows = try await connection.query("""
+                    let rows = try await connection.query(
+                        """
                         WITH removed AS (
                             DELETE FROM mirror_records r WHERE r.service = \(id) AND r.number = ANY(\(numbers)::bigint[])
                             AND (NOT \(spare) OR NOT EXISTS (SELECT 1 FROM mirror_changes c
@@ -221,18 +283,34 @@ public final class PostgresMirrorStore: MirrorStore {
                         INSERT INTO mirror_changes (service, number, change, registered_at, source, observed_at, origin)
                         SELECT \(id), number, 0, NULL, NULL, \(observedAtMilliseconds), \(Int16(origin.rawValue))
                         FROM removed ORDER BY number RETURNING seq
-                        """, logger: logger)
+                        """,
+                        logger: logger
+                    )
                     for try await _ in rows.decode(Int64.self) { changed = true }
                 }
                 if let progressText {
-                    try await connection.query("UPDATE mirror_services SET progress = \(progressText) WHERE id = \(id)", logger: logger)
+                    try await connection.query(
+                        "UPDATE mirror_services SET progress = \(progressText) WHERE id = \(id)",
+                        logger: logger
+                    )
                 }
                 if changed {
                     // Delivered at commit: the other replicas read at once instead of at their next poll.
-                    try await connection.query("SELECT pg_notify(\(PostgresSession.channel), \(service))", logger: logger)
+                    try await connection.query(
+                        "SELECT pg_notify(\(PostgresSession.channel), \(service))",
+                        logger: logger
+                    )
                 }
-                return MirrorApplied(changes: try await Self.changes(on: connection, service: id, after: after, limit: Int.max, logger: logger),
-                                     conflicted: conflicted)
+                return MirrorApplied(
+                    changes: try await Self.changes(
+                        on: connection,
+                        service: id,
+                        after: after,
+                        limit: Int.max,
+                        logger: logger
+                    ),
+                    conflicted: conflicted
+                )
             }
         }
     }
@@ -240,15 +318,21 @@ public final class PostgresMirrorStore: MirrorStore {
     public func progress(service: String) async throws -> MirrorProgress? {
         let text = try await database("reading the mirror's progress") { [self] () async throws -> String? in
             var text: String?
-            for try await value in try await client.query("SELECT progress FROM mirror_services WHERE service_id = \(service)", logger: logger)
-                .decode(String?.self) { text = value }
+            for try await value in try await client.query(
+                "SELECT progress FROM mirror_services WHERE service_id = \(service)",
+                logger: logger
+            )
+            .decode(String?.self) { text = value }
             return text
         }
         guard let text else { return nil }
         return try JSONDecoder().decode(MirrorProgress.self, from: Data(text.utf8))
     }
 
-    public func loadRecords(service: String, batch: ([MirrorRecord]) -> Void) async throws -> (count: Int, lastSequence: Int64) {
+    public func loadRecords(
+        service: String,
+        batch: ([MirrorRecord]) -> Void
+    ) async throws -> (count: Int, lastSequence: Int64) {
         let id = try await serviceID(service)
         let logger = self.logger
         // Not bounded as a whole (a large list takes a while); each statement is, by `statement_timeout`.
@@ -257,19 +341,30 @@ public final class PostgresMirrorStore: MirrorStore {
                 // One snapshot: the records are what the changes up to `sequence` made.
                 try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 var sequence: Int64 = 0
-                for try await value in try await connection.query("SELECT COALESCE(MAX(seq), 0) FROM mirror_changes WHERE service = \(id)",
-                                                                  logger: logger).decode(Int64.self) { sequence = value }
-                var count = 0, after = Int64.min
+                for try await value in try await connection.query(
+                    "SELECT COALESCE(MAX(seq), 0) FROM mirror_changes WHERE service = \(id)",
+                    logger: logger
+                ).decode(Int64.self) { sequence = value }
+                var count = 0
+                var after = Int64.min
                 while true {
                     var records: [MirrorRecord] = []
                     records.reserveCapacity(50_000)
-                    let rows = try await connection.query("""
+                    let rows = try await connection.query(
+                        """
                         SELECT number, registered_at, source FROM mirror_records WHERE service = \(id) AND number > \(after)
                         ORDER BY number LIMIT 50000
-                        """, logger: logger)
+                        """,
+                        logger: logger
+                    )
                     for try await (number, time, source) in rows.decode((Int64, Int64, Int16).self) {
-                        records.append(MirrorRecord(key: PhoneKey(rawValue: UInt64(bitPattern: number)), registeredAtMilliseconds: time,
-                                                    source: source == 1 ? .ars : .manual))
+                        records.append(
+                            MirrorRecord(
+                                key: PhoneKey(rawValue: UInt64(bitPattern: number)),
+                                registeredAtMilliseconds: time,
+                                source: source == 1 ? .ars : .manual
+                            )
+                        )
                         after = number
                     }
                     guard !records.isEmpty else { break }
@@ -295,8 +390,11 @@ public final class PostgresMirrorStore: MirrorStore {
         if let id = cachedStoreID.withLock({ $0 }) { return id }
         let id = try await database("reading the store id") { [self] () async throws -> String? in
             var id: String?
-            for try await value in try await client.query("SELECT value FROM mirror_meta WHERE key = 'store_id'", logger: logger)
-                .decode(String.self) { id = value }
+            for try await value in try await client.query(
+                "SELECT value FROM mirror_meta WHERE key = 'store_id'",
+                logger: logger
+            )
+            .decode(String.self) { id = value }
             return id
         }
         guard let id else { throw MirrorStoreError.corrupt("no store id") }
@@ -306,7 +404,12 @@ public final class PostgresMirrorStore: MirrorStore {
 
     /// Ends the session (giving up this replica's leads) and the pool; later calls do nothing.
     public func close() async throws {
-        guard !closed.withLock({ closed in defer { closed = true }; return closed }) else { return }
+        guard
+            !closed.withLock({ closed in
+                defer { closed = true }
+                return closed
+            })
+        else { return }
         await session.close()
         clientTask.cancel()
         await clientTask.value
@@ -314,18 +417,38 @@ public final class PostgresMirrorStore: MirrorStore {
 
     static func writeLockName(_ service: String) -> String { "sens-gateway mirror write " + service }
 
-    private static func changes(on connection: PostgresConnection, service id: Int32, after sequence: Int64, limit: Int,
-                                logger: Logger) async throws -> [MirrorChange] {
-        let rows = try await connection.query("""
+    private static func changes(
+        on connection: PostgresConnection,
+        service id: Int32,
+        after sequence: Int64,
+        limit: Int,
+        logger: Logger
+    ) async throws -> [MirrorChange] {
+        let rows = try await connection.query(
+            """
             SELECT seq, number, change, registered_at, source, observed_at, origin FROM mirror_changes
             WHERE service = \(id) AND seq > \(sequence) ORDER BY seq LIMIT \(Int64(min(limit, Int(Int64.max))))
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var changes: [MirrorChange] = []
-        for try await (seq, number, change, time, source, observed, origin) in rows.decode((Int64, Int64, Int16, Int64?, Int16?, Int64, Int16).self) {
-            guard let kind = MirrorChange.Kind(rawValue: Int(change)) else { throw MirrorStoreError.corrupt("a change of kind \(change)") }
-            changes.append(MirrorChange(sequence: seq, key: PhoneKey(rawValue: UInt64(bitPattern: number)), kind: kind,
-                                        registeredAtMilliseconds: time, source: source.map { $0 == 1 ? .ars : .manual },
-                                        observedAtMilliseconds: observed, origin: origin == 1 ? .gateway : .sync))
+        for try await (seq, number, change, time, source, observed, origin) in rows.decode(
+            (Int64, Int64, Int16, Int64?, Int16?, Int64, Int16).self
+        ) {
+            guard let kind = MirrorChange.Kind(rawValue: Int(change)) else {
+                throw MirrorStoreError.corrupt("a change of kind \(change)")
+            }
+            changes.append(
+                MirrorChange(
+                    sequence: seq,
+                    key: PhoneKey(rawValue: UInt64(bitPattern: number)),
+                    kind: kind,
+                    registeredAtMilliseconds: time,
+                    source: source.map { $0 == 1 ? .ars : .manual },
+                    observedAtMilliseconds: observed,
+                    origin: origin == 1 ? .gateway : .sync
+                )
+            )
         }
         return changes
     }
@@ -334,10 +457,16 @@ public final class PostgresMirrorStore: MirrorStore {
     private func serviceID(_ service: String) async throws -> Int32 {
         if let id = serviceIDs.id(of: service) { return id }
         let id = try await database("registering the service") { [self] () async throws -> Int32? in
-            try await client.query("INSERT INTO mirror_services (service_id) VALUES (\(service)) ON CONFLICT (service_id) DO NOTHING", logger: logger)
+            try await client.query(
+                "INSERT INTO mirror_services (service_id) VALUES (\(service)) ON CONFLICT (service_id) DO NOTHING",
+                logger: logger
+            )
             var id: Int32?
-            for try await value in try await client.query("SELECT id FROM mirror_services WHERE service_id = \(service)", logger: logger)
-                .decode(Int32.self) { id = value }
+            for try await value in try await client.query(
+                "SELECT id FROM mirror_services WHERE service_id = \(service)",
+                logger: logger
+            )
+            .decode(Int32.self) { id = value }
             return id
         }
         guard let id else { throw MirrorStoreError.corrupt("no row for service \(service)") }
@@ -346,7 +475,10 @@ public final class PostgresMirrorStore: MirrorStore {
     }
 
     /// `body` within `callTimeout`, turning a database error into one that says what failed.
-    private func database<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    private func database<T: Sendable>(
+        _ what: String,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         try await translating(what) { try await self.withTimeout(self.callTimeout, body) }
     }
 
@@ -361,19 +493,26 @@ public final class PostgresMirrorStore: MirrorStore {
         } catch let error as PostgresTransactionError where error.closureError is MirrorLeadLost {
             throw error.closureError!
         } catch {
-            throw MirrorStoreError.database("\(what) failed: \(PostgresFailure((error as? PostgresTransactionError)?.closureError ?? (error as? PostgresTransactionError)?.beginError ?? error))")
+            throw MirrorStoreError.database(
+                "\(what) failed: \(PostgresFailure((error as? PostgresTransactionError)?.closureError ?? (error as? PostgresTransactionError)?.beginError ?? error))"
+            )
         }
     }
 
     struct PostgresTimeout: Error, CustomStringConvertible {
         let limit: Duration
-        var description: String { "the server did not answer within \(limit.components.seconds) s (mirror.databaseTimeoutSeconds)" }
+        var description: String {
+            "the server did not answer within \(limit.components.seconds) s (mirror.databaseTimeoutSeconds)"
+        }
     }
 
     /// `body`, or a timeout error after `limit`. The caller gets its answer then, even when `body` cannot be
     /// cancelled (a query on a connection whose peer vanished): `body` is left to end on its own, holding at most
     /// one of the pool's connections.
-    private func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    private func withTimeout<T: Sendable>(
+        _ limit: Duration,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         let work = Task { try await body() }
         let outcome = FirstOutcome<T>()
         return try await withTaskCancellationHandler {

@@ -45,7 +45,12 @@ final class PostgresSession: MirrorCoordination {
 
     /// Ends the session: the server releases this replica's leads.
     func close() async {
-        guard let running = task.withLock({ task in defer { task = nil }; return task }) else { return }
+        guard
+            let running = task.withLock({ task in
+                defer { task = nil }
+                return task
+            })
+        else { return }
         running.cancel()
         await running.value
     }
@@ -55,7 +60,10 @@ final class PostgresSession: MirrorCoordination {
         if held { return true }
         guard let connection else { return false }
         do {
-            let rows = try await connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(Self.lockName(service)), 0)) AS got", logger: logger)
+            let rows = try await connection.query(
+                "SELECT pg_try_advisory_lock(hashtextextended(\(Self.lockName(service)), 0)) AS got",
+                logger: logger
+            )
             for try await got in rows.decode(Bool.self) where got {
                 return state.withLock { state in
                     guard state.epoch == epoch else { return false }
@@ -80,7 +88,10 @@ final class PostgresSession: MirrorCoordination {
         }
         guard let connection else { return }
         do {
-            try await connection.query("SELECT pg_advisory_unlock(hashtextextended(\(Self.lockName(service)), 0))", logger: logger)
+            try await connection.query(
+                "SELECT pg_advisory_unlock(hashtextextended(\(Self.lockName(service)), 0))",
+                logger: logger
+            )
         } catch {
             // The lock cannot be given back on a session that fails: end the session, which releases it.
             try? await connection.close()
@@ -108,13 +119,19 @@ final class PostgresSession: MirrorCoordination {
     /// (cut off from it), so that its locks are released: a little after this replica itself stops acting on them.
     private func prepare(_ connection: PostgresConnection) async throws {
         var pid: Int32?
-        for try await value in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) { pid = value }
+        for try await value in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self)
+        { pid = value }
         let idle = 2 * (Self.pingInterval + timeout).components.seconds + 2
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: "SET idle_session_timeout = '\(idle)s'"), logger: logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "SET idle_session_timeout = '\(idle)s'"),
+                logger: logger
+            )
         } catch {
             // PostgreSQL 13 has no such setting: TCP keep-alives (below) are what ends a cut-off session there.
-            logger.notice("the shared store has no idle_session_timeout (PostgreSQL 13): a replica cut off from it keeps its sync leads until TCP keep-alives end its session")
+            logger.notice(
+                "the shared store has no idle_session_timeout (PostgreSQL 13): a replica cut off from it keeps its sync leads until TCP keep-alives end its session"
+            )
         }
         for setting in ["tcp_keepalives_idle = 5", "tcp_keepalives_interval = 2", "tcp_keepalives_count = 3"] {
             _ = try? await connection.query(PostgresQuery(unsafeSQL: "SET " + setting), logger: logger)
@@ -137,14 +154,20 @@ final class PostgresSession: MirrorCoordination {
         var reported = false
         while !Task.isCancelled {
             do {
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+                let connection = try await PostgresConnection.connect(
+                    configuration: configuration,
+                    id: 1,
+                    logger: logger
+                )
                 if reported { logger.notice("the mirror's session with the shared store is open again") }
                 reported = false
                 await hold(connection)
             } catch {
                 if !reported, !Task.isCancelled {
-                    logger.warning("the mirror cannot open its session with the shared store; this replica syncs nothing until it can",
-                                   metadata: ["error": "\(PostgresFailure(error))"])
+                    logger.warning(
+                        "the mirror cannot open its session with the shared store; this replica syncs nothing until it can",
+                        metadata: ["error": "\(PostgresFailure(error))"]
+                    )
                 }
                 reported = true
             }
@@ -157,7 +180,9 @@ final class PostgresSession: MirrorCoordination {
                 }
                 return !state.leads.isEmpty
             }
-            if hadLeads, !Task.isCancelled { logger.warning("the mirror's session with the shared store ended: this replica gave up syncing") }
+            if hadLeads, !Task.isCancelled {
+                logger.warning("the mirror's session with the shared store ended: this replica gave up syncing")
+            }
             // Followers read at once: they learn whether the store still answers.
             notify(nil)
             try? await Task.sleep(for: .seconds(1))
@@ -188,7 +213,9 @@ final class PostgresSession: MirrorCoordination {
                     while true {
                         try await Task.sleep(for: .milliseconds(250))
                         let silent = ContinuousClock.now - self.state.withLock { $0.lastAnswer }
-                        if silent > Self.pingInterval + self.timeout { throw PostgresSessionEnded("a ping was not answered in time") }
+                        if silent > Self.pingInterval + self.timeout {
+                            throw PostgresSessionEnded("a ping was not answered in time")
+                        }
                     }
                 }
                 defer { group.cancelAll() }
@@ -199,7 +226,10 @@ final class PostgresSession: MirrorCoordination {
             }
         } catch {
             if !Task.isCancelled {
-                logger.warning("the mirror's session with the shared store failed", metadata: ["error": "\(PostgresFailure(error))"])
+                logger.warning(
+                    "the mirror's session with the shared store failed",
+                    metadata: ["error": "\(PostgresFailure(error))"]
+                )
             }
         }
         try? await connection.close()

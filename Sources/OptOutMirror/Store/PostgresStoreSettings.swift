@@ -29,8 +29,16 @@ public struct PostgresStoreSettings: Sendable, Equatable {
     /// Connecting, and each statement (`statement_timeout`), give up after this.
     public var timeout: Duration
 
-    public init(host: String, port: Int = 5432, username: String, password: String?, database: String, tls: TLSMode = .prefer,
-                poolSize: Int = 5, timeout: Duration = .seconds(5)) {
+    public init(
+        host: String,
+        port: Int = 5432,
+        username: String,
+        password: String?,
+        database: String,
+        tls: TLSMode = .prefer,
+        poolSize: Int = 5,
+        timeout: Duration = .seconds(5)
+    ) {
         self.host = host
         self.port = port
         self.username = username
@@ -49,7 +57,9 @@ public struct PostgresStoreSettings: Sendable, Equatable {
             throw PostgresURLError("is not a postgres:// URL")
         }
         guard let components = URLComponents(string: text) else {
-            throw PostgresURLError("cannot be read as a URL: percent-encode the reserved characters (@ : / ? # % and spaces) in the user and password")
+            throw PostgresURLError(
+                "cannot be read as a URL: percent-encode the reserved characters (@ : / ? # % and spaces) in the user and password"
+            )
         }
         // A `%` must start an escape: a password with a stray one would be sent as something else. (Read from the
         // text itself: the parser quietly re-encodes a stray `%`.)
@@ -58,12 +68,16 @@ public struct PostgresStoreSettings: Sendable, Equatable {
             let userInfo = Array(authority[..<at].utf8)
             for (index, byte) in userInfo.enumerated() where byte == UInt8(ascii: "%") {
                 guard index + 2 < userInfo.count, userInfo[index + 1].isHexDigit, userInfo[index + 2].isHexDigit else {
-                    throw PostgresURLError("has a % in its user or password that is not followed by two hexadecimal digits: write % as %25")
+                    throw PostgresURLError(
+                        "has a % in its user or password that is not followed by two hexadecimal digits: write % as %25"
+                    )
                 }
             }
         }
         guard let host = components.host, !host.isEmpty else { throw PostgresURLError("names no host") }
-        guard let username = components.user, !username.isEmpty else { throw PostgresURLError("names no user (postgres://USER:PASSWORD@HOST/DATABASE)") }
+        guard let username = components.user, !username.isEmpty else {
+            throw PostgresURLError("names no user (postgres://USER:PASSWORD@HOST/DATABASE)")
+        }
         let database = String(components.path.dropFirst())
         guard components.path.hasPrefix("/"), !database.isEmpty, !database.contains("/") else {
             throw PostgresURLError("names no database (postgres://USER:PASSWORD@HOST/DATABASE)")
@@ -71,7 +85,9 @@ public struct PostgresStoreSettings: Sendable, Equatable {
         guard components.fragment == nil else { throw PostgresURLError("has a #fragment") }
         var tls = TLSMode.prefer
         for item in components.queryItems ?? [] {
-            guard item.name == "sslmode" else { throw PostgresURLError("has the parameter \"\(item.name)\"; only sslmode is read") }
+            guard item.name == "sslmode" else {
+                throw PostgresURLError("has the parameter \"\(item.name)\"; only sslmode is read")
+            }
             guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
                 throw PostgresURLError("has sslmode=\(item.value ?? ""); expected disable, prefer or require")
             }
@@ -79,14 +95,21 @@ public struct PostgresStoreSettings: Sendable, Equatable {
         }
         let port = components.port ?? 5432
         guard (1...65_535).contains(port) else { throw PostgresURLError("has port \(port)") }
-        return PostgresStoreSettings(host: host, port: port, username: username, password: components.password.flatMap { $0.isEmpty ? nil : $0 },
-                                     database: database, tls: tls)
+        return PostgresStoreSettings(
+            host: host,
+            port: port,
+            username: username,
+            password: components.password.flatMap { $0.isEmpty ? nil : $0 },
+            database: database,
+            tls: tls
+        )
     }
 
     /// The URL with its password replaced by `****`: what the gateway shows.
     public var maskedURL: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "postgres://\(username)\(password == nil ? "" : ":****")@\(hostPart):\(port)/\(database)?sslmode=\(tls.rawValue)"
+        return
+            "postgres://\(username)\(password == nil ? "" : ":****")@\(hostPart):\(port)/\(database)?sslmode=\(tls.rawValue)"
     }
 }
 

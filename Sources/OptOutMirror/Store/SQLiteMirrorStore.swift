@@ -23,7 +23,10 @@ public final class SQLiteMirrorStore: MirrorStore {
 
     /// Opens (creating if needed) the file at `path`, or a private in-memory database for `nil`.
     public static func open(path: String?, logger: Logger) async throws -> SQLiteMirrorStore {
-        let connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
+        let connection = try await SQLiteConnection.open(
+            storage: path.map { .file(path: $0) } ?? .memory,
+            logger: logger
+        )
         do {
             _ = try await connection.query("PRAGMA busy_timeout = 1000")
             if path != nil {
@@ -54,7 +57,10 @@ public final class SQLiteMirrorStore: MirrorStore {
             for (index, statements) in Self.migrations.enumerated() where index + 1 > current {
                 try await transaction {
                     for statement in statements { _ = try await connection.query(statement) }
-                    _ = try await connection.query("INSERT INTO mirror_schema (version) VALUES (?)", [.integer(index + 1)])
+                    _ = try await connection.query(
+                        "INSERT INTO mirror_schema (version) VALUES (?)",
+                        [.integer(index + 1)]
+                    )
                 }
             }
         }
@@ -86,33 +92,65 @@ public final class SQLiteMirrorStore: MirrorStore {
     /// number overlap, so there is nothing to count and `apply` takes no `conflictsSince`.
     public func gatewayWriteClock(service: String) async throws -> Int64 { 0 }
 
-    public func apply(service: String, records: [MirrorRecord], removals: [PhoneKey], observedAtMilliseconds: Int64,
-                      origin: MirrorChange.Origin, progress: MirrorProgress?, after: Int64, conflictsSince: Int64?) async throws -> MirrorApplied {
+    public func apply(
+        service: String,
+        records: [MirrorRecord],
+        removals: [PhoneKey],
+        observedAtMilliseconds: Int64,
+        origin: MirrorChange.Origin,
+        progress: MirrorProgress?,
+        after: Int64,
+        conflictsSince: Int64?
+    ) async throws -> MirrorApplied {
         try await gate.run {
             let id = try await serviceID(service)
             return try await transaction {
                 for chunk in records.chunked(Self.rowsPerStatement) {
                     let placeholders = Array(repeating: "(?,?,?,?)", count: chunk.count).joined(separator: ",")
-                    let binds = chunk.flatMap { [SQLiteData.integer(id), .integer(Self.integer($0.key)), .integer(Int($0.registeredAtMilliseconds)),
-                                                 .integer($0.source == .ars ? 1 : 0)] }
-                    let rows = try await connection.query("""
+                    let binds = chunk.flatMap {
+                        [
+                            SQLiteData.integer(id), .integer(Self.integer($0.key)),
+                            .integer(Int($0.registeredAtMilliseconds)),
+                            .integer($0.source == .ars ? 1 : 0),
+                        ]
+                    }
+                    let rows = try await connection.query(
+                        """
                         INSERT INTO mirror_records (service, number, registered_at, source) VALUES \(placeholders)
                         ON CONFLICT (service, number) DO UPDATE SET registered_at = excluded.registered_at, source = excluded.source
                         WHERE mirror_records.registered_at != excluded.registered_at OR mirror_records.source != excluded.source
                         RETURNING number, registered_at, source
-                        """, binds)
-                    try await appendChanges(service: id, rows: rows, kind: .added, at: observedAtMilliseconds, origin: origin)
+                        """,
+                        binds
+                    )
+                    try await appendChanges(
+                        service: id,
+                        rows: rows,
+                        kind: .added,
+                        at: observedAtMilliseconds,
+                        origin: origin
+                    )
                 }
                 for chunk in removals.chunked(Self.rowsPerStatement) {
                     let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                     let rows = try await connection.query(
                         "DELETE FROM mirror_records WHERE service = ? AND number IN (\(placeholders)) RETURNING number",
-                        [.integer(id)] + chunk.map { .integer(Self.integer($0)) })
-                    try await appendChanges(service: id, rows: rows, kind: .removed, at: observedAtMilliseconds, origin: origin)
+                        [.integer(id)] + chunk.map { .integer(Self.integer($0)) }
+                    )
+                    try await appendChanges(
+                        service: id,
+                        rows: rows,
+                        kind: .removed,
+                        at: observedAtMilliseconds,
+                        origin: origin
+                    )
                 }
                 if let progress {
                     let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
-                    _ = try await connection.query("UPDATE mirror_services SET progress = ? WHERE id = ?", [.text(text), .integer(id)])
+                    _ = try await connection.query(
+                        "UPDATE mirror_services SET progress = ? WHERE id = ?",
+                        [.text(text), .integer(id)]
+                    )
                 }
                 return MirrorApplied(changes: try await changesAfter(id, after, limit: Int.max))
             }
@@ -120,18 +158,29 @@ public final class SQLiteMirrorStore: MirrorStore {
     }
 
     /// Appends one change per returned row (`number`, and for additions `registered_at`, `source`).
-    private func appendChanges(service id: Int, rows: [SQLiteRow], kind: MirrorChange.Kind, at observed: Int64,
-                               origin: MirrorChange.Origin) async throws {
+    private func appendChanges(
+        service id: Int,
+        rows: [SQLiteRow],
+        kind: MirrorChange.Kind,
+        at observed: Int64,
+        origin: MirrorChange.Origin
+    ) async throws {
         guard !rows.isEmpty else { return }
         let placeholders = Array(repeating: "(?,?,?,?,?,?,?)", count: rows.count).joined(separator: ",")
         let binds = rows.flatMap { row -> [SQLiteData] in
-            [.integer(id), row.column("number") ?? .null, .integer(kind.rawValue),
-             kind == .added ? row.column("registered_at") ?? .null : .null, kind == .added ? row.column("source") ?? .null : .null,
-             .integer(Int(observed)), .integer(origin.rawValue)]
+            [
+                .integer(id), row.column("number") ?? .null, .integer(kind.rawValue),
+                kind == .added ? row.column("registered_at") ?? .null : .null,
+                kind == .added ? row.column("source") ?? .null : .null,
+                .integer(Int(observed)), .integer(origin.rawValue),
+            ]
         }
-        _ = try await connection.query("""
+        _ = try await connection.query(
+            """
             INSERT INTO mirror_changes (service, number, change, registered_at, source, observed_at, origin) VALUES \(placeholders)
-            """, binds)
+            """,
+            binds
+        )
     }
 
     public func storeID() async throws -> String {
@@ -146,26 +195,39 @@ public final class SQLiteMirrorStore: MirrorStore {
 
     public func progress(service: String) async throws -> MirrorProgress? {
         try await gate.run {
-            let rows = try await connection.query("SELECT progress FROM mirror_services WHERE service_id = ?", [.text(service)])
+            let rows = try await connection.query(
+                "SELECT progress FROM mirror_services WHERE service_id = ?",
+                [.text(service)]
+            )
             guard let text = rows.first?.column("progress")?.string else { return nil }
             return try JSONDecoder().decode(MirrorProgress.self, from: Data(text.utf8))
         }
     }
 
-    public func loadRecords(service: String, batch: ([MirrorRecord]) -> Void) async throws -> (count: Int, lastSequence: Int64) {
+    public func loadRecords(
+        service: String,
+        batch: ([MirrorRecord]) -> Void
+    ) async throws -> (count: Int, lastSequence: Int64) {
         try await gate.run {
             let id = try await serviceID(service)
-            var after = Int.min, count = 0
+            var after = Int.min
+            var count = 0
             while true {
-                let rows = try await connection.query("""
+                let rows = try await connection.query(
+                    """
                     SELECT number, registered_at, source FROM mirror_records WHERE service = ? AND number > ? ORDER BY number LIMIT 50000
-                    """, [.integer(id), .integer(after)])
+                    """,
+                    [.integer(id), .integer(after)]
+                )
                 guard let last = rows.last?.column("number")?.integer else { break }
                 batch(try rows.map(Self.record))
                 count += rows.count
                 after = last
             }
-            let sequence = try await connection.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM mirror_changes WHERE service = ?", [.integer(id)])
+            let sequence = try await connection.query(
+                "SELECT COALESCE(MAX(seq), 0) AS seq FROM mirror_changes WHERE service = ?",
+                [.integer(id)]
+            )
             return (count, Int64(sequence.first?.column("seq")?.integer ?? 0))
         }
     }
@@ -177,17 +239,25 @@ public final class SQLiteMirrorStore: MirrorStore {
     }
 
     private func changesAfter(_ id: Int, _ sequence: Int64, limit: Int) async throws -> [MirrorChange] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT seq, number, change, registered_at, source, observed_at, origin FROM mirror_changes
             WHERE service = ? AND seq > ? ORDER BY seq LIMIT ?
-            """, [.integer(id), .integer(Int(sequence)), .integer(limit)])
+            """,
+            [.integer(id), .integer(Int(sequence)), .integer(limit)]
+        )
         return try rows.map(Self.change)
     }
 
     /// Closes the connection; later calls do nothing.
     public func close() async throws {
         try await gate.run {
-            guard !closed.withLock({ closed in defer { closed = true }; return closed }) else { return }
+            guard
+                !closed.withLock({ closed in
+                    defer { closed = true }
+                    return closed
+                })
+            else { return }
             try await connection.close()
         }
     }
@@ -195,9 +265,14 @@ public final class SQLiteMirrorStore: MirrorStore {
     /// The row id of a service, created on first use.
     private func serviceID(_ service: String) async throws -> Int {
         if let id = serviceIDs.id(of: service) { return id }
-        _ = try await connection.query("INSERT INTO mirror_services (service_id) VALUES (?) ON CONFLICT (service_id) DO NOTHING", [.text(service)])
+        _ = try await connection.query(
+            "INSERT INTO mirror_services (service_id) VALUES (?) ON CONFLICT (service_id) DO NOTHING",
+            [.text(service)]
+        )
         let rows = try await connection.query("SELECT id FROM mirror_services WHERE service_id = ?", [.text(service)])
-        guard let id = rows.first?.column("id")?.integer else { throw MirrorStoreError.corrupt("no row for service \(service)") }
+        guard let id = rows.first?.column("id")?.integer else {
+            throw MirrorStoreError.corrupt("no row for service \(service)")
+        }
         serviceIDs.remember(id, for: service)
         return id
     }
@@ -228,19 +303,29 @@ public final class SQLiteMirrorStore: MirrorStore {
         guard let time = row.column("registered_at")?.integer, let source = row.column("source")?.integer else {
             throw MirrorStoreError.corrupt("a record lacks its time or source")
         }
-        return MirrorRecord(key: try key(row.column("number")), registeredAtMilliseconds: Int64(time), source: source == 1 ? .ars : .manual)
+        return MirrorRecord(
+            key: try key(row.column("number")),
+            registeredAtMilliseconds: Int64(time),
+            source: source == 1 ? .ars : .manual
+        )
     }
 
     private static func change(_ row: SQLiteRow) throws -> MirrorChange {
-        guard let sequence = row.column("seq")?.integer, let kind = row.column("change")?.integer.flatMap(MirrorChange.Kind.init(rawValue:)),
-              let observed = row.column("observed_at")?.integer else {
+        guard let sequence = row.column("seq")?.integer,
+            let kind = row.column("change")?.integer.flatMap(MirrorChange.Kind.init(rawValue:)),
+            let observed = row.column("observed_at")?.integer
+        else {
             throw MirrorStoreError.corrupt("a change lacks its sequence, kind or time")
         }
-        return MirrorChange(sequence: Int64(sequence), key: try key(row.column("number")), kind: kind,
-                            registeredAtMilliseconds: row.column("registered_at")?.integer.map(Int64.init),
-                            source: row.column("source")?.integer.map { $0 == 1 ? .ars : .manual },
-                            observedAtMilliseconds: Int64(observed),
-                            origin: row.column("origin")?.integer.flatMap(MirrorChange.Origin.init(rawValue:)) ?? .sync)
+        return MirrorChange(
+            sequence: Int64(sequence),
+            key: try key(row.column("number")),
+            kind: kind,
+            registeredAtMilliseconds: row.column("registered_at")?.integer.map(Int64.init),
+            source: row.column("source")?.integer.map { $0 == 1 ? .ars : .manual },
+            observedAtMilliseconds: Int64(observed),
+            origin: row.column("origin")?.integer.flatMap(MirrorChange.Origin.init(rawValue:)) ?? .sync
+        )
     }
 }
 

@@ -52,9 +52,15 @@ struct MirrorSync {
                 if initial { progress.initialStartedAt = now }
             }
             progress = mirror.progress
-            logger.info("mirror \(kind) started", metadata: ["endTime": "\(now)", "concurrency": "\(settings.syncConcurrency)"])
+            logger.info(
+                "mirror \(kind) started",
+                metadata: ["endTime": "\(now)", "concurrency": "\(settings.syncConcurrency)"]
+            )
         } else {
-            logger.info("mirror \(kind) resumed", metadata: ["records": "\(progress.passRecords)", "sensCalls": "\(progress.passCalls)"])
+            logger.info(
+                "mirror \(kind) resumed",
+                metadata: ["records": "\(progress.passRecords)", "sensCalls": "\(progress.passCalls)"]
+            )
         }
         let passStarted = clock.nowMilliseconds()
         let ranges = PassRanges(progress.remainingRanges)
@@ -63,7 +69,9 @@ struct MirrorSync {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for reader in 0..<settings.syncConcurrency {
-                    group.addTask { try await readRanges(reader, ranges: ranges, initial: initial, kind: kind, log: log, span: span) }
+                    group.addTask {
+                        try await readRanges(reader, ranges: ranges, initial: initial, kind: kind, log: log, span: span)
+                    }
                 }
                 if !initial { group.addTask { try await keepFreshDuringPass() } }
                 do {
@@ -80,8 +88,13 @@ struct MirrorSync {
         } catch {
             let failure = error as? OptOutError ?? OptOutError(.failed, "\(error)")
             let current = mirror.progress
-            mirror.finishSync(kind: "full", startedAt: passStarted, outcome: "\(kind) failed: \(failure.reason)",
-                              sensCalls: current.passCalls - progress.passCalls, succeeded: false)
+            mirror.finishSync(
+                kind: "full",
+                startedAt: passStarted,
+                outcome: "\(kind) failed: \(failure.reason)",
+                sensCalls: current.passCalls - progress.passCalls,
+                succeeded: false
+            )
             if !initial { mirror.finishReconciliation(outcome: "failed: \(failure.reason)") }
             throw failure
         }
@@ -102,34 +115,61 @@ struct MirrorSync {
             progress.passCursor = nil
             progress.passSpan = nil
         }
-        mirror.finishSync(kind: "full", startedAt: passStarted, outcome: "ok", sensCalls: finished.passCalls - progress.passCalls, succeeded: true)
+        mirror.finishSync(
+            kind: "full",
+            startedAt: passStarted,
+            outcome: "ok",
+            sensCalls: finished.passCalls - progress.passCalls,
+            succeeded: true
+        )
         mirror.finishReconciliation(outcome: "ok")
-        logger.info("mirror \(kind) completed", metadata: [
-            "records": "\(finished.passRecords)", "sensCalls": "\(finished.passCalls)", "removed": "\(finished.passRemoved)",
-            "seconds": "\(Double(clock.nowMilliseconds() - (finished.passStartedAt ?? passStarted)) / 1000)",
-            "throttled": "\(limiter.throttles)",
-        ])
+        logger.info(
+            "mirror \(kind) completed",
+            metadata: [
+                "records": "\(finished.passRecords)", "sensCalls": "\(finished.passCalls)",
+                "removed": "\(finished.passRemoved)",
+                "seconds": "\(Double(clock.nowMilliseconds() - (finished.passStartedAt ?? passStarted)) / 1000)",
+                "throttled": "\(limiter.throttles)",
+            ]
+        )
     }
 
     /// One reader of a full pass: takes ranges until none is left, storing each window with what is left to read.
-    private func readRanges(_ id: Int, ranges: PassRanges, initial: Bool, kind: String, log: PassLog, span: Int64?) async throws {
+    private func readRanges(
+        _ id: Int,
+        ranges: PassRanges,
+        initial: Bool,
+        kind: String,
+        log: PassLog,
+        span: Int64?
+    ) async throws {
         while let range = await ranges.next(for: id) {
-            try await reader.read(range.lowerBound, range.upperBound, span: span, beginRead: mirror.beginRead,
-                                  shed: { ranges.shed(id, lower: $0, upper: $1, span: $2) }) { window in
-                // The first pass has nothing to remove: the mirror holds only what this pass stored.
-                let (removals, confirmCalls) = initial ? ([], 0) : try await confirmedRemovals(window)
-                try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
-                                       window: (window.range, window.unkeyed)) { progress in
-                    // Saved as if this window were read; the readers' shared ranges move only once it is stored.
-                    progress.passRanges = ranges.remaining(reading: id, below: window.lower)
-                    progress.passSpan = window.nextSpan
-                    progress.passRecords += window.records.count
-                    progress.passCalls += window.calls + confirmCalls
-                    progress.passRemoved += removals.count
+            try await reader.read(
+                range.lowerBound,
+                range.upperBound,
+                span: span,
+                beginRead: mirror.beginRead,
+                shed: { ranges.shed(id, lower: $0, upper: $1, span: $2) },
+                handle: { window in
+                    // The first pass has nothing to remove: the mirror holds only what this pass stored.
+                    let (removals, confirmCalls) = initial ? ([], 0) : try await confirmedRemovals(window)
+                    try await mirror.store(
+                        records: window.records,
+                        removals: removals,
+                        readAt: window.generation,
+                        window: (window.range, window.unkeyed)
+                    ) { progress in
+                        // Saved as if this window were read; the readers' shared ranges move only once it is stored.
+                        progress.passRanges = ranges.remaining(reading: id, below: window.lower)
+                        progress.passSpan = window.nextSpan
+                        progress.passRecords += window.records.count
+                        progress.passCalls += window.calls + confirmCalls
+                        progress.passRemoved += removals.count
+                    }
+                    ranges.read(id, below: window.lower)
+                    log.progress(mirror, kind: kind)
                 }
-                ranges.read(id, below: window.lower)
-                log.progress(mirror, kind: kind)
-            }
+            )
         }
     }
 
@@ -154,13 +194,20 @@ struct MirrorSync {
         var calls = 0
         do {
             // To the overlap past now too: a record SENS stamps ahead of this clock is read as soon as it is listed.
-            calls = try await reread(from, started.saturatingAdd(settings.overlapMilliseconds)) { calls = $0.calls }.calls
+            calls = try await reread(from, started.saturatingAdd(settings.overlapMilliseconds)) { calls = $0.calls }
+                .calls
             try await save { progress in
                 progress.lastSyncAt = started
                 progress.syncedThrough = max(progress.syncedThrough ?? started, started)
             }
         } catch {
-            mirror.finishSync(kind: "incremental", startedAt: started, outcome: "failed: \(error.reason)", sensCalls: calls, succeeded: false)
+            mirror.finishSync(
+                kind: "incremental",
+                startedAt: started,
+                outcome: "failed: \(error.reason)",
+                sensCalls: calls,
+                succeeded: false
+            )
             throw error
         }
         mirror.finishSync(kind: "incremental", startedAt: started, outcome: "ok", sensCalls: calls, succeeded: true)
@@ -177,15 +224,23 @@ struct MirrorSync {
     /// Reads `lower...upper` whole, window by window, and brings the mirror in line with each: records upserted,
     /// removals confirmed by number first. `progressed` hears of the totals so far after each window, so that a
     /// re-read that fails midway still counts its calls.
-    func reread(_ lower: Int64, _ upper: Int64, progressed: (Reread) -> Void = { _ in }) async throws(OptOutError) -> Reread {
+    func reread(
+        _ lower: Int64,
+        _ upper: Int64,
+        progressed: (Reread) -> Void = { _ in }
+    ) async throws(OptOutError) -> Reread {
         var done = Reread()
         try await reader.read(lower, upper, span: nil, beginRead: mirror.beginRead) { window in
             let (removals, confirmCalls) = try await confirmedRemovals(window)
             done.found += window.records.count { !mirror.holds($0) }
             done.removed += removals.count
             done.calls += window.calls + confirmCalls
-            try await mirror.store(records: window.records, removals: removals, readAt: window.generation,
-                                   window: (window.range, window.unkeyed)) { _ in }
+            try await mirror.store(
+                records: window.records,
+                removals: removals,
+                readAt: window.generation,
+                window: (window.range, window.unkeyed)
+            ) { _ in }
             progressed(done)
         }
         return done
@@ -204,7 +259,12 @@ struct MirrorSync {
     /// for each by number in the form it held it, no longer holds; and how many calls that took. The lookups start
     /// after the read: a gateway write recorded after `window.generation` is spared by `ServiceMirror.store`.
     func confirmedRemovals(_ window: WindowReader.Window) async throws(OptOutError) -> ([PhoneKey], Int) {
-        let candidates = mirror.removalCandidates(window.lower, window.upper, listed: Set(window.records.map(\.key)), readAt: window.generation)
+        let candidates = mirror.removalCandidates(
+            window.lower,
+            window.upper,
+            listed: Set(window.records.map(\.key)),
+            readAt: window.generation
+        )
         var confirmed: [PhoneKey] = []
         for key in candidates {
             let digits = key.digits
@@ -257,8 +317,12 @@ final class PassLog: Sendable {
         }
         guard let (lastAt, records) = due else { return }
         let rate = Double(current.passRecords - records) * 1000 / Double(max(1, now - lastAt))
-        mirror.logger.info("mirror \(kind) progress", metadata: [
-            "records": "\(current.passRecords)", "sensCalls": "\(current.passCalls)", "recordsPerSecond": "\(Int(rate))",
-        ])
+        mirror.logger.info(
+            "mirror \(kind) progress",
+            metadata: [
+                "records": "\(current.passRecords)", "sensCalls": "\(current.passCalls)",
+                "recordsPerSecond": "\(Int(rate))",
+            ]
+        )
     }
 }

@@ -38,7 +38,12 @@ public struct MirrorSyncService: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for target in targets {
-                    group.addTask { await Self.keepInStep(MirrorSync(mirror: target.mirror, source: target.source), coordination: coordination) }
+                    group.addTask {
+                        await Self.keepInStep(
+                            MirrorSync(mirror: target.mirror, source: target.source),
+                            coordination: coordination
+                        )
+                    }
                 }
             }
         }
@@ -82,8 +87,11 @@ public struct MirrorSyncService: Service {
         var failingSince: ContinuousClock.Instant?
         while !Task.isCancelled {
             if coordination.shared, leading, let since = failingSince,
-               ContinuousClock.now - since > .milliseconds(settings.maxStalenessMilliseconds / 2) {
-                mirror.logger.warning("this replica has not synced the mirror successfully for a while: it gives the lead up to another replica")
+                ContinuousClock.now - since > .milliseconds(settings.maxStalenessMilliseconds / 2)
+            {
+                mirror.logger.warning(
+                    "this replica has not synced the mirror successfully for a while: it gives the lead up to another replica"
+                )
                 await coordination.resign(mirror.storeKey)
                 leading = false
                 failingSince = nil
@@ -92,7 +100,9 @@ public struct MirrorSyncService: Service {
             }
             guard await coordination.lead(mirror.storeKey) else {
                 if leading || !toldFollowing {
-                    mirror.logger.notice("another replica syncs the mirror; this one follows the shared store's changes")
+                    mirror.logger.notice(
+                        "another replica syncs the mirror; this one follows the shared store's changes"
+                    )
                 }
                 leading = false
                 failingSince = nil
@@ -100,7 +110,9 @@ public struct MirrorSyncService: Service {
                 guard await mirror.pause(settings.syncInterval) else { return }
                 continue
             }
-            if !leading, coordination.shared { mirror.logger.notice("this replica syncs the mirror for every replica sharing its store") }
+            if !leading, coordination.shared {
+                mirror.logger.notice("this replica syncs the mirror for every replica sharing its store")
+            }
             leading = true
             if coordination.shared {
                 // The progress the last syncing replica saved, and every change it made.
@@ -120,7 +132,10 @@ public struct MirrorSyncService: Service {
                         try await sync.fullPass()
                     } catch {
                         guard !Task.isCancelled else { return }
-                        mirror.logger.warning("mirror reconciliation failed; it is tried again at the next sync", metadata: ["error": "\(error.reason)"])
+                        mirror.logger.warning(
+                            "mirror reconciliation failed; it is tried again at the next sync",
+                            metadata: ["error": "\(error.reason)"]
+                        )
                     }
                 }
                 try await sync.incremental()
@@ -137,9 +152,12 @@ public struct MirrorSyncService: Service {
                 } else {
                     failingSince = failingSince ?? .now
                 }
-                mirror.logger.warning("mirror sync failed; trying again", metadata: [
-                    "error": "\(error.reason)", "retryInSeconds": "\(Double(delay.totalMilliseconds) / 1000)",
-                ])
+                mirror.logger.warning(
+                    "mirror sync failed; trying again",
+                    metadata: [
+                        "error": "\(error.reason)", "retryInSeconds": "\(Double(delay.totalMilliseconds) / 1000)",
+                    ]
+                )
                 guard await mirror.pause(delay) else { return }
                 delay = min(delay * 2, settings.syncInterval)
             }
@@ -164,7 +182,12 @@ public struct MirrorSyncService: Service {
                     if failing { mirror.logger.notice("the mirror reads the shared store again") }
                     failing = false
                 } catch {
-                    if !failing { mirror.logger.warning("the mirror cannot read the shared store; it stops answering until it can", metadata: ["error": "\(error)"]) }
+                    if !failing {
+                        mirror.logger.warning(
+                            "the mirror cannot read the shared store; it stops answering until it can",
+                            metadata: ["error": "\(error)"]
+                        )
+                    }
                     failing = true
                 }
             }
@@ -177,7 +200,9 @@ public struct MirrorSyncService: Service {
         let mirror = sync.mirror
         await withDiscardingTaskGroup { group in
             group.addTask {
-                while (try? await Task.sleep(for: mirror.settings.syncInterval)) != nil { mirror.doubtSignalContinuation.yield() }
+                while (try? await Task.sleep(for: mirror.settings.syncInterval)) != nil {
+                    mirror.doubtSignalContinuation.yield()
+                }
                 mirror.doubtSignalContinuation.finish()
             }
             var failing = false
@@ -188,8 +213,10 @@ public struct MirrorSyncService: Service {
                         failing = false
                     } catch {
                         if !failing {
-                            mirror.logger.warning("the mirror could not ask SENS about a number in doubt; it asks again at the next sync",
-                                                  metadata: ["error": "\(error)", "phoneNumber": "\(PhoneNumber.mask(key.digits))"])
+                            mirror.logger.warning(
+                                "the mirror could not ask SENS about a number in doubt; it asks again at the next sync",
+                                metadata: ["error": "\(error)", "phoneNumber": "\(PhoneNumber.mask(key.digits))"]
+                            )
                         }
                         failing = true
                         break

@@ -34,14 +34,19 @@ struct MirrorVerification {
     func run() async throws(OptOutError) {
         let started = mirror.clock.nowMilliseconds()
         // To the overlap past now, as the incremental syncs read: a record SENS stamps ahead of this clock counts too.
-        let buckets = mirror.verificationBuckets(0, started.saturatingAdd(mirror.settings.overlapMilliseconds),
-                                                 records: mirror.settings.verifyBucketRecords)
+        let buckets = mirror.verificationBuckets(
+            0,
+            started.saturatingAdd(mirror.settings.overlapMilliseconds),
+            records: mirror.settings.verifyBucketRecords
+        )
         let tally = Tally(VerificationReport(startedAt: started, buckets: buckets.count), buckets: buckets)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<min(mirror.settings.syncConcurrency, max(1, buckets.count)) {
                     group.addTask {
-                        while let bucket = tally.queue.withLock({ $0.popFirst() }) { try await check(bucket, tally: tally) }
+                        while let bucket = tally.queue.withLock({ $0.popFirst() }) {
+                            try await check(bucket, tally: tally)
+                        }
                     }
                 }
                 try await group.waitForAll()
@@ -63,7 +68,10 @@ struct MirrorVerification {
             }
             mirror.finishVerification(report, completed: false)
             try? await sync.save { $0.lastVerification = report }
-            mirror.logger.warning("mirror verification failed; it is tried again after the verification interval", metadata: ["error": "\(failure.reason)"])
+            mirror.logger.warning(
+                "mirror verification failed; it is tried again after the verification interval",
+                metadata: ["error": "\(failure.reason)"]
+            )
             throw failure
         }
         let report = tally.state.withLock { report in
@@ -72,10 +80,14 @@ struct MirrorVerification {
         }
         mirror.finishVerification(report, completed: true)
         if report.bucketsDiffered > 0 {
-            mirror.logger.notice("mirror verification found differences with SENS and brought them in line", metadata: [
-                "buckets": "\(report.buckets)", "bucketsDiffered": "\(report.bucketsDiffered)", "recordsFound": "\(report.recordsFound)",
-                "removalsFound": "\(report.removalsFound)", "sensCalls": "\(report.sensCalls)",
-            ])
+            mirror.logger.notice(
+                "mirror verification found differences with SENS and brought them in line",
+                metadata: [
+                    "buckets": "\(report.buckets)", "bucketsDiffered": "\(report.bucketsDiffered)",
+                    "recordsFound": "\(report.recordsFound)",
+                    "removalsFound": "\(report.removalsFound)", "sensCalls": "\(report.sensCalls)",
+                ]
+            )
         }
     }
 
@@ -88,14 +100,20 @@ struct MirrorVerification {
     private func check(_ bucket: ClosedRange<Int64>, tally: Tally, counted: Bool = true) async throws {
         let (expected, activity) = mirror.expectedCount(bucket)
         let pageSize = Self.pageSize(for: expected)
-        let probe = try await sync.reader.list(bucket.lowerBound, bucket.upperBound, page: expected / pageSize, pageSize: pageSize)
+        let probe = try await sync.reader.list(
+            bucket.lowerBound,
+            bucket.upperBound,
+            page: expected / pageSize,
+            pageSize: pageSize
+        )
         tally.state.withLock { $0.sensCalls += 1 }
         let listed = probe.records.count + probe.unkeyed.count
         var why: String?
         if listed != expected % pageSize {
             why = listed < expected % pageSize ? "SENS lists fewer records there" : "SENS lists more records there"
         } else if let record = probe.records.first(where: { !mirror.holds($0) }) {
-            why = "SENS lists a record there that the mirror does not hold as it is (\(PhoneNumber.mask(record.key.digits)))"
+            why =
+                "SENS lists a record there that the mirror does not hold as it is (\(PhoneNumber.mask(record.key.digits)))"
         } else if probe.unkeyed.contains(where: { !mirror.holdsUnkeyed($0.key, at: $0.value) }) {
             why = "SENS lists a record there whose number is not 1 to 16 digits and that the mirror does not hold"
         } else if !mirror.probeConclusive(bucket, since: activity) {
@@ -106,15 +124,23 @@ struct MirrorVerification {
         guard let why else { return }
         if counted { tally.state.withLock { $0.bucketsDiffered += 1 } }
         if expected > Self.narrowAbove {
-            let eighths = mirror.verificationBuckets(bucket.lowerBound, bucket.upperBound, records: max(1, expected / 8))
+            let eighths = mirror.verificationBuckets(
+                bucket.lowerBound,
+                bucket.upperBound,
+                records: max(1, expected / 8)
+            )
             if eighths.count > 1 {
                 for eighth in eighths { try await check(eighth, tally: tally, counted: false) }
                 return
             }
         }
-        mirror.logger.notice("mirror verification: a time range differs from SENS; reading it again", metadata: [
-            "from": "\(bucket.lowerBound)", "to": "\(bucket.upperBound)", "mirrorRecords": "\(expected)", "reason": "\(why)",
-        ])
+        mirror.logger.notice(
+            "mirror verification: a time range differs from SENS; reading it again",
+            metadata: [
+                "from": "\(bucket.lowerBound)", "to": "\(bucket.upperBound)", "mirrorRecords": "\(expected)",
+                "reason": "\(why)",
+            ]
+        )
         let done = try await sync.reread(bucket.lowerBound, bucket.upperBound)
         tally.state.withLock { report in
             report.recordsFound += done.found
@@ -127,6 +153,7 @@ struct MirrorVerification {
     /// so that the page `count / size` is the last and holds `count mod size` records when SENS holds `count`.
     static func pageSize(for count: Int) -> Int {
         guard count > 0 else { return OptOutQuery.maxPageSize }
-        return stride(from: OptOutQuery.maxPageSize, through: 2, by: -1).first { count % $0 != 0 } ?? OptOutQuery.maxPageSize
+        return stride(from: OptOutQuery.maxPageSize, through: 2, by: -1).first { count % $0 != 0 }
+            ?? OptOutQuery.maxPageSize
     }
 }

@@ -50,7 +50,9 @@ final class PassRanges: Sendable {
     func shed(_ reader: Int, lower: Int64, upper: Int64, span: Int64) -> Int64 {
         let handed = state.withLock { state -> (CheckedContinuation<ClosedRange<Int64>?, Never>, ClosedRange<Int64>)? in
             state.active[reader] = lower...upper
-            guard upper - lower > span.saturatingTimes(Self.minimumWindowsToShed), !state.waiting.isEmpty else { return nil }
+            guard upper - lower > span.saturatingTimes(Self.minimumWindowsToShed), !state.waiting.isEmpty else {
+                return nil
+            }
             let middle = lower + (upper - lower) / 2
             let (other, continuation) = state.waiting.removeFirst()
             state.active[other] = lower...middle

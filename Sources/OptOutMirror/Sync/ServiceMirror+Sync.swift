@@ -23,9 +23,13 @@ extension ServiceMirror {
             return (progress, loaded)
         }
         metrics.recordRecords(service: name, count: loaded.count)
-        logger.info("mirror loaded from the store", metadata: [
-            "records": "\(loaded.count)", "complete": "\(progress.complete)", "resuming": "\(progress.passUnderWay)",
-        ])
+        logger.info(
+            "mirror loaded from the store",
+            metadata: [
+                "records": "\(loaded.count)", "complete": "\(progress.complete)",
+                "resuming": "\(progress.passUnderWay)",
+            ]
+        )
     }
 
     var progress: MirrorProgress { state.withLock { $0.progress } }
@@ -40,7 +44,9 @@ extension ServiceMirror {
             // when SENS throttles them.
             let horizon = max(settings.overlapMilliseconds, 3_600_000)
             if state.recentWrites.count > 1_024 {
-                state.recentWrites = state.recentWrites.filter { $0.value.generation > generation || now - $0.value.atMilliseconds < horizon }
+                state.recentWrites = state.recentWrites.filter {
+                    $0.value.generation > generation || now - $0.value.atMilliseconds < horizon
+                }
             }
             return generation
         }
@@ -55,7 +61,12 @@ extension ServiceMirror {
 
     /// The numbers the mirror holds in `lower...upper` that a read at `generation` did not list (`listed`): the
     /// candidates for removal, which the sync confirms with the source one by one before removing any.
-    func removalCandidates(_ lower: Int64, _ upper: Int64, listed: Set<PhoneKey>, readAt generation: UInt64) -> [PhoneKey] {
+    func removalCandidates(
+        _ lower: Int64,
+        _ upper: Int64,
+        listed: Set<PhoneKey>,
+        readAt generation: UInt64
+    ) -> [PhoneKey] {
         state.withLock { state in
             state.index.records(registeredIn: lower, upper).map(\.key).filter { key in
                 !listed.contains(key) && !Self.spared(key, generation, in: state)
@@ -67,9 +78,13 @@ extension ServiceMirror {
     /// `removals` (confirmed with the source after `generation`) removed, except numbers written through the
     /// gateway since; `progress` is saved with them. `window`, when given, is the time range the records are the
     /// whole of: the unkeyed records (`State.unkeyed`) listed there replace those the mirror held there.
-    func store(records: [MirrorRecord], removals: [PhoneKey] = [], readAt generation: UInt64,
-               window: (range: ClosedRange<Int64>, unkeyed: [String: Int64])? = nil,
-               progress: (inout MirrorProgress) -> Void) async throws {
+    func store(
+        records: [MirrorRecord],
+        removals: [PhoneKey] = [],
+        readAt generation: UInt64,
+        window: (range: ClosedRange<Int64>, unkeyed: [String: Int64])? = nil,
+        progress: (inout MirrorProgress) -> Void
+    ) async throws {
         try await writes.run {
             // A replica that lost the lead (its connection to a shared store ended) stops mid-sync.
             guard store.coordination.holdsLead(storeKey) else { throw MirrorLeadLost() }
@@ -77,16 +92,26 @@ extension ServiceMirror {
             try await catchUp()
             let now = clock.nowMilliseconds()
             // What the index held when the numbers were chosen: the store spares what others wrote after it.
-            let (upserts, removals, next, after) = state.withLock { state -> ([MirrorRecord], [PhoneKey], MirrorProgress, Int64) in
-                let removals = removals.filter { state.index.record(for: $0) != nil && !Self.spared($0, generation, in: state) }
+            let (upserts, removals, next, after) = state.withLock {
+                state -> ([MirrorRecord], [PhoneKey], MirrorProgress, Int64) in
+                let removals = removals.filter {
+                    state.index.record(for: $0) != nil && !Self.spared($0, generation, in: state)
+                }
                 var upserts: [MirrorRecord] = []
                 for record in records where !state.index.holds(record) { upserts.append(record) }
                 var next = state.progress
                 progress(&next)
                 return (upserts, removals, next, state.appliedSequence)
             }
-            let changes = try await store.apply(service: storeKey, records: upserts, removals: removals, observedAtMilliseconds: now,
-                                                origin: .sync, progress: next, after: after)
+            let changes = try await store.apply(
+                service: storeKey,
+                records: upserts,
+                removals: removals,
+                observedAtMilliseconds: now,
+                origin: .sync,
+                progress: next,
+                after: after
+            )
             let newUnkeyed = state.withLock { state -> [String] in
                 apply(changes, to: &state)
                 state.progress = next
@@ -96,14 +121,18 @@ extension ServiceMirror {
                 let kept = state.unkeyed.filter { !window.range.contains($0.value) || window.unkeyed[$0.key] != nil }
                 if kept.count != state.unkeyed.count { state.mutations &+= 1 }
                 state.unkeyed = kept
-                for (number, time) in window.unkeyed where state.unkeyed.updateValue(time, forKey: number) == nil { added.append(number) }
+                for (number, time) in window.unkeyed where state.unkeyed.updateValue(time, forKey: number) == nil {
+                    added.append(number)
+                }
                 if !added.isEmpty { state.mutations &+= 1 }
                 return added
             }
             report(changes)
             if !newUnkeyed.isEmpty {
-                logger.warning("SENS lists opt-outs whose number is not 1 to 16 digits: they match no number a caller can ask about",
-                               metadata: ["count": "\(newUnkeyed.count)", "numbers": "\(newUnkeyed.map { PhoneNumber.mask($0) })"])
+                logger.warning(
+                    "SENS lists opt-outs whose number is not 1 to 16 digits: they match no number a caller can ask about",
+                    metadata: ["count": "\(newUnkeyed.count)", "numbers": "\(newUnkeyed.map { PhoneNumber.mask($0) })"]
+                )
             }
         }
     }
@@ -120,25 +149,42 @@ extension ServiceMirror {
         for change in changes where change.sequence > state.appliedSequence {
             switch change.kind {
             case .added:
-                let isNumber = state.index.upsert(MirrorRecord(key: change.key, registeredAtMilliseconds: change.registeredAtMilliseconds ?? 0,
-                                                               source: change.source ?? .manual))
-                if !isNumber, state.index.record(for: change.key)?.registeredAtMilliseconds == change.registeredAtMilliseconds,
-                   notNumbers.count < 10 {
+                let isNumber = state.index.upsert(
+                    MirrorRecord(
+                        key: change.key,
+                        registeredAtMilliseconds: change.registeredAtMilliseconds ?? 0,
+                        source: change.source ?? .manual
+                    )
+                )
+                if !isNumber,
+                    state.index.record(for: change.key)?.registeredAtMilliseconds == change.registeredAtMilliseconds,
+                    notNumbers.count < 10
+                {
                     notNumbers.append(PhoneNumber.mask(change.key.digits))
                 }
             case .removed:
                 state.index.remove(change.key)
             }
             state.mutations &+= 1
-            if change.origin == .gateway, change.observedAtMilliseconds > state.recentWrites[change.key]?.atMilliseconds ?? .min {
-                if !bumped { state.writeGeneration += 1; bumped = true }
-                state.recentWrites[change.key] = RecentWrite(generation: state.writeGeneration, atMilliseconds: change.observedAtMilliseconds)
+            if change.origin == .gateway,
+                change.observedAtMilliseconds > state.recentWrites[change.key]?.atMilliseconds ?? .min
+            {
+                if !bumped {
+                    state.writeGeneration += 1
+                    bumped = true
+                }
+                state.recentWrites[change.key] = RecentWrite(
+                    generation: state.writeGeneration,
+                    atMilliseconds: change.observedAtMilliseconds
+                )
             }
             state.appliedSequence = change.sequence
         }
         if !notNumbers.isEmpty {
-            logger.warning("SENS lists opt-outs whose digits are no Korean phone number: the mirror keeps them, and they match no number a caller can ask about",
-                           metadata: ["numbers": "\(notNumbers)"])
+            logger.warning(
+                "SENS lists opt-outs whose digits are no Korean phone number: the mirror keeps them, and they match no number a caller can ask about",
+                metadata: ["numbers": "\(notNumbers)"]
+            )
         }
     }
 
@@ -163,8 +209,12 @@ extension ServiceMirror {
                 state.progressVersion += 1
             }
             state.followedAt = max(state.followedAt ?? started, started)
-            if shared, let synced = progress?.lastSyncAt { state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? synced, synced) }
-            if shared, let verified = progress?.lastVerifiedAt { state.lastVerifiedAt = max(state.lastVerifiedAt ?? verified, verified) }
+            if shared, let synced = progress?.lastSyncAt {
+                state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? synced, synced)
+            }
+            if shared, let verified = progress?.lastVerifiedAt {
+                state.lastVerifiedAt = max(state.lastVerifiedAt ?? verified, verified)
+            }
         }
     }
 
@@ -216,9 +266,10 @@ extension ServiceMirror {
         state.withLock { state in
             let now = Self.activity(state)
             guard now == before, before.writesInFlight == 0 else { return false }
-            return state.doubted.isEmpty || !state.doubted.keys.contains { key in
-                state.index.optOut(of: key).map { range.contains($0.registeredAtMilliseconds) } ?? false
-            }
+            return state.doubted.isEmpty
+                || !state.doubted.keys.contains { key in
+                    state.index.optOut(of: key).map { range.contains($0.registeredAtMilliseconds) } ?? false
+                }
         }
     }
 
@@ -255,10 +306,17 @@ extension ServiceMirror {
         let now = clock.nowMilliseconds()
         state.withLock { state in
             state.lastSync = SyncReport(outcome: outcome, durationMilliseconds: now - startedAt, sensCalls: sensCalls)
-            if succeeded, kind == "incremental" { state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? startedAt, startedAt) }
+            if succeeded, kind == "incremental" {
+                state.lastSyncStartedAt = max(state.lastSyncStartedAt ?? startedAt, startedAt)
+            }
         }
-        metrics.recordSync(service: name, kind: kind, outcome: succeeded ? "ok" : "failed", duration: .milliseconds(now - startedAt),
-                           sensCalls: sensCalls)
+        metrics.recordSync(
+            service: name,
+            kind: kind,
+            outcome: succeeded ? "ok" : "failed",
+            duration: .milliseconds(now - startedAt),
+            sensCalls: sensCalls
+        )
         reportLag()
     }
 
@@ -295,8 +353,16 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     public var removalsFound: Int
     public var sensCalls: Int
 
-    public init(startedAt: Int64, durationMilliseconds: Int64 = 0, outcome: String = "ok", buckets: Int = 0, bucketsDiffered: Int = 0,
-                recordsFound: Int = 0, removalsFound: Int = 0, sensCalls: Int = 0) {
+    public init(
+        startedAt: Int64,
+        durationMilliseconds: Int64 = 0,
+        outcome: String = "ok",
+        buckets: Int = 0,
+        bucketsDiffered: Int = 0,
+        recordsFound: Int = 0,
+        removalsFound: Int = 0,
+        sensCalls: Int = 0
+    ) {
         self.startedAt = startedAt
         self.durationMilliseconds = durationMilliseconds
         self.outcome = outcome

@@ -43,14 +43,16 @@ final class SyncCallLimiter: Sendable {
                 let value = try await call()
                 release(succeeded: true)
                 return value
-            } catch where error.kind == .throttled {
+            } catch  where error.kind == .throttled {
                 let wait = throttled(retryAfterSeconds: error.retryAfterSeconds)
                 release(succeeded: false)
                 do { try await Task.sleep(for: wait) } catch { throw OptOutError(.unavailable, "the sync was stopped") }
-            } catch where [.unavailable, .failed, .timedOut].contains(error.kind) && failures < retries {
+            } catch  where [.unavailable, .failed, .timedOut].contains(error.kind) && failures < retries {
                 release(succeeded: false)
                 failures += 1
-                do { try await Task.sleep(for: retryDelay * (1 << (failures - 1))) } catch { throw OptOutError(.unavailable, "the sync was stopped") }
+                do { try await Task.sleep(for: retryDelay * (1 << (failures - 1))) } catch {
+                    throw OptOutError(.unavailable, "the sync was stopped")
+                }
             } catch {
                 release(succeeded: false)
                 throw error
@@ -63,7 +65,9 @@ final class SyncCallLimiter: Sendable {
             if Task.isCancelled { throw OptOutError(.unavailable, "the sync was stopped") }
             let resumeAt = state.withLock { $0.resumeAt }
             if let resumeAt, resumeAt > .now {
-                do { try await Task.sleep(until: resumeAt) } catch { throw OptOutError(.unavailable, "the sync was stopped") }
+                do { try await Task.sleep(until: resumeAt) } catch {
+                    throw OptOutError(.unavailable, "the sync was stopped")
+                }
                 continue
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

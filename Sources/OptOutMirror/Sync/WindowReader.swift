@@ -32,9 +32,14 @@ struct WindowReader {
     /// handing each window to `handle` before reading the next. `beginRead` is called before each window is read.
     /// Before each window, `shed` may give the older part of what is left (given with the window span) to another
     /// reader: it returns the lower bound to go on with.
-    func read(_ lower: Int64, _ upper: Int64, span: Int64?, beginRead: () -> UInt64,
-              shed: (_ lower: Int64, _ upper: Int64, _ span: Int64) -> Int64 = { lower, _, _ in lower },
-              handle: (Window) async throws -> Void) async throws(OptOutError) {
+    func read(
+        _ lower: Int64,
+        _ upper: Int64,
+        span: Int64?,
+        beginRead: () -> UInt64,
+        shed: (_ lower: Int64, _ upper: Int64, _ span: Int64) -> Int64 = { lower, _, _ in lower },
+        handle: (Window) async throws -> Void
+    ) async throws(OptOutError) {
         var lower = lower
         var upper = upper
         var span = max(1, span ?? (upper - lower + 1))
@@ -58,13 +63,21 @@ struct WindowReader {
                 for reading in 0..<2 {
                     var page = reading == 0 ? 1 : 0
                     while true {
-                        let (next, nextUnkeyed, nextFull) = try await list(windowLower, upper, page: page, pageSize: Self.pageSize)
+                        let (next, nextUnkeyed, nextFull) = try await list(
+                            windowLower,
+                            upper,
+                            page: page,
+                            pageSize: Self.pageSize
+                        )
                         calls += 1
                         unkeyed.merge(nextUnkeyed) { first, _ in first }
                         let fresh = next.filter { seen.insert($0.key).inserted }
                         // A source that ignores the page index would otherwise be paged for ever.
                         guard !fresh.isEmpty || next.isEmpty || page <= seen.count / Self.pageSize else {
-                            throw OptOutError(.failed, "SENS answered page \(page) of one millisecond with no new record")
+                            throw OptOutError(
+                                .failed,
+                                "SENS answered page \(page) of one millisecond with no new record"
+                            )
                         }
                         records += fresh
                         if !nextFull { break }
@@ -78,8 +91,17 @@ struct WindowReader {
             let suggested = count == 0 ? width.saturatingTimes(8) : (width / count).saturatingTimes(Self.targetRecords)
             let nextSpan = max(1, min(suggested, width.saturatingTimes(8)))
             do {
-                try await handle(Window(lower: windowLower, upper: upper, records: records, unkeyed: unkeyed, nextSpan: nextSpan, calls: calls,
-                                        generation: generation))
+                try await handle(
+                    Window(
+                        lower: windowLower,
+                        upper: upper,
+                        records: records,
+                        unkeyed: unkeyed,
+                        nextSpan: nextSpan,
+                        calls: calls,
+                        generation: generation
+                    )
+                )
                 calls = 0
             } catch let error as OptOutError {
                 throw error
@@ -94,11 +116,20 @@ struct WindowReader {
     /// One page of `lower...upper`, and whether it was full. A record outside the window means the source did not
     /// filter as asked: nothing it answered can be trusted to be the whole window. A record whose number is not
     /// 1 to 16 digits has no key: it is returned apart (`Window.unkeyed`).
-    func list(_ lower: Int64, _ upper: Int64, page: Int, pageSize: Int) async throws(OptOutError)
-        -> (records: [MirrorRecord], unkeyed: [String: Int64], full: Bool) {
+    func list(
+        _ lower: Int64,
+        _ upper: Int64,
+        page: Int,
+        pageSize: Int
+    ) async throws(OptOutError)
+        -> (records: [MirrorRecord], unkeyed: [String: Int64], full: Bool)
+    {
         let source = self.source
         let answer = try await limiter.call { () throws(OptOutError) in
-            try await source.list(OptOutQuery(fromMilliseconds: lower, toMilliseconds: upper, page: page, pageSize: pageSize), refresh: true)
+            try await source.list(
+                OptOutQuery(fromMilliseconds: lower, toMilliseconds: upper, page: page, pageSize: pageSize),
+                refresh: true
+            )
         }
         guard answer.value.allSatisfy({ (lower...upper).contains($0.registeredAtMilliseconds) }) else {
             throw OptOutError(.failed, "SENS answered records outside the time window it was asked for")
@@ -107,7 +138,11 @@ struct WindowReader {
         records.reserveCapacity(answer.value.count)
         var unkeyed: [String: Int64] = [:]
         for optOut in answer.value {
-            if let record = MirrorRecord(optOut) { records.append(record) } else { unkeyed[optOut.phoneNumber] = optOut.registeredAtMilliseconds }
+            if let record = MirrorRecord(optOut) {
+                records.append(record)
+            } else {
+                unkeyed[optOut.phoneNumber] = optOut.registeredAtMilliseconds
+            }
         }
         return (records, unkeyed, answer.value.count == pageSize)
     }

@@ -36,13 +36,19 @@ extension ServiceMirror {
     ///   doubt, as the order SENS applied the two in is unknown.
     /// A register that cannot be recorded puts its numbers in doubt; a removal that cannot be recorded leaves the
     /// number opted out in the mirror (the safe side) until a verification pass finds it.
-    public func recordWrite(registered: [OptOut], removed: [String], unconfirmedRegistrations: [String], since: Int64?) async {
+    public func recordWrite(
+        registered: [OptOut],
+        removed: [String],
+        unconfirmedRegistrations: [String],
+        since: Int64?
+    ) async {
         let now = clock.nowMilliseconds()
         let unconfirmed = unconfirmedRegistrations.compactMap { PhoneKey(digits: $0) }
         // Stamped now even when the number is held already: the write then leaves a change in the store, which every
         // replica's syncs respect (they remove no number a gateway wrote after their read began). The lookup that
         // ends the doubt records SENS's own record.
-        let records = registered.compactMap(MirrorRecord.init)
+        let records =
+            registered.compactMap(MirrorRecord.init)
             + unconfirmed.map { MirrorRecord(key: $0, registeredAtMilliseconds: now, source: .manual) }
         let removals = removed.compactMap { PhoneKey(digits: $0) }
         guard !records.isEmpty || !removals.isEmpty || !unconfirmed.isEmpty else { return }
@@ -50,19 +56,35 @@ extension ServiceMirror {
             let conflicted = try await recordGatewayChange(records: records, removals: removals, since: since, at: now)
             doubt(Set(unconfirmed).union(conflicted), since: now)
         } catch {
-            logger.error("the mirror could not record a confirmed write", metadata: ["error": "\(error)", "records": "\(records.count)", "removals": "\(removals.count)"])
+            logger.error(
+                "the mirror could not record a confirmed write",
+                metadata: ["error": "\(error)", "records": "\(records.count)", "removals": "\(removals.count)"]
+            )
             doubt(Set(records.map(\.key) + unconfirmed), since: now)
         }
     }
 
     /// Writes a gateway change to the store and the index; returns the numbers another gateway write recorded since
     /// `since`, which the store left opted out.
-    private func recordGatewayChange(records: [MirrorRecord], removals: [PhoneKey], since: Int64?, at now: Int64) async throws -> Set<PhoneKey> {
+    private func recordGatewayChange(
+        records: [MirrorRecord],
+        removals: [PhoneKey],
+        since: Int64?,
+        at now: Int64
+    ) async throws -> Set<PhoneKey> {
         guard !records.isEmpty || !removals.isEmpty else { return [] }
         return try await writes.run {
             // No catch-up read first: the write's answer is waiting, and the store returns what it missed.
-            let applied = try await store.apply(service: storeKey, records: records, removals: removals, observedAtMilliseconds: now,
-                                                origin: .gateway, progress: nil, after: appliedSequence, conflictsSince: since)
+            let applied = try await store.apply(
+                service: storeKey,
+                records: records,
+                removals: removals,
+                observedAtMilliseconds: now,
+                origin: .gateway,
+                progress: nil,
+                after: appliedSequence,
+                conflictsSince: since
+            )
             state.withLock { state in
                 state.writeGeneration += 1
                 let write = RecentWrite(generation: state.writeGeneration, atMilliseconds: now)
@@ -80,7 +102,10 @@ extension ServiceMirror {
         state.withLock { state in
             for key in keys where state.doubted[key] == nil { state.doubted[key] = now }
         }
-        logger.notice("numbers in doubt: the mirror asks SENS about them before it vouches for them again", metadata: ["count": "\(keys.count)"])
+        logger.notice(
+            "numbers in doubt: the mirror asks SENS about them before it vouches for them again",
+            metadata: ["count": "\(keys.count)"]
+        )
         doubtSignalContinuation.yield()
     }
 
@@ -90,7 +115,10 @@ extension ServiceMirror {
     /// Asks SENS about one number in doubt (one `clientTelNo` lookup, with the number's lock held, so no write of
     /// it here goes between the answer and its recording) and records what SENS holds. The doubt ends unless
     /// another gateway write of the number overlapped the lookup. Throws what the lookup or the store threw.
-    func resolveDoubt(_ key: PhoneKey, lookUp: @escaping (PhoneNumber) async throws(OptOutError) -> OptOut?) async throws {
+    func resolveDoubt(
+        _ key: PhoneKey,
+        lookUp: @escaping (PhoneNumber) async throws(OptOutError) -> OptOut?
+    ) async throws {
         guard let number = try? PhoneNumber.parse(key.digits) else {
             state.withLock { _ = $0.doubted.removeValue(forKey: key) }
             return
@@ -100,8 +128,12 @@ extension ServiceMirror {
                 let since = await writeClock()
                 let listed = try await lookUp(number).flatMap(MirrorRecord.init)
                 let now = clock.nowMilliseconds()
-                let conflicted = try await recordGatewayChange(records: listed.map { [$0] } ?? [], removals: listed == nil ? [key] : [],
-                                                               since: since, at: now)
+                let conflicted = try await recordGatewayChange(
+                    records: listed.map { [$0] } ?? [],
+                    removals: listed == nil ? [key] : [],
+                    since: since,
+                    at: now
+                )
                 if !conflicted.contains(key) { state.withLock { _ = $0.doubted.removeValue(forKey: key) } }
                 return .success(())
             } catch {

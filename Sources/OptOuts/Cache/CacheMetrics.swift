@@ -36,6 +36,10 @@ public final class CacheStatistics: CacheMetrics {
     public func recordHit(cache: String) { counts.withLock { $0[cache, default: Counts()].hits += 1 } }
     public func recordMiss(cache: String) { counts.withLock { $0[cache, default: Counts()].misses += 1 } }
     public func recordStale(cache: String) { counts.withLock { $0[cache, default: Counts()].stale += 1 } }
-    public func recordEvictions(cache: String, count: Int) { counts.withLock { $0[cache, default: Counts()].evictions += count } }
-    public func recordEntries(cache: String, count: Int) { counts.withLock { $0[cache, default: Counts()].entries = count } }
+    public func recordEvictions(cache: String, count: Int) {
+        counts.withLock { $0[cache, default: Counts()].evictions += count }
+    }
+    public func recordEntries(cache: String, count: Int) {
+        counts.withLock { $0[cache, default: Counts()].entries = count }
+    }
 }

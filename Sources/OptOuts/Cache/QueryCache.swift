@@ -19,7 +19,12 @@ public struct CacheSettings: Sendable, Equatable {
         self.maxListEntries = maxListEntries
     }
 
-    public static let disabled = CacheSettings(ttlMilliseconds: 0, staleIfErrorMilliseconds: 0, maxEntries: 1, maxListEntries: 1)
+    public static let disabled = CacheSettings(
+        ttlMilliseconds: 0,
+        staleIfErrorMilliseconds: 0,
+        maxEntries: 1,
+        maxListEntries: 1
+    )
     public var isEnabled: Bool { ttlMilliseconds > 0 }
 }
 
@@ -106,7 +111,9 @@ public final class QueryCache<Key: Hashable & Sendable, Value: Sendable>: Sendab
             } catch {
                 let failure = error as? OptOutError ?? OptOutError(.unavailable, "the call to the source was cancelled")
                 let now = clock.nowMilliseconds()
-                if let entry = state.withLock({ $0.storage.peek(key) }), now - entry.fetchedAt < settings.staleIfErrorMilliseconds {
+                if let entry = state.withLock({ $0.storage.peek(key) }),
+                    now - entry.fetchedAt < settings.staleIfErrorMilliseconds
+                {
                     metrics.recordStale(cache: name)
                     return Answer(value: entry.value, origin: .stale, ageSeconds: age(entry, now))
                 }

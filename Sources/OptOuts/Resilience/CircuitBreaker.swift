@@ -37,8 +37,13 @@ public final class CircuitBreaker: Sendable {
     private let inner = Mutex(Inner())
     private let onStateChange: @Sendable (State) -> Void
 
-    public init(minimumCalls: Int = 20, failurePercent: Int = 50, windowSize: Int = 100, cooldown: Duration = .seconds(5),
-                onStateChange: @escaping @Sendable (State) -> Void = { _ in }) {
+    public init(
+        minimumCalls: Int = 20,
+        failurePercent: Int = 50,
+        windowSize: Int = 100,
+        cooldown: Duration = .seconds(5),
+        onStateChange: @escaping @Sendable (State) -> Void = { _ in }
+    ) {
         precondition(minimumCalls >= 1 && windowSize >= minimumCalls && (1...100).contains(failurePercent))
         self.minimumCalls = minimumCalls
         self.failurePercent = failurePercent
@@ -107,7 +112,8 @@ public final class CircuitBreaker: Sendable {
                 return .open
             case .closed:
                 inner.append(true, windowSize: windowSize)
-                guard inner.window.count >= minimumCalls, inner.failures * 100 >= inner.window.count * failurePercent else {
+                guard inner.window.count >= minimumCalls, inner.failures * 100 >= inner.window.count * failurePercent
+                else {
                     return nil
                 }
                 inner.state = .open

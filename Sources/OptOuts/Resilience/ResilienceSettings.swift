@@ -16,9 +16,17 @@ public struct ResilienceSettings: Sendable, Equatable {
 
     /// A window smaller than the minimum is widened to it here (the configuration reader refuses one instead). The
     /// defaults are the settings table's (`ResilienceSettings.defaults`, in the application).
-    public init(deadlineMilliseconds: Int, maxAttempts: Int, breakerMinimumCalls: Int, breakerFailurePercent: Int,
-                breakerWindow: Int, breakerCooldownMilliseconds: Int, maxConcurrentCalls: Int, maxQueuedCalls: Int,
-                credentialsProbeSeconds: Int) {
+    public init(
+        deadlineMilliseconds: Int,
+        maxAttempts: Int,
+        breakerMinimumCalls: Int,
+        breakerFailurePercent: Int,
+        breakerWindow: Int,
+        breakerCooldownMilliseconds: Int,
+        maxConcurrentCalls: Int,
+        maxQueuedCalls: Int,
+        credentialsProbeSeconds: Int
+    ) {
         self.deadlineMilliseconds = deadlineMilliseconds
         self.maxAttempts = maxAttempts
         self.breakerMinimumCalls = breakerMinimumCalls

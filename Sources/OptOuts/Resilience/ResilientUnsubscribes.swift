@@ -17,9 +17,15 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
     /// Whether SENS last accepted or refused the gateway's keys for reading.
     public let credentials: CredentialsHealth
 
-    public init(upstream: any SENSUnsubscribes, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
-                bulkhead: Bulkhead = Bulkhead(), metrics: any ResilienceMetrics = ResilienceStatistics(),
-                credentials: CredentialsHealth? = nil, logger: Logger = Logger(label: "sens-gateway")) {
+    public init(
+        upstream: any SENSUnsubscribes,
+        policy: RetryPolicy = RetryPolicy(),
+        breaker: CircuitBreaker = CircuitBreaker(),
+        bulkhead: Bulkhead = Bulkhead(),
+        metrics: any ResilienceMetrics = ResilienceStatistics(),
+        credentials: CredentialsHealth? = nil,
+        logger: Logger = Logger(label: "sens-gateway")
+    ) {
         self.upstream = upstream
         self.policy = policy
         self.breaker = breaker
@@ -41,8 +47,11 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
         try await call("delete", isWrite: true) { () throws(SENSError) in try await upstream.delete(targets) }
     }
 
-    private func call<Value>(_ operation: String, isWrite: Bool,
-                             _ attempt: () async throws(SENSError) -> Value) async throws(SENSError) -> Value {
+    private func call<Value>(
+        _ operation: String,
+        isWrite: Bool,
+        _ attempt: () async throws(SENSError) -> Value
+    ) async throws(SENSError) -> Value {
         var generator = SystemRandomNumberGenerator()
         var attempts = 0
         // Whether an earlier attempt of a write may have been applied. The caller gets the last attempt's failure
@@ -79,7 +88,11 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
                     breaker.releasePermit()  // the request's time ran out before the call went: not SENS's doing
                     throw giveUp(error)
                 }
-                metrics.recordAttempt(operation: operation, outcome: error.outcomeLabel, duration: started.duration(to: .now))
+                metrics.recordAttempt(
+                    operation: operation,
+                    outcome: error.outcomeLabel,
+                    duration: started.duration(to: .now)
+                )
                 if error.isOutage { breaker.recordFailure() } else { breaker.recordSuccess() }
                 if error.isCredentialRefusal {
                     metrics.recordCredentialsRejected()
@@ -92,10 +105,13 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
                 let delay = policy.delay(after: attempts, error: error, using: &generator)
                 if let remaining = RequestDeadline.remaining, delay >= remaining { throw giveUp(error) }
                 metrics.recordRetry(operation: operation)
-                RequestMetadata.logger(or: logger).notice("retrying SENS call", metadata: [
-                    "operation": "\(operation)", "attempt": "\(attempts + 1)", "after": "\(error.outcomeLabel)",
-                    "delay_ms": "\(delay / .milliseconds(1))",
-                ])
+                RequestMetadata.logger(or: logger).notice(
+                    "retrying SENS call",
+                    metadata: [
+                        "operation": "\(operation)", "attempt": "\(attempts + 1)", "after": "\(error.outcomeLabel)",
+                        "delay_ms": "\(delay / .milliseconds(1))",
+                    ]
+                )
                 // Cancelled while waiting (the caller went away): the last failure is the answer.
                 do { try await Task.sleep(for: delay) } catch _ { throw giveUp(error) }
             }

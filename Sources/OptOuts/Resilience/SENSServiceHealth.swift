@@ -11,7 +11,10 @@ public struct SENSServiceHealth: ServiceHealth {
 
     public func problem() -> HealthProblem? {
         if credentials.isRefused {
-            return HealthProblem(reason: "sens_credentials_rejected", detail: "SENS refused the gateway's NCP keys (401/403); they need attention")
+            return HealthProblem(
+                reason: "sens_credentials_rejected",
+                detail: "SENS refused the gateway's NCP keys (401/403); they need attention"
+            )
         }
         if breaker.state == .open {
             return HealthProblem(reason: "sens_circuit_open", detail: "the SENS circuit breaker is open")

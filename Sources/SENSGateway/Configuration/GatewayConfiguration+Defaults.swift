@@ -32,7 +32,11 @@ extension MirrorSettings {
 extension SENSServiceSettings {
     /// A service at `baseURL` with the settings table's call settings.
     public init(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL) {
-        self = GatewayConfiguration.defaults.calls.service(credentials: credentials, serviceID: serviceID, baseURL: baseURL)
+        self = GatewayConfiguration.defaults.calls.service(
+            credentials: credentials,
+            serviceID: serviceID,
+            baseURL: baseURL
+        )
     }
 }
 

@@ -30,7 +30,13 @@ public struct GatewayConfiguration: Sendable {
 
         public static let defaultPath = "./sens-mirror.sqlite"
 
-        public init(enabled: Bool, path: String?, database: PostgresStoreSettings?, settings: MirrorSettings, filterMaxBodyBytes: Int) {
+        public init(
+            enabled: Bool,
+            path: String?,
+            database: PostgresStoreSettings?,
+            settings: MirrorSettings,
+            filterMaxBodyBytes: Int
+        ) {
             self.enabled = enabled
             self.path = path
             self.database = database
@@ -63,8 +69,12 @@ public struct GatewayConfiguration: Sendable {
         public var connectTimeoutMilliseconds: Int
         public var attemptTimeoutMilliseconds: Int
 
-        public init(baseURL: SENSBaseURL, registerTimeOffsetSeconds: Int, connectTimeoutMilliseconds: Int,
-                    attemptTimeoutMilliseconds: Int) {
+        public init(
+            baseURL: SENSBaseURL,
+            registerTimeOffsetSeconds: Int,
+            connectTimeoutMilliseconds: Int,
+            attemptTimeoutMilliseconds: Int
+        ) {
             self.baseURL = baseURL
             self.registerTimeOffsetSeconds = registerTimeOffsetSeconds
             self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
@@ -72,11 +82,16 @@ public struct GatewayConfiguration: Sendable {
         }
 
         /// One service at `baseURL` called with these settings.
-        public func service(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL) -> SENSServiceSettings {
-            SENSServiceSettings(credentials: credentials, serviceID: serviceID, baseURL: baseURL,
-                                registerTimeOffsetSeconds: registerTimeOffsetSeconds,
-                                connectTimeoutMilliseconds: connectTimeoutMilliseconds,
-                                attemptTimeoutMilliseconds: attemptTimeoutMilliseconds)
+        public func service(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL) -> SENSServiceSettings
+        {
+            SENSServiceSettings(
+                credentials: credentials,
+                serviceID: serviceID,
+                baseURL: baseURL,
+                registerTimeOffsetSeconds: registerTimeOffsetSeconds,
+                connectTimeoutMilliseconds: connectTimeoutMilliseconds,
+                attemptTimeoutMilliseconds: attemptTimeoutMilliseconds
+            )
         }
     }
 
@@ -93,11 +108,14 @@ public struct GatewayConfiguration: Sendable {
         public var drainSeconds: Int
 
         /// Each value left out is the settings table's default.
-        public init(host: String = GatewaySettings.defaultText("http.host"), port: Int = GatewaySettings.defaultInteger("http.port"),
-                    maxBodyBytes: Int = GatewaySettings.defaultInteger("http.maxBodyBytes"),
-                    idleTimeoutSeconds: Int = GatewaySettings.defaultInteger("http.idleTimeoutSeconds"),
-                    maxConnections: Int = GatewaySettings.defaultInteger("http.maxConnections"),
-                    drainSeconds: Int = GatewaySettings.defaultInteger("http.drainSeconds")) {
+        public init(
+            host: String = GatewaySettings.defaultText("http.host"),
+            port: Int = GatewaySettings.defaultInteger("http.port"),
+            maxBodyBytes: Int = GatewaySettings.defaultInteger("http.maxBodyBytes"),
+            idleTimeoutSeconds: Int = GatewaySettings.defaultInteger("http.idleTimeoutSeconds"),
+            maxConnections: Int = GatewaySettings.defaultInteger("http.maxConnections"),
+            drainSeconds: Int = GatewaySettings.defaultInteger("http.drainSeconds")
+        ) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
@@ -122,8 +140,16 @@ public struct GatewayConfiguration: Sendable {
     }
 
     /// Read from the settings (`GatewayConfiguration+Reading.swift`); `defaults` holds the settings table's.
-    public init(http: HTTPSettings, upstream: Upstream, defaultService: String?, calls: SENSCallSettings, cache: CacheSettings,
-                resilience: ResilienceSettings, mirror: MirrorConfiguration, log: LogSettings) {
+    public init(
+        http: HTTPSettings,
+        upstream: Upstream,
+        defaultService: String?,
+        calls: SENSCallSettings,
+        cache: CacheSettings,
+        resilience: ResilienceSettings,
+        mirror: MirrorConfiguration,
+        log: LogSettings
+    ) {
         self.http = http
         self.mirror = mirror
         self.upstream = upstream
@@ -146,7 +172,14 @@ public struct GatewayConfiguration: Sendable {
     public func simulatedServices(baseURL: SENSBaseURL, credentials: NCPCredentials) -> [Service] {
         guard case .simulator(let names) = upstream else { return [] }
         return names.map { name in
-            Service(name: name, sens: calls.service(credentials: credentials, serviceID: Self.simulatedServiceID(name), baseURL: baseURL))
+            Service(
+                name: name,
+                sens: calls.service(
+                    credentials: credentials,
+                    serviceID: Self.simulatedServiceID(name),
+                    baseURL: baseURL
+                )
+            )
         }
     }
 

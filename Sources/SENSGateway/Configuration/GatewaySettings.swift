@@ -3,94 +3,318 @@ public enum GatewaySettings {
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     public static let all: [Setting] = [
-        Setting("simulator", .boolean, default: "false",
-                help: "run against an in-process SENS simulator: no NCP account, no keys"),
-        Setting("sens.accessKey", .text, default: nil, placeholder: "KEY", help: "NCP access key (required without --simulator)"),
-        Setting("sens.secretKey", .secret, default: nil, placeholder: "KEY", help: "NCP secret key (or sens.secretKeyFile)"),
-        Setting("sens.secretKeyFile", .text, default: nil, placeholder: "PATH",
-                help: "file holding the secret key, e.g. a mounted Secret"),
-        Setting("sens.serviceId", .text, default: nil, placeholder: "ID",
-                help: "SMS service id, like ncp:sms:kr:123456789012:name: the one service, named default"),
-        Setting("sens.services", .text, default: nil, placeholder: "NAME=ID,...",
-                help: "several services instead: names (a-z, 0-9, -; up to 32) and their SMS service ids"),
-        Setting("sens.defaultService", .text, default: nil, placeholder: "NAME",
-                help: "the service /v1/unsubscribes addresses (default: the first listed)"),
+        Setting(
+            "simulator",
+            .boolean,
+            default: "false",
+            help: "run against an in-process SENS simulator: no NCP account, no keys"
+        ),
+        Setting(
+            "sens.accessKey",
+            .text,
+            default: nil,
+            placeholder: "KEY",
+            help: "NCP access key (required without --simulator)"
+        ),
+        Setting(
+            "sens.secretKey",
+            .secret,
+            default: nil,
+            placeholder: "KEY",
+            help: "NCP secret key (or sens.secretKeyFile)"
+        ),
+        Setting(
+            "sens.secretKeyFile",
+            .text,
+            default: nil,
+            placeholder: "PATH",
+            help: "file holding the secret key, e.g. a mounted Secret"
+        ),
+        Setting(
+            "sens.serviceId",
+            .text,
+            default: nil,
+            placeholder: "ID",
+            help: "SMS service id, like ncp:sms:kr:123456789012:name: the one service, named default"
+        ),
+        Setting(
+            "sens.services",
+            .text,
+            default: nil,
+            placeholder: "NAME=ID,...",
+            help: "several services instead: names (a-z, 0-9, -; up to 32) and their SMS service ids"
+        ),
+        Setting(
+            "sens.defaultService",
+            .text,
+            default: nil,
+            placeholder: "NAME",
+            help: "the service /v1/unsubscribes addresses (default: the first listed)"
+        ),
         Setting("sens.baseUrl", .text, default: "https://sens.apigw.ntruss.com", placeholder: "URL", help: "SENS API"),
-        Setting("sens.registerTimeOffset", .text, default: "+09:00", placeholder: "+HH:MM",
-                help: "zone of SENS's zone-less registerTime values"),
-        Setting("sens.connectTimeoutMilliseconds", .integer(1...60_000), default: "1000", placeholder: "N",
-                help: "connecting to SENS"),
-        Setting("sens.attemptTimeoutMilliseconds", .integer(1...120_000), default: "3000", placeholder: "N",
-                help: "one attempt of a SENS call, answer included"),
-        Setting("sens.deadlineMilliseconds", .integer(1...600_000), default: "10000", placeholder: "N",
-                help: "every request is answered within this"),
+        Setting(
+            "sens.registerTimeOffset",
+            .text,
+            default: "+09:00",
+            placeholder: "+HH:MM",
+            help: "zone of SENS's zone-less registerTime values"
+        ),
+        Setting(
+            "sens.connectTimeoutMilliseconds",
+            .integer(1...60_000),
+            default: "1000",
+            placeholder: "N",
+            help: "connecting to SENS"
+        ),
+        Setting(
+            "sens.attemptTimeoutMilliseconds",
+            .integer(1...120_000),
+            default: "3000",
+            placeholder: "N",
+            help: "one attempt of a SENS call, answer included"
+        ),
+        Setting(
+            "sens.deadlineMilliseconds",
+            .integer(1...600_000),
+            default: "10000",
+            placeholder: "N",
+            help: "every request is answered within this"
+        ),
         Setting("sens.maxAttempts", .integer(1...10), default: "3", placeholder: "N", help: "attempts per SENS call"),
-        Setting("sens.breakerFailurePercent", .integer(1...100), default: "50", placeholder: "N",
-                help: "the circuit opens at this share of failed calls"),
-        Setting("sens.breakerMinimumCalls", .integer(1...10_000), default: "20", placeholder: "N",
-                help: "... once this many calls are in the window"),
-        Setting("sens.breakerWindow", .integer(1...10_000), default: "100", placeholder: "N",
-                help: "calls the failure share is taken over"),
-        Setting("sens.breakerCooldownMilliseconds", .integer(1...600_000), default: "5000", placeholder: "N",
-                help: "open time before a probe call"),
-        Setting("sens.credentialsProbeSeconds", .integer(1...3_600), default: "30", placeholder: "N",
-                help: "how often a service whose keys SENS refused is asked again"),
-        Setting("sens.maxConcurrentCalls", .integer(1...10_000), default: "64", placeholder: "N",
-                help: "bulkhead: SENS calls at once"),
-        Setting("sens.maxQueuedCalls", .integer(0...100_000), default: "128", placeholder: "N",
-                help: "bulkhead: SENS calls waiting"),
-        Setting("http.host", .text, default: "127.0.0.1", placeholder: "HOST",
-                help: "address to listen on; 0.0.0.0 in the container"),
-        Setting("http.port", .integer(0...65_535), default: "8080", placeholder: "PORT", help: "port to listen on; 0 picks a free one"),
+        Setting(
+            "sens.breakerFailurePercent",
+            .integer(1...100),
+            default: "50",
+            placeholder: "N",
+            help: "the circuit opens at this share of failed calls"
+        ),
+        Setting(
+            "sens.breakerMinimumCalls",
+            .integer(1...10_000),
+            default: "20",
+            placeholder: "N",
+            help: "... once this many calls are in the window"
+        ),
+        Setting(
+            "sens.breakerWindow",
+            .integer(1...10_000),
+            default: "100",
+            placeholder: "N",
+            help: "calls the failure share is taken over"
+        ),
+        Setting(
+            "sens.breakerCooldownMilliseconds",
+            .integer(1...600_000),
+            default: "5000",
+            placeholder: "N",
+            help: "open time before a probe call"
+        ),
+        Setting(
+            "sens.credentialsProbeSeconds",
+            .integer(1...3_600),
+            default: "30",
+            placeholder: "N",
+            help: "how often a service whose keys SENS refused is asked again"
+        ),
+        Setting(
+            "sens.maxConcurrentCalls",
+            .integer(1...10_000),
+            default: "64",
+            placeholder: "N",
+            help: "bulkhead: SENS calls at once"
+        ),
+        Setting(
+            "sens.maxQueuedCalls",
+            .integer(0...100_000),
+            default: "128",
+            placeholder: "N",
+            help: "bulkhead: SENS calls waiting"
+        ),
+        Setting(
+            "http.host",
+            .text,
+            default: "127.0.0.1",
+            placeholder: "HOST",
+            help: "address to listen on; 0.0.0.0 in the container"
+        ),
+        Setting(
+            "http.port",
+            .integer(0...65_535),
+            default: "8080",
+            placeholder: "PORT",
+            help: "port to listen on; 0 picks a free one"
+        ),
         // 8 MiB holds the largest schema-valid write: 10,000 numbers of 64 characters, each written as the JSON
         // escapes of a surrogate pair (12 bytes).
-        Setting("http.maxBodyBytes", .integer(1_024...(64 << 20)), default: "8388608", placeholder: "N",
-                help: "larger request bodies are answered 413"),
-        Setting("http.idleTimeoutSeconds", .integer(1...3_600), default: "30", placeholder: "N",
-                help: "connections idle this long are closed"),
-        Setting("http.maxConnections", .integer(1...1_000_000), default: "10000", placeholder: "N",
-                help: "open connections at most; past it the one idle the longest is closed, or the new one answered 503"),
-        Setting("http.drainSeconds", .integer(1...3_600), default: "25", placeholder: "N",
-                help: "on SIGTERM, answers in flight get this long to finish (keep it inside the pod's grace period)"),
-        Setting("cache.ttlSeconds", .integer(0...86_400), default: "60", placeholder: "N",
-                help: "how long reads are answered from the cache; 0 turns the cache off"),
-        Setting("cache.staleIfErrorSeconds", .integer(0...86_400), default: "300", placeholder: "N",
-                help: "how old a cached answer may be and still be served when SENS fails"),
-        Setting("cache.maxEntries", .integer(1...10_000_000), default: "100000", placeholder: "N",
-                help: "cached check answers, least recently used evicted"),
-        Setting("cache.maxListEntries", .integer(1...1_000_000), default: "1000", placeholder: "N", help: "cached list pages"),
-        Setting("mirror.enabled", .boolean, default: "true", help: "keep a synced mirror of each opt-out list (filter, change feed)"),
-        Setting("mirror.path", .text, default: nil, placeholder: "PATH",
-                help: "the mirror's SQLite file (default ./sens-mirror.sqlite; in memory with --simulator); :memory: keeps it in memory"),
-        Setting("mirror.databaseUrl", .secret, default: nil, placeholder: "URL",
-                help: "postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=disable|prefer|require: replicas share the mirror there"),
-        Setting("mirror.databaseUrlFile", .text, default: nil, placeholder: "PATH",
-                help: "file holding the database URL, e.g. a mounted Secret"),
-        Setting("mirror.databasePoolSize", .integer(1...100), default: "5", placeholder: "N",
-                help: "database connections at most (one more holds the sync lead and listens)"),
-        Setting("mirror.databaseTimeoutSeconds", .integer(1...300), default: "5", placeholder: "N",
-                help: "connecting to the database, and each statement"),
-        Setting("mirror.syncIntervalSeconds", .integer(1...86_400), default: "30", placeholder: "N", help: "time between incremental syncs"),
-        Setting("mirror.syncOverlapSeconds", .integer(0...86_400), default: "300", placeholder: "N",
-                help: "an incremental sync starts this long before the last whole sync started"),
-        Setting("mirror.verifyIntervalSeconds", .integer(1...86_400), default: "60", placeholder: "N",
-                help: "time between verification passes, which find any difference with SENS in any time range"),
-        Setting("mirror.syncConcurrency", .integer(1...64), default: "8", placeholder: "N",
-                help: "SENS calls a service's syncs make at once (halved while SENS throttles)"),
-        Setting("mirror.reconcileIntervalSeconds", .integer(60...2_592_000), default: "86400", placeholder: "N",
-                help: "time between full passes that find removals made outside the gateway"),
-        Setting("mirror.maxStalenessSeconds", .integer(2...86_400), default: "300", placeholder: "N",
-                help: "the mirror answers only while its last successful sync and verification started less than this ago"),
-        Setting("filter.maxBodyBytes", .integer(1_024...(1 << 30)), default: "67108864", placeholder: "N",
-                help: "larger filter bodies are answered 413"),
-        Setting("log.level", .choice(logLevels), default: "info", placeholder: "LEVEL", help: "the lowest level logged"),
-        Setting("log.format", .choice(["text", "json"]), default: "text", placeholder: "FORMAT",
-                help: "text, or json for one object per line"),
+        Setting(
+            "http.maxBodyBytes",
+            .integer(1_024...(64 << 20)),
+            default: "8388608",
+            placeholder: "N",
+            help: "larger request bodies are answered 413"
+        ),
+        Setting(
+            "http.idleTimeoutSeconds",
+            .integer(1...3_600),
+            default: "30",
+            placeholder: "N",
+            help: "connections idle this long are closed"
+        ),
+        Setting(
+            "http.maxConnections",
+            .integer(1...1_000_000),
+            default: "10000",
+            placeholder: "N",
+            help: "open connections at most; past it the one idle the longest is closed, or the new one answered 503"
+        ),
+        Setting(
+            "http.drainSeconds",
+            .integer(1...3_600),
+            default: "25",
+            placeholder: "N",
+            help: "on SIGTERM, answers in flight get this long to finish (keep it inside the pod's grace period)"
+        ),
+        Setting(
+            "cache.ttlSeconds",
+            .integer(0...86_400),
+            default: "60",
+            placeholder: "N",
+            help: "how long reads are answered from the cache; 0 turns the cache off"
+        ),
+        Setting(
+            "cache.staleIfErrorSeconds",
+            .integer(0...86_400),
+            default: "300",
+            placeholder: "N",
+            help: "how old a cached answer may be and still be served when SENS fails"
+        ),
+        Setting(
+            "cache.maxEntries",
+            .integer(1...10_000_000),
+            default: "100000",
+            placeholder: "N",
+            help: "cached check answers, least recently used evicted"
+        ),
+        Setting(
+            "cache.maxListEntries",
+            .integer(1...1_000_000),
+            default: "1000",
+            placeholder: "N",
+            help: "cached list pages"
+        ),
+        Setting(
+            "mirror.enabled",
+            .boolean,
+            default: "true",
+            help: "keep a synced mirror of each opt-out list (filter, change feed)"
+        ),
+        Setting(
+            "mirror.path",
+            .text,
+            default: nil,
+            placeholder: "PATH",
+            help:
+                "the mirror's SQLite file (default ./sens-mirror.sqlite; in memory with --simulator); :memory: keeps it in memory"
+        ),
+        Setting(
+            "mirror.databaseUrl",
+            .secret,
+            default: nil,
+            placeholder: "URL",
+            help:
+                "postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=disable|prefer|require: replicas share the mirror there"
+        ),
+        Setting(
+            "mirror.databaseUrlFile",
+            .text,
+            default: nil,
+            placeholder: "PATH",
+            help: "file holding the database URL, e.g. a mounted Secret"
+        ),
+        Setting(
+            "mirror.databasePoolSize",
+            .integer(1...100),
+            default: "5",
+            placeholder: "N",
+            help: "database connections at most (one more holds the sync lead and listens)"
+        ),
+        Setting(
+            "mirror.databaseTimeoutSeconds",
+            .integer(1...300),
+            default: "5",
+            placeholder: "N",
+            help: "connecting to the database, and each statement"
+        ),
+        Setting(
+            "mirror.syncIntervalSeconds",
+            .integer(1...86_400),
+            default: "30",
+            placeholder: "N",
+            help: "time between incremental syncs"
+        ),
+        Setting(
+            "mirror.syncOverlapSeconds",
+            .integer(0...86_400),
+            default: "300",
+            placeholder: "N",
+            help: "an incremental sync starts this long before the last whole sync started"
+        ),
+        Setting(
+            "mirror.verifyIntervalSeconds",
+            .integer(1...86_400),
+            default: "60",
+            placeholder: "N",
+            help: "time between verification passes, which find any difference with SENS in any time range"
+        ),
+        Setting(
+            "mirror.syncConcurrency",
+            .integer(1...64),
+            default: "8",
+            placeholder: "N",
+            help: "SENS calls a service's syncs make at once (halved while SENS throttles)"
+        ),
+        Setting(
+            "mirror.reconcileIntervalSeconds",
+            .integer(60...2_592_000),
+            default: "86400",
+            placeholder: "N",
+            help: "time between full passes that find removals made outside the gateway"
+        ),
+        Setting(
+            "mirror.maxStalenessSeconds",
+            .integer(2...86_400),
+            default: "300",
+            placeholder: "N",
+            help: "the mirror answers only while its last successful sync and verification started less than this ago"
+        ),
+        Setting(
+            "filter.maxBodyBytes",
+            .integer(1_024...(1 << 30)),
+            default: "67108864",
+            placeholder: "N",
+            help: "larger filter bodies are answered 413"
+        ),
+        Setting(
+            "log.level",
+            .choice(logLevels),
+            default: "info",
+            placeholder: "LEVEL",
+            help: "the lowest level logged"
+        ),
+        Setting(
+            "log.format",
+            .choice(["text", "json"]),
+            default: "text",
+            placeholder: "FORMAT",
+            help: "text, or json for one object per line"
+        ),
     ]
 
     /// A setting's default from the table above: the one place defaults are spelled.
     public static func defaultText(_ key: String) -> String {
-        guard let value = byKey[key]?.defaultValue else { preconditionFailure("\(key) has no default in the settings table") }
+        guard let value = byKey[key]?.defaultValue else {
+            preconditionFailure("\(key) has no default in the settings table")
+        }
         return value
     }
 
@@ -106,9 +330,29 @@ public enum GatewaySettings {
     /// (`SENS_SERVICE_NAME_ACCESS_KEY`, `--sens-service-NAME-access-key`, the name upper-cased with `-` as `_`
     /// in the environment), `…secretKey` and `…secretKeyFile`.
     static func serviceSettings(_ name: String) -> (accessKey: Setting, secretKey: Setting, secretKeyFile: Setting) {
-        (Setting("sens.service.\(name).accessKey", .text, default: nil, placeholder: "KEY", help: "the service's own NCP access key"),
-         Setting("sens.service.\(name).secretKey", .secret, default: nil, placeholder: "KEY", help: "the service's own NCP secret key"),
-         Setting("sens.service.\(name).secretKeyFile", .text, default: nil, placeholder: "PATH", help: "file holding the service's own secret key"))
+        (
+            Setting(
+                "sens.service.\(name).accessKey",
+                .text,
+                default: nil,
+                placeholder: "KEY",
+                help: "the service's own NCP access key"
+            ),
+            Setting(
+                "sens.service.\(name).secretKey",
+                .secret,
+                default: nil,
+                placeholder: "KEY",
+                help: "the service's own NCP secret key"
+            ),
+            Setting(
+                "sens.service.\(name).secretKeyFile",
+                .text,
+                default: nil,
+                placeholder: "PATH",
+                help: "file holding the service's own secret key"
+            )
+        )
     }
 
     /// The per-service settings as `--help` and the README show them, with NAME for the service name.
@@ -121,7 +365,8 @@ public enum GatewaySettings {
     static func serviceSetting(flag: String) -> Setting? {
         let prefix = "--sens-service-"
         guard flag.hasPrefix(prefix) else { return nil }
-        for (suffix, pick) in [("-secret-key-file", 2), ("-secret-key", 1), ("-access-key", 0)] where flag.hasSuffix(suffix) {
+        for (suffix, pick) in [("-secret-key-file", 2), ("-secret-key", 1), ("-access-key", 0)]
+        where flag.hasSuffix(suffix) {
             let name = String(flag.dropFirst(prefix.count).dropLast(suffix.count))
             guard GatewayConfiguration.isServiceName(name) else { return nil }
             let settings = serviceSettings(name)
@@ -139,7 +384,9 @@ public enum GatewaySettings {
             "",
         ]
         for setting in all + serviceTemplates {
-            let left = "  " + setting.flag + (setting.form == .boolean ? "" : " " + (setting.placeholder.isEmpty ? "VALUE" : setting.placeholder))
+            let left =
+                "  " + setting.flag
+                + (setting.form == .boolean ? "" : " " + (setting.placeholder.isEmpty ? "VALUE" : setting.placeholder))
             var details: [String] = []
             switch setting.form {
             case .integer(let range): details.append("\(range.lowerBound)–\(range.upperBound)")

@@ -1,11 +1,11 @@
 import Configuration
+import NIOCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import NIOCore
 
 #if canImport(Glibc)
 import Glibc
@@ -20,13 +20,17 @@ public enum GatewayStartup {
     ) -> Result<GatewayConfiguration, StartupFailure> {
         // SENS_SECRET_KEY and every SENS_SERVICE_NAME_SECRET_KEY.
         let secrets: SecretsSpecifier<String, String> = .dynamic { name, _ in name.hasSuffix("SECRET_KEY") }
-        let environmentProvider = environment.map {
-            EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: secrets)
-        } ?? EnvironmentVariablesProvider(secretsSpecifier: secrets)
+        let environmentProvider =
+            environment.map {
+                EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: secrets)
+            } ?? EnvironmentVariablesProvider(secretsSpecifier: secrets)
         do {
             let names = environment.map { Array($0.keys) } ?? Array(ProcessInfo.processInfo.environment.keys)
-            let settings = try SettingsReader(arguments: arguments, environment: ConfigReader(provider: environmentProvider),
-                                              environmentNames: names)
+            let settings = try SettingsReader(
+                arguments: arguments,
+                environment: ConfigReader(provider: environmentProvider),
+                environmentNames: names
+            )
             return .success(try GatewayConfiguration(settings: settings))
         } catch {
             return .failure(StartupFailure(line: "sens-gateway: configuration error: \(error)"))
@@ -43,13 +47,20 @@ public enum GatewayStartup {
 extension GatewayStartup {
     /// The one line (and exit status) for a gateway that stopped with `error`: a listening address that is taken
     /// is a start-up refusal (2), like a bad setting; anything else is a failure (1).
-    public static func stopped(by error: any Error, configuration: GatewayConfiguration) -> (line: String, status: Int32) {
+    public static func stopped(
+        by error: any Error,
+        configuration: GatewayConfiguration
+    ) -> (line: String, status: Int32) {
         let address = "\(configuration.http.host):\(configuration.http.port)"
         if let io = error as? IOError, io.errnoCode == EADDRINUSE {
-            return ("sens-gateway: cannot listen on \(address): the address is already in use (http.host, http.port)", 2)
+            return (
+                "sens-gateway: cannot listen on \(address): the address is already in use (http.host, http.port)", 2
+            )
         }
         if let io = error as? IOError, io.errnoCode == EADDRNOTAVAIL {
-            return ("sens-gateway: cannot listen on \(address): the address is not one of this machine's (http.host)", 2)
+            return (
+                "sens-gateway: cannot listen on \(address): the address is not one of this machine's (http.host)", 2
+            )
         }
         if let error = error as? MirrorOpenError {
             return ("sens-gateway: \(error)", 2)

@@ -11,13 +11,19 @@ struct SettingsReader {
     /// gateway's `SENS_SERVICE_…` namespace can be listed, unlike the rest of the environment's).
     let serviceNamesWithOwnSettings: Set<String>
 
-    init(arguments: [String], environment: ConfigReader, environmentNames: some Sequence<String>) throws(ConfigurationError) {
+    init(
+        arguments: [String],
+        environment: ConfigReader,
+        environmentNames: some Sequence<String>
+    ) throws(ConfigurationError) {
         self.flags = try Self.parse(arguments)
         self.environment = environment
-        var names = Set(flags.keys.compactMap { key -> String? in
-            let parts = key.split(separator: ".")
-            return parts.count == 4 && key.hasPrefix("sens.service.") ? String(parts[2]) : nil
-        })
+        var names = Set(
+            flags.keys.compactMap { key -> String? in
+                let parts = key.split(separator: ".")
+                return parts.count == 4 && key.hasPrefix("sens.service.") ? String(parts[2]) : nil
+            }
+        )
         for variable in environmentNames where variable.hasPrefix("SENS_SERVICE_") {
             for suffix in ["_ACCESS_KEY", "_SECRET_KEY", "_SECRET_KEY_FILE"] where variable.hasSuffix(suffix) {
                 let name = variable.dropFirst("SENS_SERVICE_".count).dropLast(suffix.count)
@@ -30,10 +36,16 @@ struct SettingsReader {
 
     /// The value given for `key`, flags first; nil when neither gives one. An empty value counts as given.
     func raw(_ key: String) -> String? {
-        precondition(GatewaySettings.byKey[key] != nil || key.hasPrefix("sens.service."), "\(key) is not in GatewaySettings")
+        precondition(
+            GatewaySettings.byKey[key] != nil || key.hasPrefix("sens.service."),
+            "\(key) is not in GatewaySettings"
+        )
         if let value = flags[key] { return value }
         // Every secret setting's key ends in `secretKey` (the shared one and each service's), or is the database URL.
-        return environment.string(forKey: ConfigKey(key), isSecret: key.hasSuffix("secretKey") || key == "mirror.databaseUrl")
+        return environment.string(
+            forKey: ConfigKey(key),
+            isSecret: key.hasSuffix("secretKey") || key == "mirror.databaseUrl"
+        )
     }
 
     func string(_ key: String) throws(ConfigurationError) -> String {
@@ -80,9 +92,12 @@ struct SettingsReader {
             let argument = arguments[index]
             index += 1
             guard argument.hasPrefix("--") else {
-                throw ConfigurationError("unexpected argument \"\(argument)\": options are --name value or --name=value (see --help)")
+                throw ConfigurationError(
+                    "unexpected argument \"\(argument)\": options are --name value or --name=value (see --help)"
+                )
             }
-            let name: String, inline: String?
+            let name: String
+            let inline: String?
             if let equals = argument.firstIndex(of: "=") {
                 name = String(argument[..<equals])
                 inline = String(argument[argument.index(after: equals)...])

@@ -1,6 +1,6 @@
 import CallScope
-import Glibc
 import GatewayHTTP
+import Glibc
 import Logging
 import SENSCore
 import ServiceLifecycle
@@ -40,9 +40,16 @@ public final class BufferedAccessLog: AccessLog, Service {
     /// - Parameters:
     ///   - level: the configured log level; above `info`, nothing is recorded (as before).
     ///   - capacity: bytes held at most between two writes (a line is about 150).
-    public init(format: GatewayConfiguration.LogSettings.Format, level: Logger.Level, label: String = "sens-gateway",
-                capacity: Int = 4 << 20, flushInterval: Duration = .milliseconds(50), clock: any EpochClock = SystemEpochClock(), logger: Logger,
-                write: @escaping @Sendable (UnsafeRawBufferPointer) -> Void = BufferedAccessLog.standardOutput) {
+    public init(
+        format: GatewayConfiguration.LogSettings.Format,
+        level: Logger.Level,
+        label: String = "sens-gateway",
+        capacity: Int = 4 << 20,
+        flushInterval: Duration = .milliseconds(50),
+        clock: any EpochClock = SystemEpochClock(),
+        logger: Logger,
+        write: @escaping @Sendable (UnsafeRawBufferPointer) -> Void = BufferedAccessLog.standardOutput
+    ) {
         self.format = format
         self.enabled = level <= .info
         self.label = Array(label.utf8)
@@ -93,7 +100,10 @@ public final class BufferedAccessLog: AccessLog, Service {
         }
         if !bytes.isEmpty { bytes.withUnsafeBytes(write) }
         if dropped > 0 {
-            logger.warning("access log lines dropped: standard output did not keep up", metadata: ["dropped": "\(dropped)"])
+            logger.warning(
+                "access log lines dropped: standard output did not keep up",
+                metadata: ["dropped": "\(dropped)"]
+            )
         }
     }
 
@@ -136,8 +146,18 @@ public final class BufferedAccessLog: AccessLog, Service {
         /// JSON escapes the route (a template is safe as it is, but is not checked to be).
         let escapesRoute: Bool
 
-        init(_ duration: String, _ method: String, _ requestID: String, _ route: String, _ status: String, _ end: String, escapesRoute: Bool) {
-            (self.duration, self.method, self.requestID) = (Array(duration.utf8), Array(method.utf8), Array(requestID.utf8))
+        init(
+            _ duration: String,
+            _ method: String,
+            _ requestID: String,
+            _ route: String,
+            _ status: String,
+            _ end: String,
+            escapesRoute: Bool
+        ) {
+            (self.duration, self.method, self.requestID) = (
+                Array(duration.utf8), Array(method.utf8), Array(requestID.utf8)
+            )
             (self.route, self.status, self.end) = (Array(route.utf8), Array(status.utf8), Array(end.utf8))
             self.escapesRoute = escapesRoute
         }
@@ -188,10 +208,24 @@ public final class BufferedAccessLog: AccessLog, Service {
     }
 
     private static let textLevel = Array(" info ".utf8)
-    private static let text = FieldLayout(": duration_ms=", " method=", " request_id=", " route=", " status=", " [GatewayHTTP] request\n",
-                                          escapesRoute: false)
+    private static let text = FieldLayout(
+        ": duration_ms=",
+        " method=",
+        " request_id=",
+        " route=",
+        " status=",
+        " [GatewayHTTP] request\n",
+        escapesRoute: false
+    )
     private static let jsonStart = Array("{\"timestamp\":\"".utf8)
     private static let jsonAfterStamp = Array("+00:00\",\"level\":\"info\",\"message\":\"request\",\"label\":\"".utf8)
-    private static let json = FieldLayout("\",\"duration_ms\":\"", "\",\"method\":\"", "\",\"request_id\":\"", "\",\"route\":\"",
-                                          "\",\"status\":\"", "\"}\n", escapesRoute: true)
+    private static let json = FieldLayout(
+        "\",\"duration_ms\":\"",
+        "\",\"method\":\"",
+        "\",\"request_id\":\"",
+        "\",\"route\":\"",
+        "\",\"status\":\"",
+        "\"}\n",
+        escapesRoute: true
+    )
 }

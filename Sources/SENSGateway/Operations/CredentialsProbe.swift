@@ -44,7 +44,10 @@ struct CredentialsProbe: Service {
         do {
             _ = try await target.sens.list(SENSListQuery(pageSize: 1))
             target.credentials.recordAccepted()
-            logger.info(atStart ? "SENS accepted the gateway's keys" : "SENS accepts the gateway's keys again", metadata: metadata)
+            logger.info(
+                atStart ? "SENS accepted the gateway's keys" : "SENS accepts the gateway's keys again",
+                metadata: metadata
+            )
         } catch let error where error.isCredentialRefusal {
             if case .refused(let status) = error.lastFailure { metadata["status"] = "\(status)" }
             let wasRefused = target.credentials.isRefused
@@ -52,18 +55,25 @@ struct CredentialsProbe: Service {
             target.metrics.recordCredentialsRejected()
             // One line when the refusal is found; the periodic probes that confirm it stay quiet.
             if atStart || !wasRefused {
-                logger.error("SENS refused the gateway's NCP keys: check the access key, the secret key, their permissions and the clock; /readyz reports this service not ready until SENS accepts them",
-                             metadata: metadata)
+                logger.error(
+                    "SENS refused the gateway's NCP keys: check the access key, the secret key, their permissions and the clock; /readyz reports this service not ready until SENS accepts them",
+                    metadata: metadata
+                )
             }
-        } catch where error.lastFailure == .refused(status: 404) {
+        } catch  where error.lastFailure == .refused(status: 404) {
             if atStart {
-                logger.error("SENS does not know the service id: check it in sens.services or sens.serviceId; every call to this service will fail",
-                             metadata: metadata)
+                logger.error(
+                    "SENS does not know the service id: check it in sens.services or sens.serviceId; every call to this service will fail",
+                    metadata: metadata
+                )
             }
         } catch {
             if atStart {
                 metadata["reason"] = "\(error)"
-                logger.warning("SENS could not be checked at start-up; calls will be tried as they come", metadata: metadata)
+                logger.warning(
+                    "SENS could not be checked at start-up; calls will be tried as they come",
+                    metadata: metadata
+                )
             }
         }
     }

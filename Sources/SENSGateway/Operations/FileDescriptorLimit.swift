@@ -26,7 +26,8 @@ public enum FileDescriptorLimit {
     /// Why `maxConnections` cannot be held under `limit` open files, if it cannot.
     public static func refusal(maxConnections: Int, limit: Int) -> String? {
         guard maxConnections + headroom > limit else { return nil }
-        return "http.maxConnections (HTTP_MAX_CONNECTIONS, --http-max-connections) is \(maxConnections), but the process may open "
+        return
+            "http.maxConnections (HTTP_MAX_CONNECTIONS, --http-max-connections) is \(maxConnections), but the process may open "
             + "only \(limit) files (ulimit -n) and needs \(headroom) besides its connections: lower it to at most "
             + "\(max(0, limit - headroom)), or raise the limit"
     }

@@ -38,9 +38,11 @@ public final class GatewayMetrics: GatewayHTTPMetrics {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
-        let buckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                                   .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
-                                   .seconds(2.5), .seconds(5), .seconds(10)]
+        let buckets: [Duration] = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2.5), .seconds(5), .seconds(10),
+        ]
         factory.defaultDurationHistogramBuckets = buckets
         self.factory = factory
     }
@@ -54,8 +56,14 @@ public final class GatewayMetrics: GatewayHTTPMetrics {
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         let (counter, timer) = handle(in: requestHandles, RequestLabels(route: route, method: method, status: status)) {
             let dimensions = [("route", route), ("method", method), ("status", String(status))]
-            return (CoreMetrics.Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
-                    CoreMetrics.Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, factory: factory))
+            return (
+                CoreMetrics.Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
+                CoreMetrics.Timer(
+                    label: "http_server_request_duration_seconds",
+                    dimensions: dimensions,
+                    factory: factory
+                )
+            )
         }
         counter.increment()
         timer.recordNanoseconds(duration.nanoseconds)
@@ -64,7 +72,9 @@ public final class GatewayMetrics: GatewayHTTPMetrics {
     /// Numbers SENS confirmed registered or removed.
     public func recordWritten(service: String, operation: String, count: Int) {
         guard count > 0 else { return }
-        counter("sens_gateway_numbers_written_total", [("service", service), ("operation", operation)]).increment(by: count)
+        counter("sens_gateway_numbers_written_total", [("service", service), ("operation", operation)]).increment(
+            by: count
+        )
     }
 
     /// Where one service's caches and resilience report, labelled `service`.
@@ -73,20 +83,28 @@ public final class GatewayMetrics: GatewayHTTPMetrics {
     // MARK: Handles
 
     func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        handle(in: counters, HandleKey(label, dimensions)) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
+        handle(in: counters, HandleKey(label, dimensions)) {
+            CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+        }
     }
 
     func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
-        handle(in: timers, HandleKey(label, dimensions)) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory) }
+        handle(in: timers, HandleKey(label, dimensions)) {
+            CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+        }
     }
 
     func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
-        handle(in: gauges, HandleKey(label, dimensions)) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
+        handle(in: gauges, HandleKey(label, dimensions)) {
+            CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
+        }
     }
 
     /// The handle under `key`, made and kept on first use.
     private func handle<Key: Hashable & Sendable, Handle: Sendable>(
-        in handles: borrowing Mutex<[Key: Handle]>, _ key: Key, make: () -> Handle
+        in handles: borrowing Mutex<[Key: Handle]>,
+        _ key: Key,
+        make: () -> Handle
     ) -> Handle {
         handles.withLock { handles in
             if let found = handles[key] { return found }
@@ -115,16 +133,20 @@ public struct ServiceMetrics: CacheMetrics, ResilienceMetrics, MirrorMetrics {
     }
 
     public func recordRejection(operation: String, reason: String) {
-        metrics.counter("sens_upstream_rejections_total", [("service", service), ("operation", operation), ("reason", reason)]).increment()
+        metrics.counter(
+            "sens_upstream_rejections_total",
+            [("service", service), ("operation", operation), ("reason", reason)]
+        ).increment()
     }
 
     /// 0 closed, 1 half-open, 2 open.
     public func recordBreakerState(_ state: CircuitBreaker.State) {
-        let value: Double = switch state {
-        case .closed: 0
-        case .halfOpen: 1
-        case .open: 2
-        }
+        let value: Double =
+            switch state {
+            case .closed: 0
+            case .halfOpen: 1
+            case .open: 2
+            }
         metrics.gauge("sens_circuit_breaker_state", [("service", service)]).record(value)
     }
 
@@ -134,11 +156,21 @@ public struct ServiceMetrics: CacheMetrics, ResilienceMetrics, MirrorMetrics {
 
     // MARK: CacheMetrics
 
-    public func recordHit(cache: String) { metrics.counter("cache_hits_total", [("service", service), ("cache", cache)]).increment() }
-    public func recordMiss(cache: String) { metrics.counter("cache_misses_total", [("service", service), ("cache", cache)]).increment() }
-    public func recordStale(cache: String) { metrics.counter("cache_stale_total", [("service", service), ("cache", cache)]).increment() }
-    public func recordEvictions(cache: String, count: Int) { metrics.counter("cache_evictions_total", [("service", service), ("cache", cache)]).increment(by: count) }
-    public func recordEntries(cache: String, count: Int) { metrics.gauge("cache_entries", [("service", service), ("cache", cache)]).record(count) }
+    public func recordHit(cache: String) {
+        metrics.counter("cache_hits_total", [("service", service), ("cache", cache)]).increment()
+    }
+    public func recordMiss(cache: String) {
+        metrics.counter("cache_misses_total", [("service", service), ("cache", cache)]).increment()
+    }
+    public func recordStale(cache: String) {
+        metrics.counter("cache_stale_total", [("service", service), ("cache", cache)]).increment()
+    }
+    public func recordEvictions(cache: String, count: Int) {
+        metrics.counter("cache_evictions_total", [("service", service), ("cache", cache)]).increment(by: count)
+    }
+    public func recordEntries(cache: String, count: Int) {
+        metrics.gauge("cache_entries", [("service", service), ("cache", cache)]).record(count)
+    }
 }
 
 extension ServiceMetrics {
@@ -156,8 +188,14 @@ extension ServiceMetrics {
     }
 
     public func recordChanges(service _: String, added: Int, removed: Int) {
-        if added > 0 { metrics.counter("mirror_changes_total", [("service", service), ("change", "added")]).increment(by: added) }
-        if removed > 0 { metrics.counter("mirror_changes_total", [("service", service), ("change", "removed")]).increment(by: removed) }
+        if added > 0 {
+            metrics.counter("mirror_changes_total", [("service", service), ("change", "added")]).increment(by: added)
+        }
+        if removed > 0 {
+            metrics.counter("mirror_changes_total", [("service", service), ("change", "removed")]).increment(
+                by: removed
+            )
+        }
     }
 
     /// -1 before the first successful sync.
@@ -168,14 +206,28 @@ extension ServiceMetrics {
     public func recordVerification(service _: String, report: VerificationReport) {
         let outcome = report.outcome == "ok" ? "ok" : "failed"
         metrics.counter("mirror_verifications_total", [("service", service), ("outcome", outcome)]).increment()
-        metrics.timer("mirror_verification_duration_seconds", [("service", service)]).recordNanoseconds(report.durationMilliseconds * 1_000_000)
-        metrics.counter("mirror_verification_buckets_total", [("service", service), ("result", "checked")]).increment(by: report.buckets)
-        metrics.counter("mirror_verification_buckets_total", [("service", service), ("result", "differed")]).increment(by: report.bucketsDiffered)
-        metrics.counter("mirror_verification_found_total", [("service", service), ("change", "added")]).increment(by: report.recordsFound)
-        metrics.counter("mirror_verification_found_total", [("service", service), ("change", "removed")]).increment(by: report.removalsFound)
-        metrics.counter("mirror_sync_sens_calls_total", [("service", service), ("kind", "verification")]).increment(by: report.sensCalls)
+        metrics.timer("mirror_verification_duration_seconds", [("service", service)]).recordNanoseconds(
+            report.durationMilliseconds * 1_000_000
+        )
+        metrics.counter("mirror_verification_buckets_total", [("service", service), ("result", "checked")]).increment(
+            by: report.buckets
+        )
+        metrics.counter("mirror_verification_buckets_total", [("service", service), ("result", "differed")]).increment(
+            by: report.bucketsDiffered
+        )
+        metrics.counter("mirror_verification_found_total", [("service", service), ("change", "added")]).increment(
+            by: report.recordsFound
+        )
+        metrics.counter("mirror_verification_found_total", [("service", service), ("change", "removed")]).increment(
+            by: report.removalsFound
+        )
+        metrics.counter("mirror_sync_sens_calls_total", [("service", service), ("kind", "verification")]).increment(
+            by: report.sensCalls
+        )
         if outcome == "ok" {
-            metrics.gauge("mirror_last_verification_timestamp_seconds", [("service", service)]).record(Double(report.startedAt) / 1000)
+            metrics.gauge("mirror_last_verification_timestamp_seconds", [("service", service)]).record(
+                Double(report.startedAt) / 1000
+            )
         }
     }
 

@@ -35,7 +35,8 @@ public struct JSONLogHandler: LogHandler {
         var line = "{\"timestamp\":\(Self.quoted(RFC3339.format(epochMilliseconds: milliseconds, utcOffsetSeconds: 0)))"
         line += ",\"level\":\(Self.quoted(event.level.rawValue)),\"message\":\(Self.quoted(event.message.description))"
         line += ",\"label\":\(Self.quoted(label))"
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) where !["timestamp", "level", "message", "label"].contains(key) {
+        for (key, value) in fields.sorted(by: { $0.key < $1.key })
+        where !["timestamp", "level", "message", "label"].contains(key) {
             line += ",\(Self.quoted(key)):\(Self.quoted(value.description))"
         }
         write(line + "}\n")
@@ -52,7 +53,9 @@ public struct JSONLogHandler: LogHandler {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }
         }
