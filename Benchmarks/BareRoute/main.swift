@@ -30,7 +30,7 @@ func run<Responder: HTTPResponder>(_ responder: Responder) async throws
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let bodyFlow = layers.contains("body-flow")
     let handlers: @Sendable () -> [any RemovableChannelHandler] = {
-        bodyFlow ? [BodyFlowHandler(maxBodyBytes: 8 << 20)] : []
+        bodyFlow ? [BodyFlowHandler(maxBodyBytes: 8 << 20, bodyTimeout: .seconds(10))] : []
     }
     let server: HTTPServerBuilder =
         layers.contains("server")

@@ -145,7 +145,7 @@ public struct GatewayResponder: HTTPResponder {
         }
         // A large answer (a filter's, say) to a slow reader can be cut: by the client going away, or by the drain
         // bound at shutdown. Its line is written once it is written out whole, or says it was cut (status 499).
-        delivery.watch(requestID: requestID) { [self] cut in
+        delivery.watch(&response, connection: context.connection) { [self] cut in
             if cut {
                 metadata.logger.warning(
                     "answer cut before it was all sent",

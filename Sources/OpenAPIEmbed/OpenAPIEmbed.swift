@@ -69,7 +69,7 @@ struct OpenAPIEmbed {
                 routes.append(
                     "OpenAPIRoute(path: \(quoted(path)), method: \(quoted(method.uppercased())), "
                         + "operationID: \(quoted(operationID)), pathParameters: \(list(names(in: "path"))), "
-                        + "queryParameters: \(list(names(in: "query"))), requestMediaTypes: \(list(mediaTypes(operation["requestBody"]))))"
+                        + "queryParameters: \(list(names(in: "query"))), requestMediaTypes: \(list(try mediaTypes(operation["requestBody"]))))"
                 )
             }
         }
@@ -77,9 +77,16 @@ struct OpenAPIEmbed {
     }
 
     /// The media types a request body may have, as the document lists them; none for an operation without one.
-    static func mediaTypes(_ requestBody: Any?) -> [String] {
-        guard let body = requestBody as? [String: Any] else { return [] }
-        return ((body["content"] as? [String: Any]) ?? [:]).keys.sorted()
+    static func mediaTypes(_ requestBody: Any?) throws -> [String] {
+        guard let requestBody else { return [] }
+        guard let body = requestBody as? [String: Any], let content = body["content"] as? [String: Any],
+            !content.isEmpty
+        else {
+            throw EmbedError(
+                "a requestBody without an inline content map (a $ref is not read): its media types are unknown"
+            )
+        }
+        return content.keys.sorted()
     }
 
     static func quoted(_ text: String) -> String {

@@ -189,9 +189,9 @@ public enum GatewayApplication {
         )
         let sens = ResilientUnsubscribes(
             upstream: resource,
-            policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
+            policy: resilience.retryPolicy,
             breaker: breaker,
-            bulkhead: Bulkhead(maxConcurrent: resilience.maxConcurrentCalls, maxQueued: resilience.maxQueuedCalls),
+            bulkhead: resilience.bulkhead(),
             metrics: resilienceMetrics,
             logger: logger
         )
@@ -219,22 +219,16 @@ public enum GatewayApplication {
         var serviceLogger = logger
         serviceLogger[metadataKey: "service"] = .string(service.name)
         let logger = serviceLogger
-        let breaker = CircuitBreaker(
-            minimumCalls: resilience.breakerMinimumCalls,
-            failurePercent: resilience.breakerFailurePercent,
-            windowSize: resilience.breakerWindow,
-            cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
-            onStateChange: { state in
-                logger.warning(
-                    "the mirror syncs' SENS circuit breaker changed state",
-                    metadata: ["state": "\(state.rawValue)"]
-                )
-            }
-        )
+        let breaker = resilience.circuitBreaker { state in
+            logger.warning(
+                "the mirror syncs' SENS circuit breaker changed state",
+                metadata: ["state": "\(state.rawValue)"]
+            )
+        }
         return SENSOptOutDirectory(
             sens: ResilientUnsubscribes(
                 upstream: resource,
-                policy: RetryPolicy(maxAttempts: resilience.maxAttempts),
+                policy: resilience.retryPolicy,
                 breaker: breaker,
                 bulkhead: Bulkhead(maxConcurrent: concurrency, maxQueued: 4 * concurrency),
                 metrics: metrics,
@@ -255,14 +249,21 @@ public enum GatewayApplication {
         var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60))
         pool.concurrentHTTP1ConnectionsPerHostSoftLimit =
             (resilience.maxConcurrentCalls + syncConcurrency) * max(1, services.count)
-        let first = services.first?.sens
+        // Every service's calls are made with the same call settings.
+        let calls =
+            services.first?.sens
+            ?? GatewayConfiguration.defaults.calls.service(
+                credentials: NCPCredentials(accessKey: "", secretKey: NCPSecretKey("")),
+                serviceID: "",
+                baseURL: .ncp
+            )
         return HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
             configuration: HTTPClient.Configuration(
                 redirectConfiguration: .disallow,
                 timeout: .init(
-                    connect: .milliseconds(Int64(first?.connectTimeoutMilliseconds ?? 1_000)),
-                    read: .milliseconds(Int64(first?.attemptTimeoutMilliseconds ?? 3_000))
+                    connect: .milliseconds(Int64(calls.connectTimeoutMilliseconds)),
+                    read: .milliseconds(Int64(calls.attemptTimeoutMilliseconds))
                 ),
                 connectionPool: pool
             )
@@ -275,19 +276,13 @@ public enum GatewayApplication {
         logger: Logger
     ) -> CircuitBreaker {
         metrics.recordBreakerState(.closed)
-        return CircuitBreaker(
-            minimumCalls: resilience.breakerMinimumCalls,
-            failurePercent: resilience.breakerFailurePercent,
-            windowSize: resilience.breakerWindow,
-            cooldown: .milliseconds(resilience.breakerCooldownMilliseconds),
-            onStateChange: { state in
-                metrics.recordBreakerState(state)
-                RequestMetadata.logger(or: logger).warning(
-                    "SENS circuit breaker changed state",
-                    metadata: ["state": "\(state.rawValue)"]
-                )
-            }
-        )
+        return resilience.circuitBreaker { state in
+            metrics.recordBreakerState(state)
+            RequestMetadata.logger(or: logger).warning(
+                "SENS circuit breaker changed state",
+                metadata: ["state": "\(state.rawValue)"]
+            )
+        }
     }
 }
 

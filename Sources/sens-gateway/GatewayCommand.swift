@@ -12,7 +12,7 @@ struct GatewayCommand {
             print(GatewayStartup.usage)
             return
         }
-        let configuration: GatewayConfiguration
+        var configuration: GatewayConfiguration
         switch GatewayStartup.configuration(arguments: arguments) {
         case .success(let value): configuration = value
         case .failure(let failure):
@@ -20,6 +20,15 @@ struct GatewayCommand {
             exit(2)
         }
         let files = FileDescriptorLimit.raise()
+        // The default bound is lowered to what the open-file limit holds (a laptop's, say); one that was set is not.
+        var loweredBound: Int?
+        let defaultBound = GatewaySettings.defaultInteger("http.maxConnections")
+        if FileDescriptorLimit.refusal(maxConnections: configuration.http.maxConnections, limit: files.after) != nil,
+            configuration.http.maxConnections == defaultBound, files.after > 2 * FileDescriptorLimit.headroom
+        {
+            configuration.http.maxConnections = files.after - FileDescriptorLimit.headroom
+            loweredBound = configuration.http.maxConnections
+        }
         if let refusal = FileDescriptorLimit.refusal(
             maxConnections: configuration.http.maxConnections,
             limit: files.after

@@ -76,6 +76,10 @@ struct GatewayPipelineTests {
             try keepAlive.send("GET /healthz HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
             _ = try await keepAlive.read(until: #"{"status":"ok"}"#)
             #expect(try await !keepAlive.readsToEnd(within: 300), "kept open when asked")
+            // HTTP/1.0 does not require a Host: a health checker that sends none is answered.
+            let noHost = try RawHTTPConnection(port: try #require(gateway.port))
+            try noHost.send("GET /healthz HTTP/1.0\r\n\r\n")
+            #expect(try await noHost.read(until: #"{"status":"ok"}"#).hasPrefix("HTTP/1.0 200 "))
         }
     }
 
@@ -184,6 +188,7 @@ struct GatewayPipelineTests {
         let stopped = Task { try await gateway.stop(within: .seconds(30)) }
         let answer = head + (try await connection.read(until: "01050599999\n", waitingAtMost: 20_000))
         #expect(answer.hasPrefix("HTTP/1.1 200 "), "\(answer.prefix(200))")
+        #expect(!answer.lowercased().contains("x-sens-gateway-answer-token"), "the gateway's own mark is never sent")
         #expect(
             answer.hasSuffix("01050599999\n"),
             "the whole answer arrived: \(answer.utf8.count) bytes, ends \(String(reflecting: String(answer.suffix(60))))"

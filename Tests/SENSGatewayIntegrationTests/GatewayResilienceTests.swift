@@ -163,7 +163,15 @@ struct GatewayResilienceTests {
     @Test func retriesATransientFailureAndSucceeds() async throws {
         let sens = ScriptedUnsubscribes(failing: [1: .unavailable("SENS answered 503"), 2: .failed(status: 500)])
         let statistics = ResilienceStatistics()
-        try await runRouter(sens: ResilientUnsubscribes(upstream: sens, metrics: statistics)) { gateway in
+        try await runRouter(
+            sens: ResilientUnsubscribes(
+                upstream: sens,
+                policy: ResilienceSettings.defaults.retryPolicy,
+                breaker: ResilienceSettings.defaults.circuitBreaker(),
+                bulkhead: ResilienceSettings.defaults.bulkhead(),
+                metrics: statistics
+            )
+        ) { gateway in
             let answer = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01012345678"])
             #expect(answer.status == 200)
             #expect(sens.calls == 3)

@@ -52,11 +52,15 @@ struct GatewayUpstreamFailureTests {
     /// call succeeds again.
     @Test func refusedCredentialsTakeReadinessDownUntilACallSucceeds() async throws {
         let metrics = GatewayMetrics()
-        let breaker = CircuitBreaker(minimumCalls: 1_000, windowSize: 1_000)
+        let breaker = ResilienceSettings.defaults.with {
+            $0.breakerMinimumCalls = 1_000
+            $0.breakerWindow = 1_000
+        }.circuitBreaker()
         let sens = ResilientUnsubscribes(
             upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 401), 2: .refused(status: 403)]),
             policy: RetryPolicy(maxAttempts: 3),
             breaker: breaker,
+            bulkhead: ResilienceSettings.defaults.bulkhead(),
             metrics: metrics.service("default")
         )
         try await runRouter(
@@ -93,7 +97,9 @@ struct GatewayUpstreamFailureTests {
                 1: .timedOut(.attempt(milliseconds: 100)),
                 2: .throttled(retryAfterSeconds: 7),
             ]),
-            policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1))
+            policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)),
+            breaker: ResilienceSettings.defaults.circuitBreaker(),
+            bulkhead: ResilienceSettings.defaults.bulkhead()
         )
         try await runRouter(sens: writes) { gateway in
             let write = try await gateway.post("/v1/unsubscribes", phoneNumbers: ["010-1234-5678"])
@@ -107,7 +113,9 @@ struct GatewayUpstreamFailureTests {
                 1: .timedOut(.attempt(milliseconds: 100)),
                 2: .refused(status: 401),
             ]),
-            policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1))
+            policy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)),
+            breaker: ResilienceSettings.defaults.circuitBreaker(),
+            bulkhead: ResilienceSettings.defaults.bulkhead()
         )
         try await runRouter(sens: reads) { gateway in
             let check = try await gateway.get("/v1/unsubscribes/01012345678")
@@ -118,10 +126,15 @@ struct GatewayUpstreamFailureTests {
 
     /// Keys allowed to read but refused a write: the write says so, and the service's reads stay ready.
     @Test func aRefusedWriteLeavesReadinessAlone() async throws {
-        let breaker = CircuitBreaker(minimumCalls: 1_000, windowSize: 1_000)
+        let breaker = ResilienceSettings.defaults.with {
+            $0.breakerMinimumCalls = 1_000
+            $0.breakerWindow = 1_000
+        }.circuitBreaker()
         let sens = ResilientUnsubscribes(
             upstream: ScriptedUnsubscribes(failing: [1: .refused(status: 403)]),
-            breaker: breaker
+            policy: ResilienceSettings.defaults.retryPolicy,
+            breaker: breaker,
+            bulkhead: ResilienceSettings.defaults.bulkhead()
         )
         try await runRouter(sens: sens, health: SENSServiceHealth(breaker: breaker, credentials: sens.credentials)) {
             gateway in

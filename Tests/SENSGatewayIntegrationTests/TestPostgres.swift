@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OptOutMirror
 import PostgresNIO
+import SENSGateway
 import Testing
 
 /// The PostgreSQL server the tests of the shared store use, named by `SENS_GATEWAY_TEST_DATABASE_URL` (a URL whose

@@ -9,7 +9,7 @@ import Testing
 @Suite("Circuit breaker")
 struct CircuitBreakerTests {
     @Test func staysClosedWhileOneCallInFiveFails() {
-        let breaker = CircuitBreaker()
+        let breaker = ResilienceSettings.defaults.circuitBreaker()
         for call in 1...10_000 {
             if call.isMultiple(of: 5) { breaker.recordFailure() } else { breaker.recordSuccess() }
         }
@@ -67,14 +67,15 @@ struct CircuitBreakerTests {
     /// A call the request's deadline stopped before it went out says nothing about SENS: it neither opens the
     /// breaker nor uses up its probe.
     @Test func aCallNeverSentIsNotAnOutage() async {
-        let breaker = CircuitBreaker(minimumCalls: 1, failurePercent: 50, windowSize: 1)
+        let breaker = CircuitBreaker(minimumCalls: 1, failurePercent: 50, windowSize: 1, cooldown: .seconds(5))
         let sens = ResilientUnsubscribes(
             upstream: ScriptedUnsubscribes(failing: [
                 1: .timedOut(.deadline(sent: false)),
                 2: .timedOut(.deadline(sent: false)),
             ]),
             policy: RetryPolicy(maxAttempts: 1),
-            breaker: breaker
+            breaker: breaker,
+            bulkhead: ResilienceSettings.defaults.bulkhead()
         )
         for _ in 0..<2 {
             await #expect(throws: SENSError.timedOut(.deadline(sent: false))) { try await sens.list(SENSListQuery()) }

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import NIOHTTPTypes
 import Synchronization
@@ -10,8 +11,10 @@ import Synchronization
 /// written whole, so the access log can say when one was cut.
 public final class AnswerDelivery: Sendable {
     let drain: TimeAmount
-    private let watched = Mutex<[String: @Sendable (_ cut: Bool) -> Void]>([:])
+    /// The watched answers not yet written, by token: their connection and what to tell.
+    private let watched = Mutex<[UInt64: (connection: ObjectIdentifier, done: @Sendable (_ cut: Bool) -> Void)]>([:])
     private let watchedCount = Atomic<Int>(0)
+    private let tokens = Atomic<UInt64>(0)
 
     public init(drain: Duration) {
         self.drain = .nanoseconds(
@@ -22,18 +25,44 @@ public final class AnswerDelivery: Sendable {
     /// The handler to put on each new connection.
     public func handler() -> any RemovableChannelHandler { AnswerDeliveryHandler(delivery: self) }
 
-    /// `done` is called once the answer with this request id is written out whole (`false`) or cut (`true`).
-    func watch(requestID: String, _ done: @escaping @Sendable (_ cut: Bool) -> Void) {
-        watched.withLock { $0[requestID] = done }
+    /// Watches the answer `response` is, on `connection`: `done` is called once it is written out whole (`false`)
+    /// or cut (`true`), the connection closing first included. The answer carries a token of the gateway's own,
+    /// which the connection's handler takes off before it is sent.
+    func watch(
+        _ response: inout Response,
+        connection: ObjectIdentifier,
+        _ done: @escaping @Sendable (_ cut: Bool) -> Void
+    ) {
+        let token = tokens.add(1, ordering: .relaxed).newValue
+        watched.withLock { $0[token] = (connection, done) }
         watchedCount.add(1, ordering: .relaxed)
+        response.headers[.answerToken] = String(token)
     }
 
-    fileprivate func take(requestID: String?) -> (@Sendable (Bool) -> Void)? {
-        guard watchedCount.load(ordering: .relaxed) > 0, let requestID else { return nil }
-        guard let done = watched.withLock({ $0.removeValue(forKey: requestID) }) else { return nil }
+    fileprivate func take(token: String?) -> (@Sendable (Bool) -> Void)? {
+        guard let token = token.flatMap({ UInt64($0) }) else { return nil }
+        guard let entry = watched.withLock({ $0.removeValue(forKey: token) }) else { return nil }
         watchedCount.subtract(1, ordering: .relaxed)
-        return done
+        return entry.done
     }
+
+    fileprivate var isWatching: Bool { watchedCount.load(ordering: .relaxed) > 0 }
+
+    /// The watched answers of a connection that closed before they were written: cut.
+    fileprivate func connectionClosed(_ connection: ObjectIdentifier) {
+        guard isWatching else { return }
+        let orphans = watched.withLock { watched in
+            let ids = watched.filter { $0.value.connection == connection }.map(\.key)
+            return ids.compactMap { watched.removeValue(forKey: $0)?.done }
+        }
+        if !orphans.isEmpty { watchedCount.subtract(orphans.count, ordering: .relaxed) }
+        for done in orphans { done(true) }
+    }
+}
+
+extension HTTPField.Name {
+    /// The gateway's own mark on a watched answer, never sent.
+    static let answerToken = Self("X-Sens-Gateway-Answer-Token")!
 }
 
 /// One connection's answers: tells a watched answer's outcome, and holds a close back while what was written is
@@ -51,9 +80,11 @@ final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandl
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(let head) where head.status.code >= 200:
-            done = delivery.take(requestID: head.headerFields[.requestID])
-            context.write(data, promise: promise)
+        case .head(var head) where head.status.code >= 200 && delivery.isWatching:
+            guard let token = head.headerFields[.answerToken] else { return context.write(data, promise: promise) }
+            head.headerFields[.answerToken] = nil
+            done = delivery.take(token: token)
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .end where done != nil:
             let written = promise ?? context.eventLoop.makePromise()
             let done = self.done
@@ -68,12 +99,15 @@ final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        guard mode == .all, !closeHeld, Self.unsent(context) > 0 else {
-            return context.close(mode: mode, promise: promise)
+        if closeHeld {
+            // Already closing once what was written is sent (or the drain is up): this close waits for that one.
+            if let promise { context.channel.closeFuture.cascade(to: promise) }
+            return
         }
+        guard mode == .all, Self.unsent(context) > 0 else { return context.close(mode: mode, promise: promise) }
         // Closed once what was written is sent, or when the drain is up, whatever is left unsent.
         closeHeld = true
-        promise?.succeed()
+        if let promise { context.channel.closeFuture.cascade(to: promise) }
         let deadline = NIODeadline.now() + delivery.drain
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         func check() {
@@ -92,5 +126,6 @@ final class AnswerDeliveryHandler: ChannelOutboundHandler, RemovableChannelHandl
     func handlerRemoved(context: ChannelHandlerContext) {
         done?(true)
         done = nil
+        delivery.connectionClosed(ObjectIdentifier(context.channel))
     }
 }

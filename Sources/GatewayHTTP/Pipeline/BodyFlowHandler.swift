@@ -32,7 +32,7 @@ public final class BodyFlowHandler: ChannelDuplexHandler, RemovableChannelHandle
     public init(
         maxBodyBytes: Int,
         streamedBodyLimits: [String: Int] = [:],
-        bodyTimeout: TimeAmount = .seconds(10),
+        bodyTimeout: TimeAmount,
         lingerAfterRefusal: TimeAmount = .seconds(2)
     ) {
         self.maxBodyBytes = maxBodyBytes

@@ -7,7 +7,7 @@ import Synchronization
 /// Bounds the open connections (`HTTP_MAX_CONNECTIONS`). A connection over the bound takes the place of the one
 /// idle the longest (keep-alive connections waiting for a request, or never sent one), which is closed, so that
 /// a flood of idle connections cannot keep out `/healthz` or real callers; when every connection is busy, the new
-/// one is answered 503 and closed.
+/// one is closed at once, unanswered (as a server that stopped accepting would leave it), and a warning logged.
 public final class ConnectionLimit: Sendable {
     public let maxConnections: Int
     /// One open connection: its channel, and when it last became idle (uptime nanoseconds; 0 while a request is
@@ -54,7 +54,7 @@ public final class ConnectionLimit: Sendable {
             evicted.close(promise: nil)
             note("the connection bound is reached: the connection idle the longest is closed to make room")
         } else if !admitted {
-            note("the connection bound is reached and every connection is busy: a new connection is answered 503")
+            note("the connection bound is reached and every connection is busy: a new connection is closed unanswered")
         }
         return admitted ? slot : nil
     }
@@ -88,13 +88,14 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private let limit: ConnectionLimit
     private var slot: ConnectionLimit.Slot?
-    private var refused = false
+    /// Requests read and not yet answered (pipelined requests included): idle only at 0.
+    private var unanswered = 0
 
     init(limit: ConnectionLimit) { self.limit = limit }
 
     func handlerAdded(context: ChannelHandlerContext) {
         slot = limit.opened(context.channel)
-        refused = slot == nil
+        if slot == nil { context.close(promise: nil) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -112,30 +113,19 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard refused else {
-            if case .head = unwrapInboundIn(data) { slot?.idleSince.store(0, ordering: .relaxed) }
-            return context.fireChannelRead(data)
+        if case .head = unwrapInboundIn(data) {
+            unanswered += 1
+            slot?.idleSince.store(0, ordering: .relaxed)
         }
-        guard case .head = unwrapInboundIn(data) else { return }
-        let body = ByteBuffer(
-            string:
-                #"{"detail":"this replica holds as many connections as it may (HTTP_MAX_CONNECTIONS), all busy; retry in a second","status":503,"title":"Service Unavailable","type":"about:blank"}"#
-        )
-        let head = HTTPResponse(
-            status: .serviceUnavailable,
-            headerFields: [
-                .contentType: "application/problem+json; charset=utf-8", .contentLength: String(body.readableBytes),
-                .retryAfter: "1", .connection: "close",
-            ]
-        )
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
-            slot?.idleSince.store(NIODeadline.now().uptimeNanoseconds.clampedToInt64, ordering: .relaxed)
+            unanswered = max(0, unanswered - 1)
+            if unanswered == 0 {
+                slot?.idleSince.store(NIODeadline.now().uptimeNanoseconds.clampedToInt64, ordering: .relaxed)
+            }
         }
         context.write(data, promise: promise)
     }

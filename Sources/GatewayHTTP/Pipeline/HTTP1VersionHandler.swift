@@ -20,6 +20,11 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
         let close = !head.isKeepAlive
         pending.append((head.version, close))
+        // HTTP/1.0 does not require a Host (health checkers often send none); the request rules require one of
+        // HTTP/1.1, so a 1.0 request without one is given a placeholder here.
+        if head.version == .http1_0, !head.headers.contains(name: "host") {
+            head.headers.add(name: "host", value: "localhost")
+        }
         // Hummingbird ends the connection after a request whose `Connection` is exactly `close`.
         if close { head.headers.replaceOrAdd(name: "connection", value: "close") }
         context.fireChannelRead(wrapInboundOut(.head(head)))

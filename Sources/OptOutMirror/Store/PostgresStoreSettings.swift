@@ -36,8 +36,8 @@ public struct PostgresStoreSettings: Sendable, Equatable {
         password: String?,
         database: String,
         tls: TLSMode = .prefer,
-        poolSize: Int = 5,
-        timeout: Duration = .seconds(5)
+        poolSize: Int,
+        timeout: Duration
     ) {
         self.host = host
         self.port = port
@@ -51,7 +51,13 @@ public struct PostgresStoreSettings: Sendable, Equatable {
 
     /// Reads `postgres://user:password@host:port/database?sslmode=disable|prefer|require` (`postgresql://` too;
     /// user, password and database percent-decoded). Anything else in the URL is refused, not ignored.
-    public static func parse(url text: String) throws(PostgresURLError) -> PostgresStoreSettings {
+    public static func parse(
+        url text: String,
+        poolSize: Int,
+        timeout: Duration
+    ) throws(PostgresURLError)
+        -> PostgresStoreSettings
+    {
         let lowered = text.lowercased()
         guard lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") else {
             throw PostgresURLError("is not a postgres:// URL")
@@ -101,7 +107,9 @@ public struct PostgresStoreSettings: Sendable, Equatable {
             username: username,
             password: components.password.flatMap { $0.isEmpty ? nil : $0 },
             database: database,
-            tls: tls
+            tls: tls,
+            poolSize: poolSize,
+            timeout: timeout
         )
     }
 

@@ -14,7 +14,7 @@ public final class Bulkhead: Sendable {
     public let maxQueued: Int
     private let state = Mutex(State())
 
-    public init(maxConcurrent: Int = 64, maxQueued: Int = 128) {
+    public init(maxConcurrent: Int, maxQueued: Int) {
         precondition(maxConcurrent >= 1 && maxQueued >= 0)
         self.maxConcurrent = maxConcurrent
         self.maxQueued = maxQueued

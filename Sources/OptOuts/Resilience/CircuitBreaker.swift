@@ -38,10 +38,10 @@ public final class CircuitBreaker: Sendable {
     private let onStateChange: @Sendable (State) -> Void
 
     public init(
-        minimumCalls: Int = 20,
-        failurePercent: Int = 50,
-        windowSize: Int = 100,
-        cooldown: Duration = .seconds(5),
+        minimumCalls: Int,
+        failurePercent: Int,
+        windowSize: Int,
+        cooldown: Duration,
         onStateChange: @escaping @Sendable (State) -> Void = { _ in }
     ) {
         precondition(minimumCalls >= 1 && windowSize >= minimumCalls && (1...100).contains(failurePercent))

@@ -38,3 +38,24 @@ public struct ResilienceSettings: Sendable, Equatable {
         self.credentialsProbeSeconds = credentialsProbeSeconds
     }
 }
+
+extension ResilienceSettings {
+    /// The retry policy these settings describe.
+    public var retryPolicy: RetryPolicy { RetryPolicy(maxAttempts: maxAttempts) }
+
+    /// A new bulkhead of these settings' size.
+    public func bulkhead() -> Bulkhead { Bulkhead(maxConcurrent: maxConcurrentCalls, maxQueued: maxQueuedCalls) }
+
+    /// A new circuit breaker with these settings.
+    public func circuitBreaker(
+        onStateChange: @escaping @Sendable (CircuitBreaker.State) -> Void = { _ in }
+    ) -> CircuitBreaker {
+        CircuitBreaker(
+            minimumCalls: breakerMinimumCalls,
+            failurePercent: breakerFailurePercent,
+            windowSize: breakerWindow,
+            cooldown: .milliseconds(breakerCooldownMilliseconds),
+            onStateChange: onStateChange
+        )
+    }
+}

@@ -19,9 +19,9 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
 
     public init(
         upstream: any SENSUnsubscribes,
-        policy: RetryPolicy = RetryPolicy(),
-        breaker: CircuitBreaker = CircuitBreaker(),
-        bulkhead: Bulkhead = Bulkhead(),
+        policy: RetryPolicy,
+        breaker: CircuitBreaker,
+        bulkhead: Bulkhead,
         metrics: any ResilienceMetrics = ResilienceStatistics(),
         credentials: CredentialsHealth? = nil,
         logger: Logger = Logger(label: "sens-gateway")

@@ -9,7 +9,8 @@ public struct RetryPolicy: Sendable, Equatable {
     public var baseDelay: Duration
     public var maxDelay: Duration
 
-    public init(maxAttempts: Int = 3, baseDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(2)) {
+    /// `maxAttempts` is a setting (`ResilienceSettings`); the delays are the policy's own tuning.
+    public init(maxAttempts: Int, baseDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(2)) {
         precondition(maxAttempts >= 1)
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay

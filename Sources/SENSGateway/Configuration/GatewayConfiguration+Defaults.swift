@@ -29,6 +29,18 @@ extension MirrorSettings {
     public static var defaults: Self { GatewayConfiguration.defaults.mirror.settings }
 }
 
+extension PostgresStoreSettings {
+    /// The database a URL names, with the settings table's pool size and time-out.
+    public static func parse(url: String) throws(PostgresURLError) -> PostgresStoreSettings {
+        let defaults = GatewaySettings.self
+        return try parse(
+            url: url,
+            poolSize: defaults.defaultInteger("mirror.databasePoolSize"),
+            timeout: .seconds(defaults.defaultInteger("mirror.databaseTimeoutSeconds"))
+        )
+    }
+}
+
 extension SENSServiceSettings {
     /// A service at `baseURL` with the settings table's call settings.
     public init(credentials: NCPCredentials, serviceID: String, baseURL: SENSBaseURL) {

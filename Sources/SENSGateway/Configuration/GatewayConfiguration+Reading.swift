@@ -155,15 +155,11 @@ extension GatewayConfiguration {
                 "set \(GatewaySettings.byKey["mirror.path"]!.described) or the database URL (\(inline.described)), not both"
             )
         }
-        var database: PostgresStoreSettings
         do {
-            database = try PostgresStoreSettings.parse(url: url)
+            return try PostgresStoreSettings.parse(url: url, poolSize: poolSize, timeout: .seconds(timeout))
         } catch {
             throw ConfigurationError("\(settings.raw(file.key) == nil ? inline.described : file.described): \(error)")
         }
-        database.poolSize = poolSize
-        database.timeout = .seconds(timeout)
-        return database
     }
 
     private static func resilienceSettings(_ settings: SettingsReader) throws(ConfigurationError) -> ResilienceSettings

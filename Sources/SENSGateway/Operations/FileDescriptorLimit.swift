@@ -19,6 +19,10 @@ public enum FileDescriptorLimit {
         guard limit.rlim_cur < limit.rlim_max else { return (before, before) }
         var raised = limit
         raised.rlim_cur = limit.rlim_max
+        #if canImport(Darwin)
+        // macOS refuses an unlimited soft limit on open files: OPEN_MAX is the most it takes.
+        raised.rlim_cur = min(limit.rlim_max, rlim_t(OPEN_MAX))
+        #endif
         guard setrlimit(resource, &raised) == 0 else { return (before, before) }
         return (before, Int(clamping: raised.rlim_cur))
     }
