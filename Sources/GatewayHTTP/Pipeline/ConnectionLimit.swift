@@ -90,6 +90,8 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var slot: ConnectionLimit.Slot?
     /// Requests read and not yet answered (pipelined requests included): idle only at 0.
     private var unanswered = 0
+    /// Every request is answered: idle once the answers have gone out.
+    private var idleWhenWritten = false
 
     init(limit: ConnectionLimit) { self.limit = limit }
 
@@ -115,6 +117,7 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head = unwrapInboundIn(data) {
             unanswered += 1
+            idleWhenWritten = false
             slot?.idleSince.store(0, ordering: .relaxed)
         }
         context.fireChannelRead(data)
@@ -123,11 +126,27 @@ final class ConnectionSlotHandler: ChannelDuplexHandler, RemovableChannelHandler
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             unanswered = max(0, unanswered - 1)
-            if unanswered == 0 {
-                slot?.idleSince.store(NIODeadline.now().uptimeNanoseconds.clampedToInt64, ordering: .relaxed)
-            }
+            if unanswered == 0 { idleWhenWritten = true }
         }
         context.write(data, promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        context.flush()
+        markIdleIfWritten(context)
+    }
+
+    /// A connection still sending a large answer to a slow reader is not idle: it becomes so once what was
+    /// written has (mostly) gone out.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        markIdleIfWritten(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func markIdleIfWritten(_ context: ChannelHandlerContext) {
+        guard idleWhenWritten, context.channel.isWritable else { return }
+        idleWhenWritten = false
+        slot?.idleSince.store(NIODeadline.now().uptimeNanoseconds.clampedToInt64, ordering: .relaxed)
     }
 }
 
