@@ -85,6 +85,19 @@ import Testing
         #expect(csv("phone\n") == ok([]))
     }
 
+    /// A first row of full-width digits is a recipient: taken for a header, it would appear in no list of the
+    /// answer, and a caller that sends to whatever is not listed would message it.
+    @Test func csvFirstRowInOtherDigitsIsARecipient() {
+        #expect(
+            csv("０１０-５０００-０１００,Kim\n010-1234-5678,Lee\n")
+                == ok([
+                    recipient(0, line: 1, "０１０-５０００-０１００"),
+                    recipient(1, line: 2, "010-1234-5678"),
+                ])
+        )
+        #expect(csv("٠١٠١٢٣٤٥٦٧٨\n") == ok([recipient(0, line: 1, "٠١٠١٢٣٤٥٦٧٨")]), "Arabic-Indic digits")
+    }
+
     @Test func csvHeaderInALegacyEncodingIsStillAHeader() {
         let eucKRHeader: [UInt8] = [0xC0, 0xFC, 0xC8, 0xAD, 0xB9, 0xF8, 0xC8, 0xA3]  // 전화번호 in EUC-KR
         let body = eucKRHeader + Array("\r\n010-1111-2222\r\n".utf8)

@@ -6,7 +6,7 @@ struct LineRecipientReader: RecipientReader, Sendable {
     enum Format: Equatable, Sendable {
         case plain
         /// The recipients are in the column with this header name; nil: in the first column, under an optional
-        /// header (a first record whose first field has no digit).
+        /// header (a first record whose first field has no decimal digit, in any script).
         case csv(column: String?)
     }
 
@@ -205,7 +205,9 @@ struct LineRecipientReader: RecipientReader, Sendable {
         case .firstUnlessHeader:
             column = .index(0)
             let first = header.values[0]
-            if first.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            // Any decimal digit counts (full-width `０１０` too): a first row that is a number written in other
+            // digits is a recipient, never a header that would drop it from every list of the answer.
+            if first.unicodeScalars.contains(where: { $0.properties.numericType == .decimal }) {
                 try emitRecipient(first, line: line, emit: emit)
             }
         case .named(let name):
