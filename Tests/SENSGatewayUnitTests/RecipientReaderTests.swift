@@ -193,6 +193,17 @@ import Testing
         )
     }
 
+    @Test func csvRefusesTwoColumnsOfTheNameAskedFor() {
+        #expect(
+            csv("이름,휴대폰,휴대폰\nKim,010-1234-5678,010-9999-8888\n", column: "휴대폰")
+                == failed(
+                    .malformed(
+                        "line 1: 2 columns are named \"휴대폰\" (columns 2, 3); rename one so that the name picks one column"
+                    )
+                )
+        )
+    }
+
     @Test func csvUnclosedQuote() {
         #expect(
             csv("phone\n010\n\"010\n")

@@ -212,8 +212,15 @@ struct LineRecipientReader: RecipientReader, Sendable {
             }
         case .named(let name):
             let wanted = name.trimmingASCIISpaces()
-            guard let index = header.values.firstIndex(where: { $0.trimmingASCIISpaces() == wanted }) else {
-                throw missingColumn(name, header: header.values, line: line)
+            let matching = header.values.indices.filter { header.values[$0].trimmingASCIISpaces() == wanted }
+            guard let index = matching.first else { throw missingColumn(name, header: header.values, line: line) }
+            // Two columns of that name: which one holds the recipients is not for the gateway to guess.
+            guard matching.count == 1 else {
+                let positions = matching.prefix(5).map { String($0 + 1) }.joined(separator: ", ")
+                throw .malformed(
+                    "line \(line): \(matching.count) columns are named \"\(name.prefix(64))\" (columns \(positions)); "
+                        + "rename one so that the name picks one column"
+                )
             }
             column = .index(index)
         case .index:
