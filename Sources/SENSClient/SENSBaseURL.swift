@@ -16,11 +16,14 @@ public struct SENSBaseURL: Sendable, Equatable {
     }
 
     /// The URL as logs show it: a `user:password@` before the host is masked (`***@`).
-    public var masked: String {
-        let schemeEnd = text.firstRange(of: "://")!.upperBound
-        let authorityEnd = text[schemeEnd...].firstIndex(of: "/") ?? text.endIndex
-        guard let at = text[schemeEnd..<authorityEnd].lastIndex(of: "@") else { return text }
-        return String(text[..<schemeEnd]) + "***" + String(text[at...])
+    public var masked: String { Self.maskingUserInfo(text) }
+
+    /// Any URL's text with a `user:password@` before the host masked (`***@`): also for a value that is refused.
+    public static func maskingUserInfo(_ url: String) -> String {
+        let start = url.firstRange(of: "://")?.upperBound ?? url.startIndex
+        let authorityEnd = url[start...].firstIndex(of: "/") ?? url.endIndex
+        guard let at = url[start..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<start]) + "***" + String(url[at...])
     }
 
     /// The path prefix (`""` for the NCP host), which is signed along with the resource path.

@@ -148,7 +148,4 @@ struct OptOutEncoder {
         out.appendTime(registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
         out.append(source == .ars ? #"","source":"ars"}"# : #"","source":"manual"}"#)
     }
-
-    /// The most bytes `writeRecordTail` writes.
-    static let recordTailBytes = 40 + RFC3339.maxBytes
 }

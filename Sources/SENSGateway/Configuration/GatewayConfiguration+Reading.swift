@@ -201,7 +201,7 @@ extension GatewayConfiguration {
         guard let baseURL = SENSBaseURL(urlText) else {
             throw SettingsReader.refusal(
                 GatewaySettings.byKey["sens.baseUrl"]!,
-                Self.maskingUserInfo(urlText),
+                SENSBaseURL.maskingUserInfo(urlText),
                 expected: "an http(s) URL without query, like https://sens.apigw.ntruss.com"
             )
         }
@@ -363,15 +363,5 @@ extension GatewayConfiguration {
 
     private static func parseOffset(_ text: String) -> Int? {
         RFC3339.parse("2000-01-01T00:00:00" + text).map { Int((946_684_800_000 - $0) / 1000) }
-    }
-}
-
-extension GatewayConfiguration {
-    /// A URL as a refusal shows it: a `user:password@` before the host is masked (`***@`).
-    static func maskingUserInfo(_ url: String) -> String {
-        let start = url.firstRange(of: "://")?.upperBound ?? url.startIndex
-        let authorityEnd = url[start...].firstIndex(of: "/") ?? url.endIndex
-        guard let at = url[start..<authorityEnd].lastIndex(of: "@") else { return url }
-        return String(url[..<start]) + "***" + String(url[at...])
     }
 }
