@@ -29,6 +29,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin sens-gateway \
     && install -d -o 10001 -g 10001 -m 0750 /var/lib/sens-gateway
+# The filter reads and writes Korean Excel files (CP949) through glibc's iconv: libc6's gconv modules (UHC.so,
+# EUC-KR.so) must be in the image. The gateway checks at start-up too; this stops the build instead.
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN printf '\xc0\xcc\xb8\xa7' | iconv -f CP949 -t UTF-8 | grep -qx '이름'
 COPY --from=build /staging/sens-gateway /usr/local/bin/sens-gateway
 USER 10001:10001
 # The embedded mirror's SQLite file (./sens-mirror.sqlite, with its -wal and -shm files) lands in the working

@@ -113,3 +113,23 @@ wait_for() {
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 peak_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
 reset_peak() { echo 5 > "/proc/$1/clear_refs"; }
+
+# seeded_simulator PORT RECORDS [simulator options]: the standalone simulator as SENS, holding RECORDS opt-outs
+# (0105…).
+seeded_simulator() {
+    local port=$1 records=$2; shift 2
+    start_simulator "$port" "$@"
+    wait_for "http://127.0.0.1:$port/_simulator/stats" || { echo "the simulator did not start" >&2; exit 1; }
+    curl -sf -X POST "http://127.0.0.1:$port/_simulator/unsubscribes" -H 'Content-Type: application/json' \
+        -d "{\"count\":$records,\"prefix\":\"0105\"}" >/dev/null
+}
+
+# wait_mirror_ready PORT: until the gateway's mirror is ready (polled every 0.1 s, at most 30 minutes).
+wait_mirror_ready() {
+    for _ in $(seq 18000); do
+        curl -sf "http://127.0.0.1:$1/v1/mirror" | grep -q '"state":"ready"' && return
+        sleep 0.1
+    done
+    echo "the mirror on port $1 did not become ready" >&2
+    exit 1
+}

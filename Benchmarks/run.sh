@@ -60,16 +60,9 @@ idle_cached_kb=$(rss_kb "$cached"); idle_uncached_kb=$(rss_kb "$uncached")
 
 # The mirror: the standalone simulator as SENS with $mirror_records opt-outs, and a gateway in its default
 # configuration (the mirror on, its SQLite file in a scratch directory) that syncs them.
-start_simulator "$simulator_port"
-wait_for "http://127.0.0.1:$simulator_port/_simulator/stats" || { echo "the simulator did not start" >&2; exit 1; }
-curl -sf -X POST "http://127.0.0.1:$simulator_port/_simulator/unsubscribes" -H 'Content-Type: application/json' \
-    -d "{\"count\":$mirror_records,\"prefix\":\"0105\"}" >/dev/null
+seeded_simulator "$simulator_port" "$mirror_records"
 start_gateway "$mirror_port" "$simulator_port" LOG_LEVEL=info >"$work/mirror.log"; mirrored=$gateway
-for _ in $(seq 1200); do
-    curl -sf "http://127.0.0.1:$mirror_port/v1/mirror" | grep -q '"state":"ready"' && break
-    sleep 0.1
-done
-curl -sf "http://127.0.0.1:$mirror_port/v1/mirror" | grep -q '"state":"ready"' || { echo "the mirror did not become ready" >&2; exit 1; }
+wait_mirror_ready "$mirror_port"
 
 # A number on nginx's list page, so that its check is a cached "opted out" after the first call.
 phone=01020000005

@@ -28,10 +28,7 @@ build_release sens-gateway sens-simulator
 work=$(mktemp -d)
 scratch+=("$work")
 
-start_simulator "$simulator_port"
-wait_for "http://127.0.0.1:$simulator_port/_simulator/stats" || { echo "the simulator did not start" >&2; exit 1; }
-curl -sf -X POST "http://127.0.0.1:$simulator_port/_simulator/unsubscribes" -H 'Content-Type: application/json' \
-    -d "{\"count\":$records,\"prefix\":\"0105\"}" >/dev/null
+seeded_simulator "$simulator_port" "$records"
 curl -sf -X PUT "http://127.0.0.1:$simulator_port/_simulator/faults" -H 'Content-Type: application/json' \
     -d "{\"latencyMilliseconds\":$latency}" >/dev/null
 

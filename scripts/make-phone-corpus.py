@@ -215,6 +215,9 @@ def expectation(text, lib):
     plain = re.sub(r"[^0-9+\uff10-\uff19\uff0b]", "", text).translate(str.maketrans("０１２３４５６７８９＋", "0123456789+"))
     if len(text) > 64:
         return {"accept": False, "code": "input_too_long"}, None if not lib["valid"] else "input over 64 characters"
+    if re.fullmatch(r"[0-9](\.[0-9]+)?[eE]\+?[0-9]{1,2}", text):
+        return {"accept": False, "code": "scientific_notation"}, \
+            "a spreadsheet's scientific notation is named as such" if lib["valid"] else None
     if not ACCEPTED.match(text) or not only_separator_spaces(text):
         departure = "characters other than digits and separators are never interpreted (letters, ext, #, tel:)"
         return {"accept": False, "code": "unexpected_character"}, departure if lib["valid"] else None
@@ -237,6 +240,10 @@ def expectation(text, lib):
     national_digits = re.sub(r"[^0-9]", "", plain)
     is_international = plain.startswith("+") or national_digits.startswith("82")
     if not is_international and not national_digits.startswith("0") and lib["kind"] != "uan":
+        if lib["kind"] == "mobile" and re.fullmatch(r"1[0-9]{8,9}", text):
+            # Only digits, as a spreadsheet writes a number it stored as a number: said so, and repairable.
+            return {"accept": False, "code": "leading_zero_lost"}, \
+                "a domestic number must be written with its leading 0 (a spreadsheet dropped it)"
         return {"accept": False, "code": "missing_leading_zero"}, "a domestic number must be written with its leading 0"
     if lib["kind"] == "uan":
         after_country = national_digits[2:] if is_international else national_digits

@@ -91,6 +91,11 @@ public struct GatewayResponder: HTTPResponder {
             retryAfterSeconds: settings.mirrorRetryAfterSeconds,
             encoder: encoder
         )
+        let export = ExportOptOuts(
+            mirrors: mirrors,
+            retryAfterSeconds: settings.mirrorRetryAfterSeconds,
+            utcOffsetSeconds: settings.responseUTCOffsetSeconds
+        )
         let mirrorStatus = GetMirrorStatus(
             services: services,
             mirrors: mirrors,
@@ -105,6 +110,7 @@ public struct GatewayResponder: HTTPResponder {
                 "removeOptOut": removeOne, "removeServiceOptOut": removeOne,
                 "filterOptOuts": filter, "filterServiceOptOuts": filter,
                 "listOptOutChanges": changes, "listServiceOptOutChanges": changes,
+                "exportOptOuts": export, "exportServiceOptOuts": export,
                 "getMirrorStatus": mirrorStatus, "getServiceMirrorStatus": mirrorStatus,
                 "listServices": ListServices(services: services),
                 "getHealth": GetHealth(),

@@ -9,6 +9,8 @@ public protocol MirrorReading: Sendable {
     /// At most `limit` changes after `sequence`, oldest first.
     func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange]
     func status() -> MirrorStatus
+    /// The whole list as of now, for the export (`ServiceMirror.snapshot`).
+    func snapshot() -> Result<MirrorSnapshot, MirrorSnapshot.Refusal>
     /// What change cursors are bound to: the store and the service's list in it.
     func cursorScope() async throws -> String
 }

@@ -223,7 +223,7 @@ public final class ServiceMirror: Sendable {
         }
     }
 
-    private func vouchedAsOf(_ state: State, now: Int64) -> Int64? {
+    func vouchedAsOf(_ state: State, now: Int64) -> Int64? {
         Self.judge(state, now: now, settings: settings, shared: shared).0 == .ready ? state.lastSyncStartedAt : nil
     }
 

@@ -9,7 +9,44 @@ extension PhoneNumber {
     /// Country forms: domestic (`010…`, `02…`, `1588…`), or `+82`, `82`, `0082` followed by the national number
     /// with or without its leading 0. Anything else is rejected with a reason; nothing is guessed.
     public static func parse(_ input: String) throws(PhoneNumberError) -> PhoneNumber {
-        try parse(input, bytesFirst: true)
+        do {
+            return try parse(input, bytesFirst: true)
+        } catch {
+            throw spreadsheetDamage(input) ?? error
+        }
+    }
+
+    /// What a spreadsheet that stored the number as a number left of it: a mobile number without its leading 0
+    /// (`1012345678`, nine or ten ASCII digits that are a mobile number once the 0 is back), or scientific notation
+    /// (`1.01E+10`). Only asked of inputs that are not numbers.
+    static func spreadsheetDamage(_ input: String) -> PhoneNumberError? {
+        let text = trimmed(input).utf8
+        guard let first = text.first, text.count <= 24 else { return nil }
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        // 010, 011 and 016–019 are the mobile prefixes (`KoreanNumberingPlan`).
+        let second = text.dropFirst().first ?? 0
+        if first == UInt8(ascii: "1"), (9...10).contains(text.count), text.allSatisfy(isDigit),
+            second == UInt8(ascii: "0") || second == UInt8(ascii: "1") || second >= UInt8(ascii: "6"),
+            let restored = try? parse("0" + String(decoding: text, as: UTF8.self), bytesFirst: true),
+            restored.kind == .mobile
+        {
+            return .leadingZeroLost(restored: restored.digits)
+        }
+        // d[.d…]E[+]dd, as spreadsheets write numbers of twelve digits or more (and `1.01E+10` for a mobile number).
+        guard let exponent = text.firstIndex(where: { $0 == UInt8(ascii: "E") || $0 == UInt8(ascii: "e") }) else {
+            return nil
+        }
+        let mantissa = text[..<exponent]
+        var power = text[text.index(after: exponent)...]
+        if power.first == UInt8(ascii: "+") { power = power.dropFirst() }
+        guard isDigit(first), (1...2).contains(power.count), power.allSatisfy(isDigit) else { return nil }
+        let fraction = mantissa.dropFirst()
+        guard
+            fraction.isEmpty
+                || (fraction.first == UInt8(ascii: ".") && fraction.count > 1
+                    && fraction.dropFirst().allSatisfy(isDigit))
+        else { return nil }
+        return .scientificNotation
     }
 
     /// `bytesFirst: false` skips the byte scan, so tests can hold the two scans to the same answers.

@@ -19,6 +19,11 @@ public enum PhoneNumberError: Error, Sendable, Equatable, CustomStringConvertibl
     /// Right prefix and length, but outside the blocks allocated in the numbering plan.
     case notAllocated(NumberRange)
     case cannotReceiveMessages(UnreachableService)
+    /// Nine or ten digits that are a mobile number once a leading 0 is put back (`1012345678`): what a spreadsheet
+    /// that stored the number as a number writes. `restored` is that number, normalized.
+    case leadingZeroLost(restored: String)
+    /// A number in scientific notation (`1.01E+10`), as a spreadsheet writes a long number: its digits are lost.
+    case scientificNotation
 
     /// Services that have numbers but cannot receive text messages.
     public enum UnreachableService: String, Sendable, Equatable {
@@ -44,6 +49,8 @@ public enum PhoneNumberError: Error, Sendable, Equatable, CustomStringConvertibl
         case .tooLong: "too_long"
         case .notAllocated: "not_allocated"
         case .cannotReceiveMessages: "cannot_receive_messages"
+        case .leadingZeroLost: "leading_zero_lost"
+        case .scientificNotation: "scientific_notation"
         }
     }
 
@@ -85,6 +92,12 @@ public enum PhoneNumberError: Error, Sendable, Equatable, CustomStringConvertibl
                 case .pager: "015"
                 }
             return "\(prefix) \(service.rawValue) numbers cannot receive text messages"
+        case .leadingZeroLost:
+            return "a mobile number without its leading 0, as a spreadsheet writes a number stored as a number: "
+                + "format the column as text before saving (the filter restores the 0 with repair=leading-zero)"
+        case .scientificNotation:
+            return "a number in scientific notation, as a spreadsheet writes a long number stored as a number: "
+                + "its last digits are lost; format the column as text and save the file again"
         }
     }
 

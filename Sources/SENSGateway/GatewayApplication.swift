@@ -118,7 +118,7 @@ public enum GatewayApplication {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [
-                        HTTP1VersionInstaller(), connections.handler(), delivery.handler(),
+                        HTTP1VersionInstaller(logger: logger), connections.handler(), delivery.handler(),
                         BodyFlowHandler(
                             maxBodyBytes: http.maxBodyBytes,
                             streamedBodyLimits: httpSettings.streamedBodyLimits,

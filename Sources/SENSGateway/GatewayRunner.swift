@@ -1,3 +1,4 @@
+import GatewayHTTP
 import Hummingbird
 import Logging
 import OptOutMirror
@@ -85,6 +86,7 @@ public enum GatewayRunner {
             )
             return nil
         }
+        try CharsetSupportError.check()
         let store: any MirrorStore
         if let database = settings.database {
             do {

@@ -46,9 +46,21 @@ struct PhoneNumberTests {
         ("+852 1234 5678", "not_korean", "not a Korean number (+852)"),
         ("0081 3 1234 5678", "not_korean", "not a Korean number (+81)"),
         (
-            "1012345678", "missing_leading_zero",
+            "10-1234-5678", "missing_leading_zero",
             "a domestic number must start with 0 (only 8-digit 15XX/16XX/18XX numbers do not)"
         ),
+        (
+            " 1012345678", "leading_zero_lost",
+            "a mobile number without its leading 0, as a spreadsheet writes a number stored as a number: "
+                + "format the column as text before saving (the filter restores the 0 with repair=leading-zero)"
+        ),
+        ("1612345678", "leading_zero_lost", PhoneNumberError.leadingZeroLost(restored: "").reason),
+        ("111234567", "leading_zero_lost", PhoneNumberError.leadingZeroLost(restored: "").reason),
+        ("1212345678", "missing_leading_zero", PhoneNumberError.missingLeadingZero.reason),
+        ("1.01E+10", "scientific_notation", PhoneNumberError.scientificNotation.reason),
+        ("1.01235E+10", "scientific_notation", PhoneNumberError.scientificNotation.reason),
+        ("1e10", "scientific_notation", PhoneNumberError.scientificNotation.reason),
+        ("1.E+10", "unexpected_character", "unexpected character 'E' at position 3"),
         ("0-1588-1234", "unexpected_leading_zero", "15XX-XXXX numbers are written without a leading 0"),
         ("034-123-4567", "unknown_prefix", "no Korean phone numbers start with 034"),
         ("010-123-456", "too_short", "too short for a 010 mobile number (10 or 11 digits, got 9)"),

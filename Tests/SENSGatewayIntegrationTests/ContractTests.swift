@@ -82,6 +82,24 @@ struct ContractTests {
                 let result = try filtered.body.json
                 #expect(result.checked == 3 && result.optedOut.map(\.phoneNumber) == ["01012345678"])
                 #expect(result.invalid.map(\.index) == [2])
+                let filteredRows = try await api.filterOptOuts(
+                    query: .init(column: "phone", rows: .excluded),
+                    headers: .init(accept: [.init(contentType: .csv)]),
+                    body: .csv(.init("name,phone\r\nKim,01012345678\r\nLee,01099990000\r\n"))
+                ).ok
+                #expect(filteredRows.headers.xFilterReadAs == "text/csv; charset=utf-8")
+                #expect(
+                    try await String(collecting: filteredRows.body.csv, upTo: 1 << 16).hasPrefix(
+                        "name,phone,reasonCode,reason\r\nKim,01012345678,opted_out,"
+                    )
+                )
+                let export = try await api.exportOptOuts().ok
+                #expect((export.headers.xExportRecords ?? 0) > 0)
+                #expect(
+                    try await String(collecting: export.body.csv, upTo: 1 << 20).hasPrefix(
+                        "\u{FEFF}phoneNumber,registeredAt,source\r\n"
+                    )
+                )
                 let changes = try await api.listOptOutChanges(query: .init(limit: 5)).ok.body.json
                 #expect(changes.changes.count == 5 && changes.changes.allSatisfy { $0.change == .added })
                 #expect(
@@ -126,6 +144,7 @@ struct ContractTests {
                         .body.json.optedOut.count == 1
                 )
                 _ = try await api.listServiceOptOutChanges(path: .init(service: service)).ok.body.json
+                _ = try await api.exportServiceOptOuts(path: .init(service: service)).ok
                 #expect(
                     try await api.removeServiceOptOut(path: .init(service: service, phoneNumber: "01077770000")).ok.body
                         .json.count == 1

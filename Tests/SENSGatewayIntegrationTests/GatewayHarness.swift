@@ -149,7 +149,8 @@ struct GatewayClient: Sendable {
             return HTTPAnswer(
                 status: response.status.code,
                 headers: response.headers,
-                body: String(buffer: response.body)
+                body: String(buffer: response.body),
+                bytes: Array(response.body.readableBytesView)
             )
         }
     }
@@ -168,7 +169,12 @@ struct GatewayClient: Sendable {
                 if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
             }
             let bytes = try await response.body.collect(upTo: 256 << 20)
-            return HTTPAnswer(status: Int(response.status.code), headers: fields, body: String(buffer: bytes))
+            return HTTPAnswer(
+                status: Int(response.status.code),
+                headers: fields,
+                body: String(buffer: bytes),
+                bytes: Array(bytes.readableBytesView)
+            )
         }
     }
 

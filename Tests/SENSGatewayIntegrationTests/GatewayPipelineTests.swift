@@ -45,6 +45,22 @@ struct GatewayPipelineTests {
         }
     }
 
+    @Test func aRequestLineWithRawNonASCIIBytesGetsAProblemThatSaysToPercentEncode() async throws {
+        try await GatewayHarness().run { gateway in
+            let connection = try RawHTTPConnection(port: try #require(gateway.port))
+            try connection.send(
+                Array("POST /v1/unsubscribes/filter?column=휴대폰 HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n".utf8)
+                    + Array("Content-Length: 2\r\n\r\na\n".utf8)
+            )
+            let answer = try await connection.read(until: "}")
+            #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(answer.prefix(200))")
+            #expect(answer.lowercased().contains("content-type: application/problem+json"))
+            #expect(answer.contains("percent-encode"))
+            #expect(answer.contains("%ED%9C%B4%EB%8C%80%ED%8F%B0"))
+            #expect(try await connection.readsToEnd(within: 2_000))
+        }
+    }
+
     @Test func aStalledBodyIsAnswered408() async throws {
         let harness = GatewayHarness(
             resilience: ResilienceSettings.defaults.with {

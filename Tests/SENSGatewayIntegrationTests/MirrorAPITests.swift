@@ -90,7 +90,8 @@ struct MirrorAPITests {
                 query: "?column=phone",
                 accept: "text/csv, application/json;q=0.5"
             )
-            #expect(allowed.body == "01022223333\n021234567\n")
+            // The rows to send to: the header and every cell kept, the number normalized, the BOM given back.
+            #expect(allowed.body == "\u{FEFF}name,phone\r\nLee,01022223333\r\nJung,021234567\r\n")
 
             // Without a header, the first column; plain text, one number a line.
             let plain = try await gateway.filter(

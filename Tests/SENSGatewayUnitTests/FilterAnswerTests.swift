@@ -41,6 +41,7 @@ import Foundation
         }
         func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange] { [] }
         func status() -> MirrorStatus { .disabled("test") }
+        func snapshot() -> Result<MirrorSnapshot, MirrorSnapshot.Refusal> { .failure(.unavailable("test")) }
     }
 
     static let pieces = [
@@ -59,12 +60,12 @@ import Foundation
                 .joined()
         }
         let mirror = EvenNumbersMirror()
-        var filter = RecipientFilter(mirror: mirror, keepAllowed: true)
+        var filter = RecipientFilter(mirror: mirror, options: .init(keepAllowed: true))
         for (index, input) in inputs.enumerated() {
             filter.add(FilterRecipient(index: index, line: seed % 2 == 0 ? nil : index + 2, input: input))
         }
         filter.flush()
-        let bytes = FilterAnswer.json(filter, asOf: 1_700_000_000_000, utcOffsetSeconds: 9 * 3600)
+        let bytes = FilterAnswer.json(filter, header: nil, asOf: 1_700_000_000_000, utcOffsetSeconds: 9 * 3600)
         let answer = HTTPAnswer(status: 200, headers: [:], body: String(buffer: bytes))
         let result = try answer.decodeGenerated(Components.Schemas.FilterResult.self)
 
@@ -116,7 +117,7 @@ import Foundation
             #expect(item.input == inputs[item.index])
             #expect(item.phoneNumber == (try PhoneNumber.parse(inputs[item.index])).digits)
         }
-        let csv = String(buffer: FilterAnswer.csv(filter))
+        let csv = String(decoding: FilterAnswer.numbers(filter), as: UTF8.self)
         #expect(csv == allowed.map { $0 + "\n" }.joined())
     }
 
@@ -129,8 +130,8 @@ import Foundation
             "", "application/json", "*/*", "text/csv;q=0.1, application/json", "text/csv;q=0", "text/csv; q = 0",
             "text/*, application/json", "application/problem+json", "text/csv;q=0.5, */*;q=0.5",
         ]
-        for accept in csv { #expect(FilterOptOuts.acceptsCSV([accept]), "\(accept)") }
-        for accept in json { #expect(!FilterOptOuts.acceptsCSV(accept.isEmpty ? [] : [accept]), "\(accept)") }
+        for accept in csv { #expect(FilterPlan.csvPreference([accept]) != nil, "\(accept)") }
+        for accept in json { #expect(FilterPlan.csvPreference(accept.isEmpty ? [] : [accept]) == nil, "\(accept)") }
     }
 
     @Test func admitsAsManyFiltersAsItsLimit() {

@@ -25,14 +25,16 @@ import Testing
         )
     }
 
-    @Test func plainTextKeepsInvalidUTF8AsReplacementCharacters() {
+    @Test func plainTextReaderKeepsInvalidUTF8AsReplacementCharacters() {
+        // The reader alone (the decoder before it refuses such bytes); a CR alone ends a line too.
         let body: [UInt8] = [0xEF, 0x41, 0x0A, 0x30, 0xFF, 0x31, 0x0D, 0x0A, 0x61, 0x0D, 0x62]
         #expect(
             plain(body)
                 == ok([
                     recipient(0, line: 1, "\u{FFFD}A"),  // the start of a BOM that is not one is text
                     recipient(1, line: 2, "0\u{FFFD}1"),
-                    recipient(2, line: 3, "a\rb"),  // only a CR before the line end is dropped
+                    recipient(2, line: 3, "a"),
+                    recipient(3, line: 4, "b"),
                 ])
         )
     }
@@ -102,7 +104,10 @@ import Testing
         let eucKRHeader: [UInt8] = [0xC0, 0xFC, 0xC8, 0xAD, 0xB9, 0xF8, 0xC8, 0xA3]  // 전화번호 in EUC-KR
         let body = eucKRHeader + Array("\r\n010-1111-2222\r\n".utf8)
         #expect(
-            read(body, with: LineRecipientReader(format: .csv(column: nil), maxRecipients: 10))
+            read(
+                body,
+                with: LineRecipientReader(format: .csv(column: nil, separator: .commaUnlessTabbed), maxRecipients: 10)
+            )
                 == ok([
                     recipient(0, line: 2, "010-1111-2222")
                 ])
@@ -120,7 +125,13 @@ import Testing
         // A header field may be quoted; the BOM is not part of the first name.
         let body: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("\"phone\",\"name\"\n010,Kim\n".utf8)
         #expect(
-            read(body, with: LineRecipientReader(format: .csv(column: "phone"), maxRecipients: 10))
+            read(
+                body,
+                with: LineRecipientReader(
+                    format: .csv(column: "phone", separator: .commaUnlessTabbed),
+                    maxRecipients: 10
+                )
+            )
                 == ok([
                     recipient(0, line: 2, "010")
                 ])
@@ -239,7 +250,13 @@ import Testing
             body.append(contentsOf: "Kim \(index),\(field),memo \(index)\(index % 3 == 0 ? "\r\n" : "\n")".utf8)
             expected.append(recipient(index, line: index + 2, phone))
         }
-        let outcome = read(body, with: LineRecipientReader(format: .csv(column: "phone"), maxRecipients: 1_000_000))
+        let outcome = read(
+            body,
+            with: LineRecipientReader(
+                format: .csv(column: "phone", separator: .commaUnlessTabbed),
+                maxRecipients: 1_000_000
+            )
+        )
         #expect(outcome.error == nil)
         #expect(outcome.recipients.count == count)
         #expect(outcome.recipients == expected)
@@ -445,7 +462,10 @@ import Testing
     }
 
     private func csv(_ body: String, column: String? = nil, max: Int = 1_000_000) -> Outcome {
-        read(Array(body.utf8), with: LineRecipientReader(format: .csv(column: column), maxRecipients: max))
+        read(
+            Array(body.utf8),
+            with: LineRecipientReader(format: .csv(column: column, separator: .commaUnlessTabbed), maxRecipients: max)
+        )
     }
 
     private func json(_ body: String, max: Int = 1_000_000) -> Outcome {
@@ -454,10 +474,15 @@ import Testing
 
     /// Reads `body` whole and cut into chunks every way `splittings` gives, expects the same outcome each way,
     /// and returns it.
-    private func read<Reader: RecipientReader>(_ body: [UInt8], with reader: Reader) -> Outcome {
-        let whole = Self.outcome(of: body, in: [0..<body.count], with: reader)
+    private func read<Reader: RecipientReader>(
+        _ body: [UInt8],
+        with reader: Reader,
+        decoding charset: TextCharset?? = .none,
+        cells: Bool = false
+    ) -> Outcome {
+        let whole = Self.outcome(of: body, in: [0..<body.count], with: reader, decoding: charset, cells: cells)
         for chunks in Self.splittings(of: body.count) {
-            let outcome = Self.outcome(of: body, in: chunks, with: reader)
+            let outcome = Self.outcome(of: body, in: chunks, with: reader, decoding: charset, cells: cells)
             guard outcome == whole else {
                 let sizes = chunks.count <= 8 ? "\(chunks.map(\.count))" : "\(chunks.count) chunks"
                 Issue.record(
@@ -494,19 +519,38 @@ import Testing
         }
     }
 
+    /// `decoding`: through a `TextBodyDecoder` declared with that charset (`.some(nil)`: detecting), or none.
+    /// `cells`: keep each recipient's cells and column (else only its index, line and input are compared).
     private static func outcome<Reader: RecipientReader>(
         of body: [UInt8],
         in chunks: [Range<Int>],
-        with reader: Reader
+        with reader: Reader,
+        decoding charset: TextCharset??,
+        cells: Bool
     ) -> Outcome {
         var reader = reader
+        var decoder = charset.map { TextBodyDecoder(declared: $0)! }
         var recipients: [FilterRecipient] = []
+        func keep(_ recipient: FilterRecipient) {
+            recipients.append(
+                cells
+                    ? recipient : FilterRecipient(index: recipient.index, line: recipient.line, input: recipient.input)
+            )
+        }
         let result: Result<Void, FilterBodyError> = body.withUnsafeBytes { bytes in
             Result { () throws(FilterBodyError) in
                 for chunk in chunks {
-                    try reader.read(UnsafeRawBufferPointer(rebasing: bytes[chunk])) { recipients.append($0) }
+                    let chunkBytes = UnsafeRawBufferPointer(rebasing: bytes[chunk])
+                    if decoder != nil {
+                        try decoder!.decode(chunkBytes) { (text) throws(FilterBodyError) in
+                            try reader.read(text, emit: keep)
+                        }
+                    } else {
+                        try reader.read(chunkBytes, emit: keep)
+                    }
                 }
-                try reader.finish { recipients.append($0) }
+                try decoder?.finish { (text) throws(FilterBodyError) in try reader.read(text, emit: keep) }
+                try reader.finish(emit: keep)
             }
         }
         switch result {
@@ -523,5 +567,128 @@ import Testing
         let error = outcome.error.map { "\($0)" } ?? "no error"
         return
             "\(outcome.recipients.count) recipients, \(error), first differing: \(differing.map { "\($0)" } ?? "none")"
+    }
+}
+
+// MARK: Files as spreadsheets save them: CR line ends, tabs, CP949
+
+extension RecipientReaderTests {
+    private func cp949(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        let converter = Iconv(from: "UTF-8", to: "CP949")!
+        let (_, stop) = Array(text.utf8).withUnsafeBytes { converter.convert($0, into: &out) }
+        #expect(stop == .done)
+        return out
+    }
+
+    private func rows(_ body: [UInt8], _ format: LineRecipientReader.Format, decoding: TextCharset??) -> Outcome {
+        read(
+            body,
+            with: LineRecipientReader(format: format, maxRecipients: 1_000_000, keepsCells: true),
+            decoding: decoding,
+            cells: true
+        )
+    }
+
+    @Test func carriageReturnsAloneEndLines() {
+        #expect(
+            csv("phone\r010-1111-2222\r\r\"010\r2222\",x\r010-3333-4444", column: "phone")
+                == ok([
+                    recipient(0, line: 2, "010-1111-2222"),
+                    // A quoted field keeps its line end; the record is read from the line it starts on.
+                    recipient(1, line: 4, "010\r2222"),
+                    recipient(2, line: 6, "010-3333-4444"),
+                ])
+        )
+        #expect(
+            plain(Array("1\r\r\n2\n\r3\r".utf8))
+                == ok([
+                    recipient(0, line: 1, "1"), recipient(1, line: 3, "2"), recipient(2, line: 5, "3"),
+                ])
+        )
+    }
+
+    @Test func tabSeparatedFilesAreReadWithTheirCells() {
+        let tsv = Array("이름\t휴대폰\t메모\n김민준\t010-1111-2222\t\"a, b\"\n\n이서연\t010 3333 4444\t\n".utf8)
+        let expected = ok([
+            FilterRecipient(
+                index: 0,
+                line: 2,
+                input: "010-1111-2222",
+                cells: ["김민준", "010-1111-2222", "a, b"],
+                column: 1
+            ),
+            FilterRecipient(index: 1, line: 4, input: "010 3333 4444", cells: ["이서연", "010 3333 4444", ""], column: 1),
+        ])
+        #expect(rows(tsv, .csv(column: "휴대폰", separator: .tab), decoding: .none) == expected)
+        // Sent as text/csv: a first line with tabs and no comma makes it tab-separated.
+        #expect(rows(tsv, .csv(column: "휴대폰", separator: .commaUnlessTabbed), decoding: .none) == expected)
+        // A first line with a comma keeps commas.
+        #expect(
+            rows(
+                Array("a,b\tc\n010-1111-2222,x\ty\n".utf8),
+                .csv(column: nil, separator: .commaUnlessTabbed),
+                decoding: .none
+            )
+                == ok([FilterRecipient(index: 0, line: 2, input: "010-1111-2222", cells: ["010-1111-2222", "x\ty"])])
+        )
+    }
+
+    @Test func cp949FilesAreReadDeclaredOrNot() {
+        let text = "이름,휴대폰,등급\r\n김민준,010-1111-2222,VIP\r\n\"박, 지호\",010-3333-4444,일반\r\n"
+        let expected = ok([
+            FilterRecipient(
+                index: 0,
+                line: 2,
+                input: "010-1111-2222",
+                cells: ["김민준", "010-1111-2222", "VIP"],
+                column: 1
+            ),
+            FilterRecipient(
+                index: 1,
+                line: 3,
+                input: "010-3333-4444",
+                cells: ["박, 지호", "010-3333-4444", "일반"],
+                column: 1
+            ),
+        ])
+        let format = LineRecipientReader.Format.csv(column: "휴대폰", separator: .commaUnlessTabbed)
+        #expect(rows(cp949(text), format, decoding: .some(.cp949)) == expected)
+        #expect(rows(cp949(text), format, decoding: .some(nil)) == expected)
+        #expect(rows(Array(text.utf8), format, decoding: .some(nil)) == expected)
+        #expect(rows(Array(text.utf8), format, decoding: .some(.utf8)) == expected)
+    }
+
+    @Test func bytesOutsideTheEncodingAreRefusedNeverGuessed() {
+        let format = LineRecipientReader.Format.csv(column: nil, separator: .commaUnlessTabbed)
+        // UTF-8 for more than the detection window, then CP949 on line 101: the first 100 lines are read, then the
+        // body is refused.
+        let mixed = Array(String(repeating: "010-1111-2222,가\n", count: 100).utf8) + cp949("010-3333-4444,나\n")
+        let outcome = rows(mixed, format, decoding: .some(nil))
+        #expect(outcome.recipients.count == 100)
+        guard case .undecodable(let detail) = outcome.error else {
+            Issue.record("expected undecodable, got \(String(describing: outcome.error))")
+            return
+        }
+        #expect(detail.contains("read as UTF-8"))
+        // Within the window, the mixed bytes are neither.
+        let short = rows(Array("010-1111-2222,가\n".utf8) + cp949("010-3333-4444,나\n"), format, decoding: .some(nil))
+        #expect(short.recipients.map(\.line) == [1])
+        #expect(
+            short.error.map { if case .undecodable(let text) = $0 { text.contains("neither") } else { false } } == true
+        )
+        // Declared UTF-8, CP949 bytes: refused, saying to declare CP949.
+        guard case .undecodable(let declared) = rows(cp949("가,010-1111-2222\n"), format, decoding: .some(.utf8)).error
+        else {
+            Issue.record("expected undecodable")
+            return
+        }
+        #expect(declared.contains("charset=cp949"))
+        // Neither UTF-8 nor CP949 (0xFF is a lead byte in neither).
+        let neither = rows(Array("010-1111-2222\n".utf8) + [0xFF, 0xFF, 0x0A], format, decoding: .some(nil))
+        #expect(neither.recipients.map(\.line) == [1])
+        #expect(neither.error.map { if case .undecodable = $0 { true } else { false } } == true)
+        // A body that ends inside a character.
+        #expect(rows(Array("0101111222".utf8) + [0xEA, 0xB0], format, decoding: .some(.utf8)).error != nil)
     }
 }

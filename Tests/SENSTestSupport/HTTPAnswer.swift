@@ -7,16 +7,19 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// An HTTP answer as a test reads it: status, headers and the body as text.
+/// An HTTP answer as a test reads it: status, headers and the body as text (and as bytes).
 public struct HTTPAnswer: Sendable {
     public let status: Int
     public let headers: HTTPFields
     public let body: String
+    /// The body's bytes as received (`body` replaces what is not UTF-8).
+    public let bytes: [UInt8]
 
-    public init(status: Int, headers: HTTPFields, body: String) {
+    public init(status: Int, headers: HTTPFields, body: String, bytes: [UInt8]? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.bytes = bytes ?? Array(body.utf8)
     }
 
     public func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {

@@ -8,7 +8,12 @@ import SENSCore
 /// with the generated types, so they cannot drift from `openapi.yaml`.
 enum FilterAnswer {
     /// `FilterResult` as compact JSON, keys sorted as the gateway's encoder sorts them.
-    static func json(_ filter: RecipientFilter, asOf: Int64, utcOffsetSeconds: Int) -> ByteBuffer {
+    static func json(
+        _ filter: RecipientFilter,
+        header: FilterHeader?,
+        asOf: Int64,
+        utcOffsetSeconds: Int
+    ) -> ByteBuffer {
         let numberBytes = 2 * RawJSONWriter.integerBytes
         let invalidBytes = filter.invalid.reduce(0) {
             $0 + 64 + numberBytes + $1.error.code.utf8.count + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
@@ -22,14 +27,30 @@ enum FilterAnswer {
             $0 + 64 + numberBytes + $1.key.digitCount + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
                 + RawJSONWriter.bound(escaping: unverifiedReason)
         }
+        let repairedBytes = filter.repaired.reduce(0) {
+            $0 + 64 + numberBytes + $1.key.digitCount + RawJSONWriter.bound(escaping: echoed($1.recipient.input))
+        }
+        let headerBytes = (header?.cells ?? []).reduce(48 + RawJSONWriter.integerBytes) {
+            $0 + 1 + RawJSONWriter.bound(escaping: $1)
+        }
         return .written(
-            capacity: 80 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes
-                + unverifiedBytes
+            capacity: 100 + RFC3339.maxBytes + RawJSONWriter.integerBytes + invalidBytes + optedOutBytes
+                + unverifiedBytes + repairedBytes + headerBytes
         ) { out in
             out.append(#"{"asOf":""#)
             out.appendTime(asOf, utcOffsetSeconds: utcOffsetSeconds)
             out.append(#"","checked":"#)
             out.appendInteger(filter.checked)
+            if let header {
+                out.append(#","header":{"cells":["#)
+                for (position, cell) in header.cells.enumerated() {
+                    if position > 0 { out.append(",") }
+                    out.appendString(cell)
+                }
+                out.append(#"],"line":"#)
+                out.appendInteger(header.line)
+                out.append("}")
+            }
             out.append(#","invalid":["#)
             for (position, item) in filter.invalid.enumerated() {
                 out.append(position > 0 ? #",{"code":""# : #"{"code":""#)
@@ -54,6 +75,13 @@ enum FilterAnswer {
                     to: &out
                 )
             }
+            if filter.options.repairLeadingZero {
+                out.append(#"],"repaired":["#)
+                for (position, item) in filter.repaired.enumerated() {
+                    appendRecipient(item.recipient, number: item.key, first: position == 0, to: &out)
+                    out.append(#""}"#)
+                }
+            }
             out.append(#"],"unverified":["#)
             for (position, item) in filter.unverified.enumerated() {
                 appendRecipient(item.recipient, number: item.key, first: position == 0, to: &out)
@@ -66,13 +94,35 @@ enum FilterAnswer {
     }
 
     /// The allowed recipients, normalized, one a line (LF), in input order.
-    static func csv(_ filter: RecipientFilter) -> ByteBuffer {
-        .written(capacity: filter.allowed.reduce(0) { $0 + $1.digitCount + 1 }) { out in
-            for key in filter.allowed {
-                out.appendPlain(key.digits)
-                out.append(byte: UInt8(ascii: "\n"))
-            }
+    static func numbers(_ filter: RecipientFilter) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(filter.allowed.reduce(0) { $0 + $1.digitCount + 1 })
+        for key in filter.allowed {
+            out.append(contentsOf: key.digits.utf8)
+            out.append(UInt8(ascii: "\n"))
         }
+        return out
+    }
+
+    /// A CSV answer written in CP949 instead of UTF-8 (what Excel on Korean Windows opens), or why it cannot be:
+    /// a cell holds a character CP949 has not.
+    static func cp949(_ utf8: [UInt8]) -> Result<[UInt8], FilterPlan.Refusal> {
+        guard let converter = Iconv(from: "UTF-8", to: TextCharset.cp949.iconvName) else {
+            return .failure(.init(status: 406, detail: "this system's C library cannot convert to CP949 (iconv)"))
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count)
+        let (consumed, stop) = utf8.withUnsafeBytes { converter.convert($0, into: &out) }
+        guard stop == .done else {
+            let line = 1 + utf8[..<consumed].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+            return .failure(
+                .init(
+                    status: 406,
+                    detail: "line \(line) of the answer holds a character CP949 cannot hold; ask for charset=utf-8"
+                )
+            )
+        }
+        return .success(out)
     }
 
     /// Why a recipient is listed as unverified.

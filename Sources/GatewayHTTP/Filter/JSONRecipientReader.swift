@@ -2,6 +2,8 @@ import SENSCore
 
 /// Reads `{"phoneNumbers": ["…", …]}` as a state machine over the chunks: only a string in progress is buffered.
 struct JSONRecipientReader: RecipientReader, Sendable {
+    var currentLine: Int? { nil }
+
     /// Where the reader is in the body's grammar.
     private enum State: Sendable {
         /// At the start, having seen this many bytes of a UTF-8 BOM.

@@ -1,13 +1,22 @@
-/// Reads plain text (one recipient per line) or CSV (one per record, from one column).
+/// Reads plain text (one recipient per line) or CSV and TSV (one per record, from one column).
 ///
-/// Complete lines are read straight from the chunk; only the incomplete last line of a chunk is copied (into
-/// `partialLine`), and a CSV record whose quoted field runs past a line end is collected in `openRecord`.
+/// A line ends at LF, CRLF or a CR alone (old Mac files). Complete lines are read straight from the chunk; only the
+/// incomplete last line of a chunk is copied (into `partialLine`), and a CSV record whose quoted field runs past a
+/// line end is collected in `openRecord`.
 struct LineRecipientReader: RecipientReader, Sendable {
     enum Format: Equatable, Sendable {
         case plain
         /// The recipients are in the column with this header name; nil: in the first column, under an optional
         /// header (a first record whose first field has no decimal digit, in any script).
-        case csv(column: String?)
+        case csv(column: String?, separator: Separator)
+    }
+
+    enum Separator: Equatable, Sendable {
+        case comma
+        case tab
+        /// `text/csv`: a comma, unless the first non-blank line has tabs and no comma (a tab-separated file sent
+        /// as CSV).
+        case commaUnlessTabbed
     }
 
     /// Which CSV field holds the recipient, once the header (if any) is read.
@@ -15,6 +24,20 @@ struct LineRecipientReader: RecipientReader, Sendable {
         case firstUnlessHeader
         case named(String)
         case index(Int)
+    }
+
+    /// How a line ended: its bytes, kept inside a quoted field that runs on.
+    private enum LineEnd: Sendable {
+        case lineFeed, carriageReturnLineFeed, carriageReturn, none
+
+        var bytes: [UInt8] {
+            switch self {
+            case .lineFeed: [ASCIIByte.lineFeed]
+            case .carriageReturnLineFeed: [ASCIIByte.carriageReturn, ASCIIByte.lineFeed]
+            case .carriageReturn: [ASCIIByte.carriageReturn]
+            case .none: []
+            }
+        }
     }
 
     /// A CSV record whose last quoted field is still open at the end of the lines read so far.
@@ -25,30 +48,49 @@ struct LineRecipientReader: RecipientReader, Sendable {
 
     private let isCSV: Bool
     private let maxRecipients: Int
+    /// Whether each recipient carries its record's cells (for the CSV answer's rows).
+    private let keepsCells: Bool
     private var column: Column
+    /// The byte between fields, once known (`commaUnlessTabbed` decides at the first non-blank line).
+    private var separator: UInt8?
+    /// The header record, once read, if the body has one.
+    private(set) var header: FilterHeader?
     /// How many bytes of a UTF-8 BOM the body started with so far; `startRead` once the start is behind.
     private var bomBytesSeen = 0
     private var startRead = false
     private var partialLine: [UInt8] = []
+    /// The chunk read last ended in a CR: the line before it is complete, but whether an LF follows is not known.
+    private var pendingCarriageReturn = false
     private var openRecord: OpenRecord?
     /// Lines completed so far: the line being read is `linesRead + 1`.
     private var linesRead = 0
     private var recipientCount = 0
 
-    init(format: Format, maxRecipients: Int) {
+    init(format: Format, maxRecipients: Int, keepsCells: Bool = false) {
         self.maxRecipients = maxRecipients
+        self.keepsCells = keepsCells
         switch format {
         case .plain:
             isCSV = false
             column = .index(0)
-        case .csv(nil):
+        case .csv(let name, let separator):
             isCSV = true
-            column = .firstUnlessHeader
-        case .csv(let name?):
-            isCSV = true
-            column = .named(name)
+            column = name.map { .named($0) } ?? .firstUnlessHeader
+            switch separator {
+            case .comma: self.separator = ASCIIByte.comma
+            case .tab: self.separator = ASCIIByte.tab
+            case .commaUnlessTabbed: self.separator = nil
+            }
         }
     }
+
+    var currentLine: Int? { openRecord?.startLine ?? linesRead + 1 }
+
+    /// Whether the body started with a UTF-8 BOM.
+    var startedWithBOM: Bool { bomBytesSeen == 3 }
+
+    /// Whether the fields were read as separated by tabs.
+    var isTabSeparated: Bool { separator == ASCIIByte.tab }
 
     mutating func read(_ bytes: UnsafeRawBufferPointer, emit: (FilterRecipient) -> Void) throws(FilterBodyError) {
         var lineStart = 0
@@ -56,20 +98,26 @@ struct LineRecipientReader: RecipientReader, Sendable {
             lineStart = skipBOM(bytes)
             guard startRead else { return }
         }
+        if pendingCarriageReturn, lineStart < bytes.count {
+            pendingCarriageReturn = false
+            let followedByLineFeed = bytes[lineStart] == ASCIIByte.lineFeed
+            if followedByLineFeed { lineStart += 1 }
+            try completePartialLine(followedByLineFeed ? .carriageReturnLineFeed : .carriageReturn, emit: emit)
+        }
         if !partialLine.isEmpty {
-            guard let end = Self.firstLineFeed(in: bytes, from: lineStart) else {
-                try appendToPartialLine(bytes, lineStart..<bytes.count)
+            guard let end = Self.lineEnd(in: bytes, from: lineStart) else {
+                try keepRest(bytes, from: lineStart)
                 return
             }
-            try appendToPartialLine(bytes, lineStart..<end)
-            try completePartialLine(emit: emit)
-            lineStart = end + 1
+            try appendToPartialLine(bytes, lineStart..<end.start)
+            try completePartialLine(end.kind, emit: emit)
+            lineStart = end.next
         }
-        while let end = Self.firstLineFeed(in: bytes, from: lineStart) {
-            try completeLine(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<end]), emit: emit)
-            lineStart = end + 1
+        while let end = Self.lineEnd(in: bytes, from: lineStart) {
+            try completeLine(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<end.start]), end.kind, emit: emit)
+            lineStart = end.next
         }
-        try appendToPartialLine(bytes, lineStart..<bytes.count)
+        try keepRest(bytes, from: lineStart)
     }
 
     mutating func finish(emit: (FilterRecipient) -> Void) throws(FilterBodyError) {
@@ -78,7 +126,12 @@ struct LineRecipientReader: RecipientReader, Sendable {
             partialLine.append(contentsOf: Self.bom[0..<bomBytesSeen])
             startRead = true
         }
-        if !partialLine.isEmpty { try completePartialLine(emit: emit) }
+        if pendingCarriageReturn {
+            pendingCarriageReturn = false
+            try completePartialLine(.carriageReturn, emit: emit)
+        } else if !partialLine.isEmpty {
+            try completePartialLine(.none, emit: emit)
+        }
         if let openRecord { throw .malformed("line \(openRecord.startLine): a quoted field is not closed") }
     }
 
@@ -103,27 +156,55 @@ struct LineRecipientReader: RecipientReader, Sendable {
         return offset
     }
 
-    private static func firstLineFeed(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    /// The first line end at or after `start`: where the line stops, where the next starts, and how it ended. Nil
+    /// when there is none, or when it is a CR that is the chunk's last byte (an LF may follow in the next).
+    private static func lineEnd(
+        in bytes: UnsafeRawBufferPointer,
+        from start: Int
+    ) -> (start: Int, next: Int, kind: LineEnd)? {
         var index = start
         while index < bytes.count {
-            if bytes[index] == ASCIIByte.lineFeed { return index }
+            let byte = bytes[index]
+            if byte <= ASCIIByte.carriageReturn {
+                if byte == ASCIIByte.lineFeed { return (index, index + 1, .lineFeed) }
+                if byte == ASCIIByte.carriageReturn {
+                    guard index + 1 < bytes.count else { return nil }
+                    return bytes[index + 1] == ASCIIByte.lineFeed
+                        ? (index, index + 2, .carriageReturnLineFeed) : (index, index + 1, .carriageReturn)
+                }
+            }
             index += 1
         }
         return nil
     }
 
-    /// Keeps the incomplete last line of a chunk (with what a still open CSV record holds, at most 1 MiB and a CR).
+    /// Keeps what follows the chunk's last line end; a CR at its very end ends that line once the next byte shows
+    /// whether an LF belongs to it.
+    private mutating func keepRest(_ bytes: UnsafeRawBufferPointer, from start: Int) throws(FilterBodyError) {
+        guard start < bytes.count else { return }
+        if bytes[bytes.count - 1] == ASCIIByte.carriageReturn {
+            try appendToPartialLine(bytes, start..<bytes.count - 1)
+            pendingCarriageReturn = true
+        } else {
+            try appendToPartialLine(bytes, start..<bytes.count)
+        }
+    }
+
+    /// Keeps the incomplete last line of a chunk (with what a still open CSV record holds, at most 1 MiB).
     private mutating func appendToPartialLine(
         _ bytes: UnsafeRawBufferPointer,
         _ range: Range<Int>
     ) throws(FilterBodyError) {
         guard !range.isEmpty else { return }
         let pending = (openRecord?.bytes.count ?? 0) + partialLine.count + range.count
-        guard pending <= Self.maxRecordBytes + 1 else { throw tooLong(line: openRecord?.startLine ?? linesRead + 1) }
+        guard pending <= Self.maxRecordBytes else { throw tooLong(line: openRecord?.startLine ?? linesRead + 1) }
         partialLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
     }
 
-    private mutating func completePartialLine(emit: (FilterRecipient) -> Void) throws(FilterBodyError) {
+    private mutating func completePartialLine(
+        _ end: LineEnd,
+        emit: (FilterRecipient) -> Void
+    ) throws(FilterBodyError) {
         var line: [UInt8] = []
         swap(&line, &partialLine)
         defer {
@@ -131,53 +212,54 @@ struct LineRecipientReader: RecipientReader, Sendable {
             partialLine = line
         }
         try withBytes(of: line) { (bytes: UnsafeRawBufferPointer) throws(FilterBodyError) in
-            try completeLine(bytes, emit: emit)
+            try completeLine(bytes, end, emit: emit)
         }
     }
 
-    /// Reads one line, given without its LF (a CR before it is dropped here).
+    /// Reads one line, given without its line end.
     private mutating func completeLine(
-        _ rawLine: UnsafeRawBufferPointer,
+        _ line: UnsafeRawBufferPointer,
+        _ end: LineEnd,
         emit: (FilterRecipient) -> Void
     ) throws(FilterBodyError) {
         linesRead += 1
-        let line =
-            rawLine.last == ASCIIByte.carriageReturn
-            ? UnsafeRawBufferPointer(rebasing: rawLine[0..<rawLine.count - 1]) : rawLine
         if !isCSV {
             guard line.count <= Self.maxRecordBytes else { throw tooLong(line: linesRead) }
             guard !isBlank(line) else { return }
-            try emitRecipient(String(decoding: line, as: UTF8.self), line: linesRead, emit: emit)
+            try emitRecipient(String(decoding: line, as: UTF8.self), cells: [], column: 0, line: linesRead, emit: emit)
         } else if openRecord != nil {
-            try continueOpenRecord(rawLine: rawLine, line: line, emit: emit)
+            try continueOpenRecord(line, end, emit: emit)
         } else {
             guard line.count <= Self.maxRecordBytes else { throw tooLong(line: linesRead) }
+            if separator == nil {
+                guard !isBlank(line) else { return }
+                separator =
+                    line.contains(ASCIIByte.tab) && !line.contains(ASCIIByte.comma)
+                    ? ASCIIByte.tab : ASCIIByte.comma
+            }
             let complete = try readRecord(line, line: linesRead, emit: emit)
             if !complete {
-                // Rare: a quoted field runs on to the next line (its CR, if any, is part of the field).
-                var bytes = Array(rawLine)
-                bytes.append(ASCIIByte.lineFeed)
-                openRecord = OpenRecord(bytes: bytes, startLine: linesRead)
+                // Rare: a quoted field runs on to the next line (its line end is part of the field).
+                openRecord = OpenRecord(bytes: Array(line) + end.bytes, startLine: linesRead)
             }
         }
     }
 
     /// Adds a line to the open CSV record, and reads the record once its quoted field is closed.
     private mutating func continueOpenRecord(
-        rawLine: UnsafeRawBufferPointer,
-        line: UnsafeRawBufferPointer,
+        _ line: UnsafeRawBufferPointer,
+        _ end: LineEnd,
         emit: (FilterRecipient) -> Void
     ) throws(FilterBodyError) {
-        guard var record = openRecord else { return }
+        guard var record = openRecord, let separator else { return }
         openRecord = nil
         guard record.bytes.count + line.count <= Self.maxRecordBytes else { throw tooLong(line: record.startLine) }
-        if CSVRecord.endsInsideQuotes(continuing: line) {
-            record.bytes.append(contentsOf: rawLine)
-            record.bytes.append(ASCIIByte.lineFeed)
+        record.bytes.append(contentsOf: line)
+        if CSVRecord.endsInsideQuotes(continuing: line, separator: separator) {
+            record.bytes.append(contentsOf: end.bytes)
             openRecord = record
             return
         }
-        record.bytes.append(contentsOf: line)
         let startLine = record.startLine
         try withBytes(of: record.bytes) { (bytes: UnsafeRawBufferPointer) throws(FilterBodyError) in
             let complete = try readRecord(bytes, line: startLine, emit: emit)
@@ -194,26 +276,37 @@ struct LineRecipientReader: RecipientReader, Sendable {
         line: Int,
         emit: (FilterRecipient) -> Void
     ) throws(FilterBodyError) -> Bool {
+        let separator = separator ?? ASCIIByte.comma
         if case .index(let index) = column {
-            guard let found = CSVRecord.field(at: index, in: record) else { return false }
-            if !found.isBlank { try emitRecipient(found.value ?? "", line: line, emit: emit) }
+            if keepsCells {
+                guard let row = CSVRecord.fields(in: record, separator: separator) else { return false }
+                if !row.isBlank {
+                    let input = index < row.values.count ? row.values[index] : ""
+                    try emitRecipient(input, cells: row.values, column: index, line: line, emit: emit)
+                }
+                return true
+            }
+            guard let found = CSVRecord.field(at: index, in: record, separator: separator) else { return false }
+            if !found.isBlank { try emitRecipient(found.value ?? "", cells: [], column: index, line: line, emit: emit) }
             return true
         }
-        guard let header = CSVRecord.fields(in: record) else { return false }
-        guard !header.isBlank else { return true }
+        guard let first = CSVRecord.fields(in: record, separator: separator) else { return false }
+        guard !first.isBlank else { return true }
         switch column {
         case .firstUnlessHeader:
             column = .index(0)
-            let first = header.values[0]
+            let cell = first.values[0]
             // Any decimal digit counts (full-width `０１０` too): a first row that is a number written in other
             // digits is a recipient, never a header that would drop it from every list of the answer.
-            if first.unicodeScalars.contains(where: { $0.properties.numericType == .decimal }) {
-                try emitRecipient(first, line: line, emit: emit)
+            if cell.unicodeScalars.contains(where: { $0.properties.numericType == .decimal }) {
+                try emitRecipient(cell, cells: keepsCells ? first.values : [], column: 0, line: line, emit: emit)
+            } else {
+                header = FilterHeader(line: line, cells: first.values)
             }
         case .named(let name):
             let wanted = name.trimmingASCIISpaces()
-            let matching = header.values.indices.filter { header.values[$0].trimmingASCIISpaces() == wanted }
-            guard let index = matching.first else { throw missingColumn(name, header: header.values, line: line) }
+            let matching = first.values.indices.filter { first.values[$0].trimmingASCIISpaces() == wanted }
+            guard let index = matching.first else { throw missingColumn(name, header: first.values, line: line) }
             // Two columns of that name: which one holds the recipients is not for the gateway to guess.
             guard matching.count == 1 else {
                 let positions = matching.prefix(5).map { String($0 + 1) }.joined(separator: ", ")
@@ -223,6 +316,7 @@ struct LineRecipientReader: RecipientReader, Sendable {
                 )
             }
             column = .index(index)
+            header = FilterHeader(line: line, cells: first.values)
         case .index:
             break
         }
@@ -231,11 +325,13 @@ struct LineRecipientReader: RecipientReader, Sendable {
 
     private mutating func emitRecipient(
         _ input: String,
+        cells: [String],
+        column: Int,
         line: Int,
         emit: (FilterRecipient) -> Void
     ) throws(FilterBodyError) {
         guard recipientCount < maxRecipients else { throw .tooManyRecipients(limit: maxRecipients) }
-        emit(FilterRecipient(index: recipientCount, line: line, input: input))
+        emit(FilterRecipient(index: recipientCount, line: line, input: input, cells: cells, column: column))
         recipientCount += 1
     }
 
@@ -251,117 +347,8 @@ struct LineRecipientReader: RecipientReader, Sendable {
     }
 }
 
-/// RFC 4180 records, read from the bytes of one whole record (line ends inside quoted fields included, the
-/// record's own line end not). A field is quoted when it starts with `"`; in it `""` is one quote, and whatever
-/// follows its closing quote up to the next comma is kept as is. Unquoted fields are taken as is.
-private enum CSVRecord {
-    /// The field at `column` (nil when the record has fewer fields) and whether every field is blank; nil when
-    /// the record's last quoted field is not closed.
-    static func field(at column: Int, in record: UnsafeRawBufferPointer) -> (value: String?, isBlank: Bool)? {
-        var value: String?
-        var allBlank = true
-        let complete = forEachField(in: record) { index, field in
-            if index == column { value = String(decoding: field, as: UTF8.self) }
-            if allBlank, !isBlank(field) { allBlank = false }
-        }
-        return complete ? (value, allBlank) : nil
-    }
-
-    /// Every field (at least one) and whether each is blank; nil when the last quoted field is not closed.
-    static func fields(in record: UnsafeRawBufferPointer) -> (values: [String], isBlank: Bool)? {
-        var values: [String] = []
-        var allBlank = true
-        let complete = forEachField(in: record) { _, field in
-            values.append(String(decoding: field, as: UTF8.self))
-            if allBlank, !isBlank(field) { allBlank = false }
-        }
-        return complete ? (values, allBlank) : nil
-    }
-
-    /// Calls `body` with each field's position and bytes (valid only during the call); false when the last
-    /// field is a quoted one that is not closed.
-    static func forEachField(in record: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Void) -> Bool {
-        var scratch: [UInt8] = []
-        var position = 0
-        var fieldIndex = 0
-        while true {
-            if position < record.count, record[position] == ASCIIByte.quote {
-                guard let end = quotedField(in: record, from: position, into: &scratch) else { return false }
-                if let range = end.direct {
-                    body(fieldIndex, UnsafeRawBufferPointer(rebasing: record[range]))
-                } else {
-                    scratch.withUnsafeBytes { body(fieldIndex, $0) }
-                }
-                position = end.next
-            } else {
-                let start = position
-                while position < record.count, record[position] != ASCIIByte.comma { position += 1 }
-                body(fieldIndex, UnsafeRawBufferPointer(rebasing: record[start..<position]))
-            }
-            // `position` is at the comma after the field, or at the end.
-            guard position < record.count else { return true }
-            position += 1
-            fieldIndex += 1
-        }
-    }
-
-    /// Reads the quoted field whose opening quote is at `start`: `next` is where it ends (a comma or the end),
-    /// and its text is `record[direct]` or, when it had to be unescaped, in `scratch`. Nil when it is not closed.
-    private static func quotedField(
-        in record: UnsafeRawBufferPointer,
-        from start: Int,
-        into scratch: inout [UInt8]
-    ) -> (next: Int, direct: Range<Int>?)? {
-        scratch.removeAll(keepingCapacity: true)
-        var copied = false
-        var runStart = start + 1
-        var position = runStart
-        while true {
-            guard position < record.count else { return nil }
-            if record[position] == ASCIIByte.quote {
-                guard position + 1 < record.count, record[position + 1] == ASCIIByte.quote else { break }
-                // `""`: keep the run up to and including one of the two quotes.
-                scratch.append(contentsOf: record[runStart...position])
-                copied = true
-                position += 2
-                runStart = position
-            } else {
-                position += 1
-            }
-        }
-        let closingQuote = position
-        let tailStart = closingQuote + 1
-        var next = tailStart
-        while next < record.count, record[next] != ASCIIByte.comma { next += 1 }
-        guard copied || next > tailStart else { return (next, runStart..<closingQuote) }
-        scratch.append(contentsOf: record[runStart..<closingQuote])
-        scratch.append(contentsOf: record[tailStart..<next])
-        return (next, nil)
-    }
-
-    /// For a line that starts inside a quoted field: whether it also ends inside one. Follows the same rules as
-    /// `forEachField` (a quote at the end of a line always closes its field, so a line end is never in a `""`).
-    static func endsInsideQuotes(continuing line: UnsafeRawBufferPointer) -> Bool {
-        var inside = true
-        var atFieldStart = false
-        var position = 0
-        while position < line.count {
-            let byte = line[position]
-            position += 1
-            if inside {
-                guard byte == ASCIIByte.quote else { continue }
-                if position < line.count, line[position] == ASCIIByte.quote {
-                    position += 1
-                } else {
-                    inside = false
-                }
-            } else if byte == ASCIIByte.comma {
-                atFieldStart = true
-            } else {
-                inside = atFieldStart && byte == ASCIIByte.quote
-                atFieldStart = false
-            }
-        }
-        return inside
-    }
+/// A CSV body's header record: its line and its cells as read.
+struct FilterHeader: Equatable, Sendable {
+    var line: Int
+    var cells: [String]
 }

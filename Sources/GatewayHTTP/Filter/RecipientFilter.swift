@@ -2,9 +2,29 @@ import OptOutMirror
 import SENSCore
 
 /// Sorts a campaign's recipients, as they are read, into opted out, invalid, unverified (in doubt: never allowed)
-/// and (when asked) allowed: each is validated like any number, and the valid ones are looked up in the mirror in
-/// batches, under one lock a batch.
+/// and allowed: each is validated like any number, and the valid ones are looked up in the mirror in batches,
+/// under one lock a batch. Every recipient's outcome is decided in input order, and handed to `rows` (the CSV
+/// answer's rows) when there is one.
 struct RecipientFilter {
+    struct Options: Sendable {
+        /// Keep the allowed recipients' numbers (the numbers-only CSV answer).
+        var keepAllowed = false
+        /// Put back the 0 a spreadsheet dropped (`PhoneNumberError.leadingZeroLost`), reporting each.
+        var repairLeadingZero = false
+        /// Of the allowed recipients with one number, keep only the first.
+        var dedupe = false
+    }
+
+    /// What became of one recipient.
+    enum Outcome {
+        case allowed(PhoneKey)
+        case optedOut(MirrorRecord)
+        case unverified(PhoneKey)
+        case invalid(PhoneNumberError)
+        /// Allowed, but the same number as an earlier allowed recipient (`dedupe`), on this line (or position).
+        case duplicate(PhoneKey, firstLine: Int)
+    }
+
     struct OptedOut {
         var recipient: FilterRecipient
         var record: MirrorRecord
@@ -20,22 +40,33 @@ struct RecipientFilter {
         var error: PhoneNumberError
     }
 
+    struct Repaired {
+        var recipient: FilterRecipient
+        var key: PhoneKey
+    }
+
     let mirror: any MirrorReading
-    /// Whether to keep the allowed recipients (for the CSV answer).
-    let keepAllowed: Bool
+    let options: Options
+    /// Given every recipient and its outcome, in input order.
+    var rows: FilterRows?
     private(set) var checked = 0
     private(set) var optedOut: [OptedOut] = []
     private(set) var invalid: [Invalid] = []
     private(set) var unverified: [Unverified] = []
-    /// The allowed recipients' numbers, in input order.
+    private(set) var repaired: [Repaired] = []
+    private(set) var duplicates = 0
+    /// The allowed recipients' numbers, in input order (with `keepAllowed`).
     private(set) var allowed: [PhoneKey] = []
-    private var batch: [FilterRecipient] = []
+    /// With `dedupe`: each allowed number's first line (or position, for JSON).
+    private var firstSeen: [PhoneKey: Int] = [:]
+    private var batch: [(recipient: FilterRecipient, key: PhoneKey?, error: PhoneNumberError?)] = []
     private var batchKeys: [PhoneKey] = []
     static let batchSize = 4_096
 
-    init(mirror: any MirrorReading, keepAllowed: Bool) {
+    init(mirror: any MirrorReading, options: Options, rows: FilterRows? = nil) {
         self.mirror = mirror
-        self.keepAllowed = keepAllowed
+        self.options = options
+        self.rows = rows
         batch.reserveCapacity(Self.batchSize)
         batchKeys.reserveCapacity(Self.batchSize)
     }
@@ -46,12 +77,24 @@ struct RecipientFilter {
         do {
             number = try PhoneNumber.parse(recipient.input)
         } catch {
-            invalid.append(Invalid(recipient: recipient, error: error))
+            guard options.repairLeadingZero, case .leadingZeroLost(let restored) = error,
+                let key = PhoneKey(digits: restored)
+            else {
+                batch.append((recipient, nil, error))
+                if batch.count == Self.batchSize { flush() }
+                return
+            }
+            repaired.append(Repaired(recipient: recipient, key: key))
+            enqueue(recipient, key)
             return
         }
         // A valid number is digits, which always make a key.
         guard let key = PhoneKey(digits: number.digits) else { return }
-        batch.append(recipient)
+        enqueue(recipient, key)
+    }
+
+    private mutating func enqueue(_ recipient: FilterRecipient, _ key: PhoneKey) {
+        batch.append((recipient, key, nil))
         batchKeys.append(key)
         if batch.count == Self.batchSize { flush() }
     }
@@ -59,23 +102,51 @@ struct RecipientFilter {
     /// Looks up what is waiting; call once more after the last recipient.
     mutating func flush() {
         guard !batch.isEmpty else { return }
-        var listed = [MirrorRecord?](repeating: nil, count: batch.count)
+        var listed = [MirrorRecord?](repeating: nil, count: batchKeys.count)
         var doubted: Set<Int> = []
-        mirror.lookUp(batchKeys) { position, record in
-            listed[position] = record
-        } inDoubt: {
-            doubted.insert($0)
-        }
-        for (position, recipient) in batch.enumerated() {
-            if !doubted.isEmpty, doubted.contains(position) {
-                unverified.append(Unverified(recipient: recipient, key: batchKeys[position]))
-            } else if let record = listed[position] {
-                optedOut.append(OptedOut(recipient: recipient, record: record))
-            } else if keepAllowed {
-                allowed.append(batchKeys[position])
+        if !batchKeys.isEmpty {
+            mirror.lookUp(batchKeys) { position, record in
+                listed[position] = record
+            } inDoubt: {
+                doubted.insert($0)
             }
+        }
+        var keyPosition = 0
+        for (recipient, key, error) in batch {
+            let outcome: Outcome
+            if let error {
+                invalid.append(Invalid(recipient: recipient, error: error))
+                outcome = .invalid(error)
+            } else if let key {
+                defer { keyPosition += 1 }
+                if !doubted.isEmpty, doubted.contains(keyPosition) {
+                    unverified.append(Unverified(recipient: recipient, key: key))
+                    outcome = .unverified(key)
+                } else if let record = listed[keyPosition] {
+                    optedOut.append(OptedOut(recipient: recipient, record: record))
+                    outcome = .optedOut(record)
+                } else {
+                    outcome = allow(recipient, key)
+                }
+            } else {
+                continue
+            }
+            rows?.append(recipient, outcome)
         }
         batch.removeAll(keepingCapacity: true)
         batchKeys.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func allow(_ recipient: FilterRecipient, _ key: PhoneKey) -> Outcome {
+        if options.dedupe {
+            let place = recipient.line ?? recipient.index
+            if let first = firstSeen[key] {
+                duplicates += 1
+                return .duplicate(key, firstLine: first)
+            }
+            firstSeen[key] = place
+        }
+        if options.keepAllowed { allowed.append(key) }
+        return .allowed(key)
     }
 }

@@ -1,9 +1,12 @@
 /// One recipient read from a filter body: its 0-based position among the recipients (headers and blank lines
 /// are not recipients), its 1-based line in the body for CSV and plain text (nil for JSON), and its text as sent.
+/// For the CSV answer's rows, a CSV record's cells and the position of the recipient's among them.
 struct FilterRecipient: Equatable, Sendable {
     var index: Int
     var line: Int?
     var input: String
+    var cells: [String] = []
+    var column: Int = 0
 }
 
 /// Why a filter body cannot be read: the request is refused (400 with `detail`, or 413 when there are too many recipients).
@@ -11,6 +14,8 @@ enum FilterBodyError: Error, Equatable, Sendable {
     /// A sentence naming what and where, e.g. "phoneNumbers[3]: expected a string".
     case malformed(String)
     case tooManyRecipients(limit: Int)
+    /// The bytes are not in the body's encoding: a sentence saying which, to which the line is added.
+    case undecodable(String)
 }
 
 /// Reads recipients from a body that arrives in chunks. `read` may be called any number of times with any split
@@ -19,6 +24,8 @@ enum FilterBodyError: Error, Equatable, Sendable {
 protocol RecipientReader {
     mutating func read(_ bytes: UnsafeRawBufferPointer, emit: (FilterRecipient) -> Void) throws(FilterBodyError)
     mutating func finish(emit: (FilterRecipient) -> Void) throws(FilterBodyError)
+    /// The 1-based line being read, for a text body (nil for JSON).
+    var currentLine: Int? { get }
 }
 
 extension RecipientReader {
@@ -31,6 +38,7 @@ enum ASCIIByte {
     static let carriageReturn = UInt8(ascii: "\r")
     static let quote = UInt8(ascii: "\"")
     static let comma = UInt8(ascii: ",")
+    static let tab = UInt8(ascii: "\t")
     static let backslash = UInt8(ascii: "\\")
 
     static func isJSONWhitespace(_ byte: UInt8) -> Bool {

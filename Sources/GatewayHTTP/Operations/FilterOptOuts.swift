@@ -17,7 +17,6 @@ struct FilterOptOuts: GatewayOperation {
     /// Filters answered at once by this replica: each may hold a million recipients and their answer in memory.
     let admission = FilterAdmission(limit: 2)
     static var maxRecipients: Int { 1_000_000 }
-    static var maxColumnCharacters: Int { 128 }
 
     var streamsBody: Bool { true }
 
@@ -25,11 +24,24 @@ struct FilterOptOuts: GatewayOperation {
         guard let mirror = mirrors[request.service.name] else {
             return unavailable("the mirror is turned off (MIRROR_ENABLED=false): the filter needs it", request)
         }
-        let reader: any RecipientReader
-        switch self.reader(request) {
-        case .reader(let chosen): reader = chosen
-        case .refused(let status, let detail, let invalidParams):
-            return request.problem(status, detail, invalidParams: invalidParams)
+        let plan: FilterPlan
+        do {
+            plan = try FilterPlan(
+                query: request.query,
+                contentType: request.request.headers[.contentType],
+                accept: request.request.headers[values: .accept]
+            )
+        } catch {
+            return request.problem(error.status, error.detail, invalidParams: error.invalidParams)
+        }
+        var decoder: TextBodyDecoder?
+        if case .json = plan.body {
+            decoder = nil
+        } else {
+            guard let textDecoder = TextBodyDecoder(declared: plan.declaredCharset) else {
+                return request.problem(500, "this system's C library cannot convert CP949 (iconv)")
+            }
+            decoder = textDecoder
         }
         // Checked before the body is read: a mirror that cannot vouch never says "not opted out".
         guard let asOf = mirror.asOf() else {
@@ -44,21 +56,28 @@ struct FilterOptOuts: GatewayOperation {
             return response
         }
         defer { admission.leave() }
-        let wantsCSV = Self.acceptsCSV(request.request.headers[values: .accept])
-        var filter = RecipientFilter(mirror: mirror, keepAllowed: wantsCSV)
-        var bodyReader = reader
+        var rows: FilterRows?
+        if case .rows(let view) = plan.answer { rows = FilterRows(view: view, utcOffsetSeconds: utcOffsetSeconds) }
+        var filter = RecipientFilter(mirror: mirror, options: plan.options, rows: rows)
+        var bodyReader = plan.reader(maxRecipients: Self.maxRecipients)
         let read = await BodyReading.stream(request.request.body, limit: request.bodyLimit) { chunk in
-            try chunk.withUnsafeReadableBytes { bytes in try bodyReader.read(bytes) { filter.add($0) } }
+            try chunk.withUnsafeReadableBytes { bytes throws(FilterBodyError) in
+                guard decoder != nil else { return try bodyReader.read(bytes) { filter.add($0) } }
+                try decoder!.decode(bytes) { text throws(FilterBodyError) in
+                    try bodyReader.read(text) { filter.add($0) }
+                }
+            }
         }
         switch read {
         case .success: break
         case .failure(.body(let failure)): return request.refused(failure.refusal)
-        case .failure(.reader(let error)): return refused(error, request)
+        case .failure(.reader(let error)): return refused(error, at: bodyReader.currentLine, request)
         }
-        do {
+        do throws(FilterBodyError) {
+            try decoder?.finish { text throws(FilterBodyError) in try bodyReader.read(text) { filter.add($0) } }
             try bodyReader.finish { filter.add($0) }
         } catch {
-            return refused(error, request)
+            return refused(error, at: bodyReader.currentLine, request)
         }
         filter.flush()
         // A mirror that stopped vouching while the body arrived (a register whose answer was lost, say) may have
@@ -69,79 +88,59 @@ struct FilterOptOuts: GatewayOperation {
                 request
             )
         }
-        let body =
-            wantsCSV
-            ? FilterAnswer.csv(filter) : FilterAnswer.json(filter, asOf: asOf, utcOffsetSeconds: utcOffsetSeconds)
-        let age = max(0, Int(clock.nowMilliseconds() - asOf) / 1000)
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
-                .xCache: "MIRROR", .age: String(age),
-                .xFilterChecked: String(filter.checked), .xFilterOptedOut: String(filter.optedOut.count),
-                .xFilterInvalid: String(filter.invalid.count), .xFilterUnverified: String(filter.unverified.count),
-                .xMirrorAsOf: RFC3339.format(epochMilliseconds: asOf, utcOffsetSeconds: utcOffsetSeconds),
-            ],
-            body: .init(byteBuffer: body)
-        )
-    }
-
-    /// The reader for the body's media type, or why the request is refused.
-    private enum ReaderChoice {
-        case reader(any RecipientReader)
-        case refused(status: Int, detail: String, invalidParams: [(name: String, reason: String)])
-    }
-
-    private func reader(_ request: OperationRequest) -> ReaderChoice {
-        let column = request.query["column"]
-        if let column, column.isEmpty || column.count > Self.maxColumnCharacters {
-            let reason = "must be 1 to \(Self.maxColumnCharacters) characters"
-            return .refused(status: 400, detail: "column: \(reason)", invalidParams: [("column", reason)])
-        }
-        let mediaType = request.request.headers[.contentType]?.mediaType ?? ""
-        switch mediaType {
-        case "text/csv":
-            return .reader(LineRecipientReader(format: .csv(column: column), maxRecipients: Self.maxRecipients))
-        case "application/json", "text/plain":
-            if column != nil {
-                let reason = "only a text/csv body has columns"
-                return .refused(status: 400, detail: "column: \(reason)", invalidParams: [("column", reason)])
+        let lineReader = bodyReader as? LineRecipientReader
+        var headers: HTTPFields = [
+            .xCache: "MIRROR", .age: String(max(0, Int(clock.nowMilliseconds() - asOf) / 1000)),
+            .xFilterChecked: String(filter.checked), .xFilterOptedOut: String(filter.optedOut.count),
+            .xFilterInvalid: String(filter.invalid.count), .xFilterUnverified: String(filter.unverified.count),
+            .xMirrorAsOf: RFC3339.format(epochMilliseconds: asOf, utcOffsetSeconds: utcOffsetSeconds),
+            .xFilterReadAs: Self.readAs(plan, lineReader: lineReader, charset: decoder?.charset ?? .utf8),
+        ]
+        if plan.options.repairLeadingZero { headers[.xFilterRepaired] = String(filter.repaired.count) }
+        if plan.options.dedupe { headers[.xFilterDuplicates] = String(filter.duplicates) }
+        let body: ByteBuffer
+        switch plan.answer {
+        case .json:
+            headers[.contentType] = "application/json; charset=utf-8"
+            body = FilterAnswer.json(filter, header: lineReader?.header, asOf: asOf, utcOffsetSeconds: utcOffsetSeconds)
+        case .numbers, .rows:
+            var bytes: [UInt8]
+            if let rows = filter.rows {
+                bytes = lineReader?.startedWithBOM == true ? [0xEF, 0xBB, 0xBF] : []
+                bytes += rows.headerLine(lineReader?.header)
+                bytes += rows.bytes
+            } else {
+                bytes = FilterAnswer.numbers(filter)
             }
-            return .reader(
-                mediaType == "text/plain"
-                    ? LineRecipientReader(format: .plain, maxRecipients: Self.maxRecipients) as any RecipientReader
-                    : JSONRecipientReader(maxRecipients: Self.maxRecipients)
-            )
-        default:
-            return .refused(
-                status: 415,
-                detail: "the filter takes Content-Type application/json, text/csv or text/plain",
-                invalidParams: []
-            )
+            if plan.answerCharset.charset == .cp949 {
+                switch FilterAnswer.cp949(bytes) {
+                case .success(let converted): bytes = converted
+                case .failure(let refusal): return request.problem(406, refusal.detail)
+                }
+            }
+            headers[.contentType] = "text/csv; charset=" + plan.answerCharset.label
+            body = ByteBuffer(bytes: bytes)
         }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
-    /// Whether `Accept` prefers CSV to JSON: each type's quality comes from its most specific range (`text/csv`,
-    /// then `text/*`, then `*/*`). Without `Accept`, or on a tie, the answer is JSON.
-    static func acceptsCSV(_ values: [String]) -> Bool {
-        var qualities: [String: Double] = [:]
-        for range in values.flatMap({ $0.split(separator: ",") }) {
-            let parts = range.split(separator: ";").map { $0.filter { $0 != " " && $0 != "\t" }.lowercased() }
-            guard let type = parts.first, !type.isEmpty else { continue }
-            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            qualities[type] = max(qualities[type] ?? 0, quality)
-        }
-        func quality(_ type: String, family: String) -> Double {
-            qualities[type] ?? qualities[family + "/*"] ?? qualities["*/*"] ?? 0
-        }
-        return quality("text/csv", family: "text") > quality("application/json", family: "application")
+    /// The `X-Filter-Read-As` header: the media type and charset the body was read as.
+    private static func readAs(_ plan: FilterPlan, lineReader: LineRecipientReader?, charset: TextCharset) -> String {
+        let mediaType =
+            switch plan.body {
+            case .json: "application/json"
+            case .plain: "text/plain"
+            case .csv: lineReader?.isTabSeparated == true ? "text/tab-separated-values" : "text/csv"
+            }
+        return mediaType + "; charset=" + charset.rawValue
     }
 
     /// The answer to a body the reader refused.
-    private func refused(_ error: any Error, _ request: OperationRequest) -> Response {
+    private func refused(_ error: any Error, at line: Int?, _ request: OperationRequest) -> Response {
         switch error as? FilterBodyError {
         case .malformed(let detail): request.problem(400, detail)
         case .tooManyRecipients(let limit): request.problem(413, "the body holds more than \(limit) recipients")
+        case .undecodable(let detail): request.problem(400, line.map { "line \($0): " + detail } ?? detail)
         case nil: request.problem(400, "the body could not be read")
         }
     }
@@ -157,6 +156,9 @@ extension HTTPField.Name {
     static let xFilterInvalid = Self("X-Filter-Invalid")!
     static let xFilterUnverified = Self("X-Filter-Unverified")!
     static let xMirrorAsOf = Self("X-Mirror-As-Of")!
+    static let xFilterReadAs = Self("X-Filter-Read-As")!
+    static let xFilterRepaired = Self("X-Filter-Repaired")!
+    static let xFilterDuplicates = Self("X-Filter-Duplicates")!
 }
 
 /// Counts the filters under way against a limit.

@@ -26,7 +26,7 @@ struct WriteOptOuts: GatewayOperation {
         let inputs: [String]
         switch Self.phoneNumbers(in: request.body) {
         case .success(let read): inputs = read
-        case .failure(.malformed(let detail)): return request.problem(400, detail)
+        case .failure(.malformed(let detail)), .failure(.undecodable(let detail)): return request.problem(400, detail)
         case .failure(.tooManyRecipients(let limit)):
             return request.problem(400, "the body holds more than \(limit) numbers")
         }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
@@ -15,6 +16,11 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// For each request not yet answered, in order (pipelined requests): its version and whether its connection
     /// closes after the answer.
     private var pending = CircularBuffer<(version: HTTPVersion, close: Bool)>()
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
@@ -28,6 +34,46 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // Hummingbird ends the connection after a request whose `Connection` is exactly `close`.
         if close { head.headers.replaceOrAdd(name: "connection", value: "close") }
         context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// A request whose head cannot be parsed (raw non-ASCII bytes in its target, say) gets a problem that says
+    /// what to send instead, and a log line, rather than a bare 400; the connection then closes. A framing
+    /// mistake in a body (a request is pending) is the body reader's to answer.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError, pending.isEmpty else {
+            return context.fireErrorCaught(error)
+        }
+        let detail = Self.describe(parserError)
+        logger.warning(
+            "request refused: its head could not be parsed",
+            metadata: ["status": "400", "reason": .string(detail), "error": .string("\(parserError)")]
+        )
+        let problem = Problems.make(status: 400, detail: detail)
+        let body = JSONAnswer.encode(problem, utcOffsetSeconds: 0)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/problem+json; charset=utf-8")
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        headers.add(name: "connection", value: "close")
+        context.write(
+            wrapOutboundOut(.head(.init(version: .http1_1, status: .badRequest, headers: headers))),
+            promise: nil
+        )
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    /// The mistake, in the caller's terms.
+    static func describe(_ error: HTTPParserError) -> String {
+        switch error {
+        case .invalidURL, .invalidCharactersUsed:
+            "the request target is not a valid URL: percent-encode every byte outside ASCII as UTF-8 "
+                + "(?column=%ED%9C%B4%EB%8C%80%ED%8F%B0 for ?column=휴대폰)"
+        case .invalidHeaderToken: "a header's name or value holds characters a header may not"
+        case .invalidMethod: "the request method is not a valid token"
+        case .invalidVersion: "the HTTP version is not HTTP/1.0 or HTTP/1.1"
+        case .headerOverflow: "the request's headers are too large"
+        default: "the request could not be parsed as HTTP/1.1 (\(error))"
+        }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -46,13 +92,16 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 public final class HTTP1VersionInstaller: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
     public typealias InboundOut = HTTPRequestPart
+    private let logger: Logger
 
-    public init() {}
+    public init(logger: Logger) {
+        self.logger = logger
+    }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         let operations = context.pipeline.syncOperations
         if let codec = try? operations.handler(type: HTTP1ToHTTPServerCodec.self) {
-            try? operations.addHandler(HTTP1VersionHandler(), position: .before(codec))
+            try? operations.addHandler(HTTP1VersionHandler(logger: logger), position: .before(codec))
         }
     }
 }

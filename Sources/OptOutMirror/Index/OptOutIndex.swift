@@ -195,6 +195,11 @@ struct OptOutIndex: Sendable {
         pending = []
     }
 
+    /// `compact`, for the extension that reads the settled order.
+    fileprivate mutating func compactAll() { compact() }
+    fileprivate var settledOrder: [TimedKey] { ordered }
+    fileprivate func packedRecord(_ key: PhoneKey) -> UInt64 { byNumber[key]! }
+
     /// Drops dead and repeated entries from `ordered` (after `mergePending`), so that a page is found by position.
     private mutating func compact() {
         guard staleEntries > 0 else { return }
@@ -236,5 +241,22 @@ struct OptOutIndex: Sendable {
             if predicate(ordered[middle]) { high = middle } else { low = middle + 1 }
         }
         return low
+    }
+}
+
+extension OptOutIndex {
+    /// Merges and compacts the time order, so that its entries are the live records, each once, oldest first:
+    /// what a snapshot reads by position.
+    mutating func settle() {
+        mergePending()
+        compactAll()
+    }
+
+    var settledCount: Int { settledOrder.count }
+
+    /// The record at `position` of the settled time order, keyed by its national number.
+    func settledRecord(at position: Int) -> MirrorRecord {
+        let key = settledOrder[position].key
+        return Self.unpack(packedRecord(key), key: nationalNumber(of: key))
     }
 }

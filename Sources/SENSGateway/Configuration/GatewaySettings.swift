@@ -165,7 +165,7 @@ public enum GatewaySettings {
             .integer(1...1_000_000),
             default: "10000",
             placeholder: "N",
-            help: "open connections at most; past it the one idle the longest is closed, or the new one answered 503"
+            help: "open connections at most; past it the one idle the longest is closed (all busy: the new one)"
         ),
         Setting(
             "http.drainSeconds",

@@ -1,0 +1,114 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OptOutMirror
+import OptOuts
+import SENSCore
+
+/// `exportOptOuts`, `exportServiceOptOuts`: `GET …/unsubscribes/export`, the mirror's whole list at one moment,
+/// streamed a slice at a time: CSV (`phoneNumber,registeredAt,source`, a UTF-8 BOM first so that Excel reads it)
+/// or, for `Accept: application/x-ndjson`, one JSON object a line. Oldest registration first.
+struct ExportOptOuts: GatewayOperation {
+    let mirrors: [String: any MirrorReading]
+    let retryAfterSeconds: Int
+    let utcOffsetSeconds: Int
+    /// Records written per slice of the answer.
+    static let sliceRecords = 8_192
+
+    func answer(_ request: OperationRequest) async -> Response {
+        guard let mirror = mirrors[request.service.name] else {
+            return unavailable("the mirror is turned off (MIRROR_ENABLED=false): the export needs it", request)
+        }
+        let snapshot: MirrorSnapshot
+        switch mirror.snapshot() {
+        case .success(let taken): snapshot = taken
+        case .failure(.unavailable(let detail)): return unavailable(detail, request)
+        case .failure(.inDoubt(let count)):
+            return unavailable(
+                "\(count) numbers are in doubt (a write's answer was lost, or two writes overlapped) and the gateway "
+                    + "is asking SENS about them: the export waits until each is settled",
+                request
+            )
+        }
+        let ndjson = Self.prefersNDJSON(request.request.headers[values: .accept])
+        let utcOffsetSeconds = utcOffsetSeconds
+        let service = request.service.name
+        let stamp = RFC3339.format(epochMilliseconds: snapshot.asOf, utcOffsetSeconds: utcOffsetSeconds)
+        let fileStamp = stamp.prefix(19).filter { $0 != ":" && $0 != "-" }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: ndjson ? "application/x-ndjson" : "text/csv; charset=utf-8",
+                .contentDisposition:
+                    "attachment; filename=\"opt-outs-\(service)-\(fileStamp).\(ndjson ? "ndjson" : "csv")\"",
+                .xMirrorAsOf: stamp, .xExportRecords: String(snapshot.count), .xCache: "MIRROR",
+            ],
+            body: ResponseBody { writer in
+                if !ndjson { try await writer.write(ByteBuffer(bytes: Self.csvHead)) }
+                var start = 0
+                while start < snapshot.count {
+                    let end = min(snapshot.count, start + Self.sliceRecords)
+                    try await writer.write(Self.slice(snapshot, start..<end, ndjson: ndjson, utcOffsetSeconds))
+                    start = end
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    static let csvHead: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("phoneNumber,registeredAt,source\r\n".utf8)
+
+    /// The records at `positions`, as CSV lines or JSON lines.
+    static func slice(
+        _ snapshot: MirrorSnapshot,
+        _ positions: Range<Int>,
+        ndjson: Bool,
+        _ utcOffsetSeconds: Int
+    ) -> ByteBuffer {
+        .written(capacity: positions.count * (96 + RFC3339.maxBytes)) { out in
+            snapshot.forEach(in: positions) { record in
+                if ndjson {
+                    out.append(#"{"phoneNumber":""#)
+                    out.appendPlain(record.key.digits)
+                    out.append(#"""#)
+                    OptOutEncoder.writeRecordTail(
+                        record.registeredAtMilliseconds,
+                        record.source,
+                        utcOffsetSeconds: utcOffsetSeconds,
+                        to: &out
+                    )
+                    out.append(byte: UInt8(ascii: "\n"))
+                } else {
+                    out.appendPlain(record.key.digits)
+                    out.append(byte: ASCIIByte.comma)
+                    out.appendTime(record.registeredAtMilliseconds, utcOffsetSeconds: utcOffsetSeconds)
+                    out.append(record.source == .ars ? ",ars\r\n" : ",manual\r\n")
+                }
+            }
+        }
+    }
+
+    /// Whether `Accept` prefers JSON lines to CSV (the default).
+    static func prefersNDJSON(_ values: [String]) -> Bool {
+        var ndjson = 0.0
+        var csv = 0.0
+        for range in values.flatMap({ $0.split(separator: ",") }) {
+            let parts = range.split(separator: ";").map { $0.filter { $0 != " " && $0 != "\t" }.lowercased() }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            switch parts.first {
+            case "application/x-ndjson": ndjson = max(ndjson, quality)
+            case "text/csv": csv = max(csv, quality)
+            default: break
+            }
+        }
+        return ndjson > csv
+    }
+
+    private func unavailable(_ detail: String, _ request: OperationRequest) -> Response {
+        Problems.mirrorUnavailable(detail, retryAfterSeconds: retryAfterSeconds, instance: request.path)
+    }
+}
+
+extension HTTPField.Name {
+    static let xExportRecords = Self("X-Export-Records")!
+}
