@@ -20,6 +20,8 @@ extension PhoneNumber {
     /// (`1012345678`, nine or ten ASCII digits that are a mobile number once the 0 is back), or scientific notation
     /// (`1.01E+10`). Only asked of inputs that are not numbers.
     static func spreadsheetDamage(_ input: String) -> PhoneNumberError? {
+        // Checked before trimming, which walks characters: a hostile megabyte of padding is not looked at.
+        guard input.utf8.count <= 4 * maxInputCharacters else { return nil }
         let text = trimmed(input).utf8
         guard let first = text.first, text.count <= 24 else { return nil }
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

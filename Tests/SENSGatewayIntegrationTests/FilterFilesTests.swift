@@ -416,6 +416,24 @@ struct FilterFilesTests {
             )
             #expect(bom.bytes.starts(with: [0xEF, 0xBB, 0xBF]))
             #expect(bom.body == "\u{FEFF}휴대폰,이름\r\n01011112222,=1+1\r\n")
+            // In CP949, which has no BOM, without one.
+            let bomToCP949 = try await gateway.filter(
+                "\u{FEFF}휴대폰,이름\n010-1111-2222,김\n",
+                contentType: "text/csv",
+                accept: "text/csv; charset=cp949"
+            )
+            #expect(bomToCP949.status == 200, "\(bomToCP949.body)")
+            #expect(bomToCP949.bytes == File.encodeCP949("휴대폰,이름\r\n01011112222,김\r\n"))
+            // A stray quote joins lines into one record: counted, so the caller can see it.
+            let stray = try await gateway.filter(
+                "010-1111-2222\t\"Kim\n010-3333-4444\tLee\"\n",
+                contentType: "text/tab-separated-values",
+                accept: "text/csv"
+            )
+            #expect(stray.headers[.init("X-Filter-Multiline-Records")!] == "1")
+            #expect(stray.headers[.init("X-Filter-Checked")!] == "1")
+            // us-ascii is not read as UTF-8 under another name.
+            #expect(try await gateway.filter("010\n", contentType: "text/plain; charset=us-ascii").status == 415)
         }
     }
 

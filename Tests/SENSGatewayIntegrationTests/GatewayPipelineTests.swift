@@ -58,6 +58,17 @@ struct GatewayPipelineTests {
             #expect(answer.contains("percent-encode"))
             #expect(answer.contains("%ED%9C%B4%EB%8C%80%ED%8F%B0"))
             #expect(try await connection.readsToEnd(within: 2_000))
+
+            // A framing mistake in the body of a request answered early (415 before its body is read) is the
+            // body's: no second answer follows the first.
+            let early = try RawHTTPConnection(port: try #require(gateway.port))
+            try early.send(
+                "POST /v1/unsubscribes/filter HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\nzz\r\n"
+            )
+            let answers = try await early.read(until: "no second answer", waitingAtMost: 1_500)
+            #expect(answers.hasPrefix("HTTP/1.1 415 "), "\(answers.prefix(200))")
+            #expect(answers.components(separatedBy: "HTTP/1.1 ").count == 2, "\(answers)")
         }
     }
 

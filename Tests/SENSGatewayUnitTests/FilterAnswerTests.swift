@@ -60,7 +60,7 @@ import Foundation
                 .joined()
         }
         let mirror = EvenNumbersMirror()
-        var filter = RecipientFilter(mirror: mirror, options: .init(keepAllowed: true))
+        var filter = RecipientFilter(mirror: mirror, options: .init())
         for (index, input) in inputs.enumerated() {
             filter.add(FilterRecipient(index: index, line: seed % 2 == 0 ? nil : index + 2, input: input))
         }

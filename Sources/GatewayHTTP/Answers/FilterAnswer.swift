@@ -106,21 +106,25 @@ enum FilterAnswer {
 
     /// A CSV answer written in CP949 instead of UTF-8 (what Excel on Korean Windows opens), or why it cannot be:
     /// a cell holds a character CP949 has not.
-    static func cp949(_ utf8: [UInt8]) -> Result<[UInt8], FilterPlan.Refusal> {
+    static func cp949(_ pieces: [[UInt8]]) -> Result<[UInt8], FilterPlan.Refusal> {
         guard let converter = Iconv(from: "UTF-8", to: TextCharset.cp949.iconvName) else {
             return .failure(.init(status: 406, detail: "this system's C library cannot convert to CP949 (iconv)"))
         }
         var out: [UInt8] = []
-        out.reserveCapacity(utf8.count)
-        let (consumed, stop) = utf8.withUnsafeBytes { converter.convert($0, into: &out) }
-        guard stop == .done else {
-            let line = 1 + utf8[..<consumed].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-            return .failure(
-                .init(
-                    status: 406,
-                    detail: "line \(line) of the answer holds a character CP949 cannot hold; ask for charset=utf-8"
+        out.reserveCapacity(pieces.reduce(0) { $0 + $1.count })
+        var linesBefore = 0
+        for (position, utf8) in pieces.enumerated() {
+            let (consumed, stop) = utf8.withUnsafeBytes { converter.convert($0, into: &out) }
+            guard stop == .done else {
+                let line = 1 + linesBefore + utf8[..<consumed].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+                return .failure(
+                    .init(
+                        status: 406,
+                        detail: "line \(line) of the answer holds a character CP949 cannot hold; ask for charset=utf-8"
+                    )
                 )
-            )
+            }
+            if position < pieces.count - 1 { linesBefore += utf8.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } }
         }
         return .success(out)
     }

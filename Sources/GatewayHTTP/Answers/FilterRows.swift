@@ -84,8 +84,8 @@ struct FilterRows {
         count += 1
         for (position, cell) in recipient.cells.enumerated() {
             if position > 0 { bytes.append(ASCIIByte.comma) }
-            if position == recipient.column, let normalized {
-                bytes.append(contentsOf: normalized.utf8)
+            if position == recipient.column, var normalized {
+                normalized.withUTF8 { bytes.append(contentsOf: $0) }
             } else {
                 Self.appendCell(cell, to: &bytes)
             }
@@ -109,20 +109,25 @@ struct FilterRows {
         }
     }
 
-    /// A cell, quoted (its quotes doubled) when it holds a comma, a quote or a line end.
+    /// A cell, quoted (its quotes doubled) when it holds a comma, a quote or a line end. Written from the
+    /// string's UTF-8 buffer: appending a `String.UTF8View` goes a byte at a time for small strings.
     static func appendCell(_ cell: String, to out: inout [UInt8]) {
-        let needsQuotes = cell.utf8.contains {
-            $0 == ASCIIByte.comma || $0 == ASCIIByte.quote || $0 == ASCIIByte.lineFeed || $0 == ASCIIByte.carriageReturn
+        var cell = cell
+        cell.withUTF8 { bytes in
+            let needsQuotes = bytes.contains {
+                $0 == ASCIIByte.comma || $0 == ASCIIByte.quote || $0 == ASCIIByte.lineFeed
+                    || $0 == ASCIIByte.carriageReturn
+            }
+            guard needsQuotes else {
+                out.append(contentsOf: bytes)
+                return
+            }
+            out.append(ASCIIByte.quote)
+            for byte in bytes {
+                if byte == ASCIIByte.quote { out.append(ASCIIByte.quote) }
+                out.append(byte)
+            }
+            out.append(ASCIIByte.quote)
         }
-        guard needsQuotes else {
-            out.append(contentsOf: cell.utf8)
-            return
-        }
-        out.append(ASCIIByte.quote)
-        for byte in cell.utf8 {
-            if byte == ASCIIByte.quote { out.append(ASCIIByte.quote) }
-            out.append(byte)
-        }
-        out.append(ASCIIByte.quote)
     }
 }

@@ -55,6 +55,9 @@ struct LineRecipientReader: RecipientReader, Sendable {
     private var separator: UInt8?
     /// The header record, once read, if the body has one.
     private(set) var header: FilterHeader?
+    /// Records with a quoted cell that spans lines: expected of cells with line breaks, else the sign of a stray
+    /// quote that joined lines into one record (`X-Filter-Multiline-Records`).
+    private(set) var multilineRecords = 0
     /// How many bytes of a UTF-8 BOM the body started with so far; `startRead` once the start is behind.
     private var bomBytesSeen = 0
     private var startRead = false
@@ -261,6 +264,7 @@ struct LineRecipientReader: RecipientReader, Sendable {
             return
         }
         let startLine = record.startLine
+        multilineRecords += 1
         try withBytes(of: record.bytes) { (bytes: UnsafeRawBufferPointer) throws(FilterBodyError) in
             let complete = try readRecord(bytes, line: startLine, emit: emit)
             assert(complete, "the record's quotes were counted as closed")

@@ -7,8 +7,6 @@ import SENSCore
 /// answer's rows) when there is one.
 struct RecipientFilter {
     struct Options: Sendable {
-        /// Keep the allowed recipients' numbers (the numbers-only CSV answer).
-        var keepAllowed = false
         /// Put back the 0 a spreadsheet dropped (`PhoneNumberError.leadingZeroLost`), reporting each.
         var repairLeadingZero = false
         /// Of the allowed recipients with one number, keep only the first.
@@ -55,7 +53,7 @@ struct RecipientFilter {
     private(set) var unverified: [Unverified] = []
     private(set) var repaired: [Repaired] = []
     private(set) var duplicates = 0
-    /// The allowed recipients' numbers, in input order (with `keepAllowed`).
+    /// The allowed recipients' numbers, in input order (repeats left out with `dedupe`).
     private(set) var allowed: [PhoneKey] = []
     /// With `dedupe`: each allowed number's first line (or position, for JSON).
     private var firstSeen: [PhoneKey: Int] = [:]
@@ -112,7 +110,10 @@ struct RecipientFilter {
             }
         }
         var keyPosition = 0
-        for (recipient, key, error) in batch {
+        for (cellsAndAll, key, error) in batch {
+            // The lists keep what the JSON answer and the counts need: the cells are for `rows` only.
+            var recipient = cellsAndAll
+            if !recipient.cells.isEmpty { recipient.cells = [] }
             let outcome: Outcome
             if let error {
                 invalid.append(Invalid(recipient: recipient, error: error))
@@ -131,7 +132,7 @@ struct RecipientFilter {
             } else {
                 continue
             }
-            rows?.append(recipient, outcome)
+            rows?.append(cellsAndAll, outcome)
         }
         batch.removeAll(keepingCapacity: true)
         batchKeys.removeAll(keepingCapacity: true)
@@ -146,7 +147,25 @@ struct RecipientFilter {
             }
             firstSeen[key] = place
         }
-        if options.keepAllowed { allowed.append(key) }
+        allowed.append(key)
         return .allowed(key)
+    }
+
+    /// Whether an allowed number has been opted out (or fallen in doubt) since its batch was looked up: a body
+    /// that arrives over seconds is checked a batch at a time, and an answer must not allow a number that it,
+    /// or the mirror now, lists. Looked up again in batches, each under one lock.
+    func allowedSinceListed() -> Bool {
+        var listed = false
+        var start = 0
+        while start < allowed.count, !listed {
+            let end = min(allowed.count, start + Self.batchSize)
+            mirror.lookUp(Array(allowed[start..<end])) { _, _ in
+                listed = true
+            } inDoubt: { _ in
+                listed = true
+            }
+            start = end
+        }
+        return listed
     }
 }

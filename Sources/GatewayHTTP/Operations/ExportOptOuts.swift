@@ -12,6 +12,9 @@ struct ExportOptOuts: GatewayOperation {
     let mirrors: [String: any MirrorReading]
     let retryAfterSeconds: Int
     let utcOffsetSeconds: Int
+    /// Exports written at once by this replica: each holds a snapshot, which costs a copy of the index once the
+    /// mirror changes while it is read.
+    let admission = FilterAdmission(limit: 2)
     /// Records written per slice of the answer.
     static let sliceRecords = 8_192
 
@@ -19,6 +22,16 @@ struct ExportOptOuts: GatewayOperation {
         guard let mirror = mirrors[request.service.name] else {
             return unavailable("the mirror is turned off (MIRROR_ENABLED=false): the export needs it", request)
         }
+        guard admission.enter() else {
+            var response = request.problem(
+                503,
+                "this replica is writing \(admission.limit) exports already; retry in a few seconds"
+            )
+            response.headers[.retryAfter] = "5"
+            return response
+        }
+        // Leaves when the answer's body is written or dropped (the closure holding it is released).
+        let ticket = AdmissionTicket(admission)
         let snapshot: MirrorSnapshot
         switch mirror.snapshot() {
         case .success(let taken): snapshot = taken
@@ -44,6 +57,7 @@ struct ExportOptOuts: GatewayOperation {
                 .xMirrorAsOf: stamp, .xExportRecords: String(snapshot.count), .xCache: "MIRROR",
             ],
             body: ResponseBody { writer in
+                defer { withExtendedLifetime(ticket) {} }
                 if !ndjson { try await writer.write(ByteBuffer(bytes: Self.csvHead)) }
                 var start = 0
                 while start < snapshot.count {

@@ -88,6 +88,15 @@ struct FilterOptOuts: GatewayOperation {
                 request
             )
         }
+        // Opt-outs that arrived while the body did: the answer would allow a number the mirror now lists.
+        if filter.allowedSinceListed() {
+            var response = request.problem(
+                503,
+                "a number this list allows was opted out (or fell in doubt) while the body arrived; filter again"
+            )
+            response.headers[.retryAfter] = "1"
+            return response
+        }
         let lineReader = bodyReader as? LineRecipientReader
         var headers: HTTPFields = [
             .xCache: "MIRROR", .age: String(max(0, Int(clock.nowMilliseconds() - asOf) / 1000)),
@@ -98,28 +107,35 @@ struct FilterOptOuts: GatewayOperation {
         ]
         if plan.options.repairLeadingZero { headers[.xFilterRepaired] = String(filter.repaired.count) }
         if plan.options.dedupe { headers[.xFilterDuplicates] = String(filter.duplicates) }
+        if let lineReader, lineReader.multilineRecords > 0 {
+            headers[.xFilterMultilineRecords] = String(lineReader.multilineRecords)
+        }
         let body: ByteBuffer
         switch plan.answer {
         case .json:
             headers[.contentType] = "application/json; charset=utf-8"
             body = FilterAnswer.json(filter, header: lineReader?.header, asOf: asOf, utcOffsetSeconds: utcOffsetSeconds)
         case .numbers, .rows:
-            var bytes: [UInt8]
+            var pieces: [[UInt8]]
             if let rows = filter.rows {
-                bytes = lineReader?.startedWithBOM == true ? [0xEF, 0xBB, 0xBF] : []
-                bytes += rows.headerLine(lineReader?.header)
-                bytes += rows.bytes
+                // A UTF-8 answer starts with a BOM when the body did (CP949 has none).
+                let bom: [UInt8] =
+                    lineReader?.startedWithBOM == true && plan.answerCharset.charset == .utf8 ? [0xEF, 0xBB, 0xBF] : []
+                pieces = [bom + rows.headerLine(lineReader?.header), rows.bytes]
             } else {
-                bytes = FilterAnswer.numbers(filter)
+                pieces = [FilterAnswer.numbers(filter)]
             }
             if plan.answerCharset.charset == .cp949 {
-                switch FilterAnswer.cp949(bytes) {
-                case .success(let converted): bytes = converted
+                switch FilterAnswer.cp949(pieces) {
+                case .success(let converted): pieces = [converted]
                 case .failure(let refusal): return request.problem(406, refusal.detail)
                 }
             }
             headers[.contentType] = "text/csv; charset=" + plan.answerCharset.label
-            body = ByteBuffer(bytes: bytes)
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(pieces.reduce(0) { $0 + $1.count })
+            for piece in pieces { buffer.writeBytes(piece) }
+            body = buffer
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
@@ -159,6 +175,7 @@ extension HTTPField.Name {
     static let xFilterReadAs = Self("X-Filter-Read-As")!
     static let xFilterRepaired = Self("X-Filter-Repaired")!
     static let xFilterDuplicates = Self("X-Filter-Duplicates")!
+    static let xFilterMultilineRecords = Self("X-Filter-Multiline-Records")!
 }
 
 /// Counts the filters under way against a limit.
@@ -176,4 +193,13 @@ final class FilterAdmission: Sendable {
     }
 
     func leave() { running.subtract(1, ordering: .relaxed) }
+}
+
+/// One admitted answer whose work outlives `answer` (a streamed body): it leaves the admission when released.
+final class AdmissionTicket: Sendable {
+    private let admission: FilterAdmission
+
+    init(_ admission: FilterAdmission) { self.admission = admission }
+
+    deinit { admission.leave() }
 }

@@ -112,7 +112,6 @@ struct FilterPlan {
                 throw .parameter("dedupe", "only a CSV answer (Accept: text/csv) leaves repeated recipients out")
             }
         }
-        if case .numbers = answer { options.keepAllowed = true }
     }
 
     /// The reader for the body.

@@ -16,6 +16,10 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// For each request not yet answered, in order (pipelined requests): its version and whether its connection
     /// closes after the answer.
     private var pending = CircularBuffer<(version: HTTPVersion, close: Bool)>()
+    /// A request's head has been read and its end not yet: a parser error now is in its body.
+    private var readingRequest = false
+    /// Dropping an answer written when no request awaited one (see `write`).
+    private var droppingUnsolicited = false
     private let logger: Logger
 
     init(logger: Logger) {
@@ -23,7 +27,11 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
+        guard case .head(var head) = unwrapInboundIn(data) else {
+            if case .end = unwrapInboundIn(data) { readingRequest = false }
+            return context.fireChannelRead(data)
+        }
+        readingRequest = true
         let close = !head.isKeepAlive
         pending.append((head.version, close))
         // HTTP/1.0 does not require a Host (health checkers often send none); the request rules require one of
@@ -38,10 +46,20 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A request whose head cannot be parsed (raw non-ASCII bytes in its target, say) gets a problem that says
     /// what to send instead, and a log line, rather than a bare 400; the connection then closes. A framing
-    /// mistake in a body (a request is pending) is the body reader's to answer.
+    /// mistake in a body being read is the body reader's to answer (the request is not answered yet); in the
+    /// body of a request answered already, it closes the connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parserError = error as? HTTPParserError, pending.isEmpty else {
             return context.fireErrorCaught(error)
+        }
+        if readingRequest {
+            // The rest of a body the gateway answered before reading it (a 415, a 501): the answer is out, and
+            // a second one to a request already answered would be read as the answer to the next. The connection
+            // closes instead, as after any refused body.
+            readingRequest = false
+            logger.debug("connection closed: the body of a request already answered is malformed")
+            context.close(promise: nil)
+            return
         }
         let detail = Self.describe(parserError)
         logger.warning(
@@ -77,9 +95,26 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200, let request = pending.popFirst()
-        else {
+        if droppingUnsolicited {
+            // The rest of an answer to no request; the connection closes once it would have ended.
+            if case .end = unwrapOutboundIn(data) {
+                droppingUnsolicited = false
+                context.close(promise: nil)
+            }
+            promise?.succeed(())
+            return
+        }
+        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200 else {
             return context.write(data, promise: promise)
+        }
+        guard let request = pending.popFirst() else {
+            // An answer with no request left to answer: the framework's bare 400 for a malformed body of a
+            // request the gateway answered before reading it (a 415, a 501). A client would take it for the
+            // answer to its next request: it is dropped, and the connection closed.
+            droppingUnsolicited = true
+            logger.debug("connection closed: the body of a request already answered is malformed")
+            promise?.succeed(())
+            return
         }
         if request.close { head.headers.replaceOrAdd(name: "connection", value: "close") }
         if request.version == .http1_0 { head.version = .http1_0 }

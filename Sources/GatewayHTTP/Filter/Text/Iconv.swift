@@ -39,8 +39,9 @@ final class Iconv {
         var inLeft = input.count
         while true {
             let start = output.count
-            // CP949 to UTF-8 at most 3 bytes for 2, UTF-8 to CP949 never more: twice the input always fits.
-            let room = 2 * inLeft + 16
+            // CP949 to UTF-8 is at most 3 bytes for 2, UTF-8 to CP949 never more; what does not fit goes round
+            // again (E2BIG).
+            let room = inLeft + inLeft / 2 + 16
             var stop = Stop.done
             var outLeft = room
             output.append(contentsOf: repeatElement(0, count: room))

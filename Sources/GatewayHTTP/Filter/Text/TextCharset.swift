@@ -19,7 +19,7 @@ enum TextCharset: String, Sendable {
         var label = label.lowercased()
         if label.count >= 2, label.first == "\"", label.last == "\"" { label = String(label.dropFirst().dropLast()) }
         switch label {
-        case "utf-8", "utf8", "unicode-1-1-utf-8", "us-ascii", "ascii": self = .utf8
+        case "utf-8", "utf8", "unicode-1-1-utf-8": self = .utf8
         case "cp949", "ms949", "uhc", "windows-949", "x-windows-949", "euc-kr", "cseuckr", "ks_c_5601-1987",
             "ks_c_5601-1989", "ksc5601", "ksc_5601", "csksc56011987", "iso-ir-149", "korean":
             self = .cp949
