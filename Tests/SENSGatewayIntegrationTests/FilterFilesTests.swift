@@ -437,6 +437,31 @@ struct FilterFilesTests {
         }
     }
 
+    /// A number allowed in an early batch and opted out before the body ends: the answer is 503, never a list that
+    /// allows a number the mirror holds. The body is sent in two parts around the register.
+    @Test func aNumberOptedOutWhileTheBodyArrivesIsNeverAllowed() async throws {
+        try await MirrorAPITests().withReadyGateway(.sqlite) { gateway, _ in
+            let first = (0..<5_000).map { String(format: "0107%07d\n", $0) }.joined()
+            let rest = (5_000..<6_000).map { String(format: "0107%07d\n", $0) }.joined()
+            let connection = try RawHTTPConnection(port: try #require(gateway.port))
+            try connection.send(
+                "POST /v1/unsubscribes/filter HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nAccept: text/csv\r\n"
+                    + "Content-Length: \(first.utf8.count + rest.utf8.count)\r\n\r\n" + first
+            )
+            // The first batch (4,096 recipients) is looked up once it is read; then 01070000007 is opted out.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await gateway.post("/v1/unsubscribes", phoneNumbers: ["01070000007"]).status == 200)
+            try connection.send(rest)
+            let answer = try await connection.read(until: "}")
+            #expect(answer.hasPrefix("HTTP/1.1 503 "), "\(answer.prefix(300))")
+            #expect(answer.contains("filter again"))
+            // Asked again, it is listed.
+            let again = try await gateway.filter(first + rest, contentType: "text/plain", accept: "text/csv")
+            #expect(again.status == 200 && !again.body.contains("01070000007"))
+            #expect(again.headers[.init("X-Filter-Opted-Out")!] == "1")
+        }
+    }
+
     @Test func exportsTheWholeListAsCSVAndJSONLines() async throws {
         try await MirrorAPITests().withReadyGateway(.sqlite) { gateway, _ in
             let csv = try await gateway.send(.get, "/v1/unsubscribes/export")

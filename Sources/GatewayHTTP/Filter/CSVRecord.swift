@@ -21,6 +21,8 @@ enum CSVRecord {
     /// Every field (at least one) and whether each is blank; nil when the last quoted field is not closed.
     static func fields(in record: UnsafeRawBufferPointer, separator: UInt8) -> (values: [String], isBlank: Bool)? {
         var values: [String] = []
+        // Most files have a few columns: one allocation instead of growing 1, 2, 4.
+        values.reserveCapacity(8)
         var allBlank = true
         let complete = forEachField(in: record, separator: separator) { _, field in
             values.append(String(decoding: field, as: UTF8.self))

@@ -112,8 +112,10 @@ struct RecipientFilter {
         var keyPosition = 0
         for (cellsAndAll, key, error) in batch {
             // The lists keep what the JSON answer and the counts need: the cells are for `rows` only.
-            var recipient = cellsAndAll
-            if !recipient.cells.isEmpty { recipient.cells = [] }
+            let recipient =
+                cellsAndAll.cells.isEmpty
+                ? cellsAndAll
+                : FilterRecipient(index: cellsAndAll.index, line: cellsAndAll.line, input: cellsAndAll.input)
             let outcome: Outcome
             if let error {
                 invalid.append(Invalid(recipient: recipient, error: error))
