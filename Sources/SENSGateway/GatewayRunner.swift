@@ -143,14 +143,19 @@ public enum GatewayRunner {
         checkSENSAtStart: Bool,
         onReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
+        let metrics = GatewayMetrics()
+        // Exported from the start, so that a rule on it has a series before the first drop.
+        metrics.recordDroppedLogLines(0)
         let dependencies = GatewayDependencies(
             logger: logger,
+            metrics: metrics,
             mirrorStore: mirrorStore,
             // Request lines through a buffer written off the requests' path (one per request, the same text).
             accessLog: BufferedAccessLog(
                 format: configuration.log.format,
                 level: configuration.log.level,
-                logger: logger
+                logger: logger,
+                onDropped: { metrics.recordDroppedLogLines($0) }
             ),
             checkSENSAtStart: checkSENSAtStart
         ) { port in

@@ -49,16 +49,19 @@ struct GatewayCommand {
         }
         do {
             let logger = Logger(label: "sens-gateway")
-            logger.info(
-                "open-file limit",
-                metadata: [
-                    "before": "\(files.before)", "now": "\(files.after)",
-                    "maxConnections": "\(configuration.http.maxConnections)",
-                ]
-            )
+            let logFileLimit: @Sendable () -> Void = { [maxConnections = configuration.http.maxConnections] in
+                logger.info(
+                    "open-file limit",
+                    metadata: [
+                        "before": "\(files.before)", "now": "\(files.after)", "maxConnections": "\(maxConnections)",
+                    ]
+                )
+            }
             if configuration.isSimulator {
-                try await SimulatorMode.run(configuration, logger: logger)
+                // The simulator's line comes first (where it listens, how to seed it); it logs this one after.
+                try await SimulatorMode.run(configuration, logger: logger, thenLog: logFileLimit)
             } else {
+                logFileLimit()
                 try await GatewayRunner.run(configuration, logger: logger)
             }
         } catch {

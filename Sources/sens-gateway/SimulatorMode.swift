@@ -11,8 +11,27 @@ import UnixSignals
 /// service per configured name, and the gateway in front of it. Wired here, so that the production library never
 /// links the simulator.
 enum SimulatorMode {
-    static func run(_ configuration: GatewayConfiguration, logger: Logger) async throws {
-        guard case .simulator(let names) = configuration.upstream else { return }
+    /// `thenLog` writes the lines that follow the simulator's own, which is the first.
+    static func run(
+        _ configuration: GatewayConfiguration,
+        logger: Logger,
+        thenLog: @escaping @Sendable () -> Void
+    ) async throws {
+        guard case .simulator(let names, let configuredPort) = configuration.upstream else { return }
+        // The first line says where the simulator is and how to seed it (a port of 0 is known once bound).
+        @Sendable func announce(_ port: Int) {
+            let seed =
+                "curl -X POST http://127.0.0.1:\(port)/_simulator/unsubscribes -H 'Content-Type: application/json' "
+                + "-d '{\"count\":1000,\"prefix\":\"0105\"}'"
+            logger.notice(
+                "simulator mode: SENS is an in-process simulator; nothing reaches NCP. Seed it: \(seed)",
+                metadata: [
+                    "simulator": "http://127.0.0.1:\(port)", "services": "\(names.joined(separator: ","))",
+                ]
+            )
+            thenLog()
+        }
+        if configuredPort != 0 { announce(configuredPort) }
         let credentials = NCPCredentials(accessKey: randomHex(20), secretKey: NCPSecretKey(randomHex(40)))
         let mirror = try await GatewayRunner.openMirror(configuration, logger: logger)
         let simulator = SENSSimulator(
@@ -23,7 +42,7 @@ enum SimulatorMode {
         )
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let simulatorApp = simulator.buildApplication(
-            server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            server: ApplicationConfiguration(address: .hostname("127.0.0.1", port: configuredPort)),
             logger: Logger(label: "sens-simulator")
         ) { port in
             portContinuation.yield(port)
@@ -32,12 +51,7 @@ enum SimulatorMode {
         let gateway = DeferredService {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { return nil }
-            logger.notice(
-                "simulator mode: SENS is an in-process simulator; nothing reaches NCP",
-                metadata: [
-                    "simulator": "http://127.0.0.1:\(port)", "services": "\(names.joined(separator: ","))",
-                ]
-            )
+            if configuredPort == 0 { announce(port) }
             let services = configuration.simulatedServices(
                 baseURL: SENSBaseURL("http://127.0.0.1:\(port)")!,
                 credentials: credentials

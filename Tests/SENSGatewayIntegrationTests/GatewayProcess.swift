@@ -45,7 +45,9 @@ final class GatewayProcess: Sendable {
                 ["--nofile=\(openFiles.soft):\(openFiles.hard)", "--", try Self.executable.path] + arguments
             process.executableURL = URL(filePath: "/usr/bin/prlimit")
         }
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { given, _ in given }
+        // Tests run gateways side by side: each simulator on a free port, unless a test says otherwise.
+        process.environment = environment.merging(["PATH": "/usr/bin:/bin", "SIMULATOR_PORT": "0"]) { given, _ in given
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

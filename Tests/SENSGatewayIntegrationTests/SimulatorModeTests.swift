@@ -28,6 +28,35 @@ struct SimulatorModeTests {
         #expect(try await gateway.stop() == 0, "SIGTERM stops the gateway, then the simulator, gracefully")
     }
 
+    /// The simulator on a port of one's choosing, announced in the first log line with how to seed it; a seeded
+    /// record is then what SENS answers for that number.
+    @Test func theSimulatorCanBeSeededOnItsPort() async throws {
+        let simulatorPort = 18_791
+        let gateway = try GatewayProcess(
+            ["--simulator", "--http-port", "0", "--simulator-port", String(simulatorPort), "--mirror-enabled", "false"]
+        )
+        let port = try await gateway.listeningPort()
+        let firstLine = gateway.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(firstLine.contains("http://127.0.0.1:\(simulatorPort)/_simulator/unsubscribes"), "\(firstLine)")
+        try await PooledClient.with(port: simulatorPort) { simulator in
+            let seeded = try await simulator.send(
+                .POST,
+                "/_simulator/unsubscribes",
+                json: #"{"count":3,"prefix":"0105"}"#
+            )
+            #expect(seeded.status == 200, "\(seeded.body)")
+        }
+        try await PooledClient.with(port: port) { client in
+            let checked = try await client.send(.GET, "/v1/unsubscribes/01050000001")
+            #expect(try checked.decode(StatusJSON.self).optedOut, "\(checked.body)")
+        }
+        #expect(try await gateway.stop() == 0)
+        // The same port for the gateway and the simulator stops start-up, saying so.
+        let clash = try GatewayProcess(["--simulator", "--http-port", "18792", "--simulator-port", "18792"])
+        #expect(try await clash.exitStatus() == 2)
+        #expect(clash.standardError.contains("simulator.port (SIMULATOR_PORT, --simulator-port) and http.port"))
+    }
+
     /// Several services in simulator mode: each name is a simulated service with its own list.
     @Test func simulatesEveryConfiguredService() async throws {
         let gateway = try GatewayProcess(

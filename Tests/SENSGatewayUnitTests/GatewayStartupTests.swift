@@ -58,6 +58,19 @@ struct GatewayStartupTests {
         #expect(configuration.services.isEmpty)
     }
 
+    /// A boolean flag alone is `true`; followed by `true` or `false`, it takes that value, as every other flag
+    /// takes the value after it.
+    @Test func booleanFlagsTakeAValueAfterThemToo() throws {
+        func read(_ arguments: [String]) throws -> GatewayConfiguration {
+            try GatewayStartup.configuration(arguments: ["sens-gateway"] + arguments, environment: [:]).get()
+        }
+        #expect(try read(["--simulator", "--mirror-enabled", "false"]).mirror.enabled == false)
+        #expect(try read(["--simulator", "true", "--mirror-enabled", "true"]).mirror.enabled)
+        #expect(try read(["--mirror-enabled=false", "--simulator"]).isSimulator)
+        #expect(try read(["--simulator", "--http-port", "9000"]).http.port == 9000)
+        #expect(throws: (any Error).self) { try read(["--simulator", "yes"]) }
+    }
+
     /// A missing or malformed value stops start-up with one line naming it.
     @Test(
         arguments: [

@@ -120,7 +120,8 @@ enum FilterAnswer {
                 return .failure(
                     .init(
                         status: 406,
-                        detail: "line \(line) of the answer holds a character CP949 cannot hold; ask for charset=utf-8"
+                        detail: "line \(line) of the answer (not of the body: rows left out are not in it) holds a "
+                            + "character CP949 cannot hold; ask for charset=utf-8"
                     )
                 )
             }

@@ -347,7 +347,18 @@ struct LineRecipientReader: RecipientReader, Sendable {
 
     private func missingColumn(_ name: String, header: [String], line: Int) -> FilterBodyError {
         let columns = header.prefix(20).map { String($0.trimmingASCIISpaces().prefix(64)) }.joined(separator: ", ")
-        return .malformed("line \(line): no column named \"\(name.prefix(64))\" in the header (columns: \(columns))")
+        var detail = "line \(line): no column named \"\(name.prefix(64))\" in the header (columns: \(columns))"
+        // One cell holding the other separator: the body was sent under the wrong media type.
+        if header.count == 1, let cell = header.first {
+            if separator == ASCIIByte.tab, cell.contains(",") {
+                detail += "; the body was read as tab-separated and its header has no tab: send it as text/csv"
+            } else if separator == ASCIIByte.comma, cell.contains("\t") {
+                detail +=
+                    "; the body was read as comma-separated and its header has no comma: send it as "
+                    + "text/tab-separated-values"
+            }
+        }
+        return .malformed(detail)
     }
 }
 

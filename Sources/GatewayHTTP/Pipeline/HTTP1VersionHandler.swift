@@ -85,7 +85,7 @@ final class HTTP1VersionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch error {
         case .invalidURL, .invalidCharactersUsed:
             "the request target is not a valid URL: percent-encode every byte outside ASCII as UTF-8 "
-                + "(?column=%ED%9C%B4%EB%8C%80%ED%8F%B0 for ?column=휴대폰)"
+                + "(휴대폰 is %ED%9C%B4%EB%8C%80%ED%8F%B0, as in ?column=%ED%9C%B4%EB%8C%80%ED%8F%B0)"
         case .invalidHeaderToken: "a header's name or value holds characters a header may not"
         case .invalidMethod: "the request method is not a valid token"
         case .invalidVersion: "the HTTP version is not HTTP/1.0 or HTTP/1.1"

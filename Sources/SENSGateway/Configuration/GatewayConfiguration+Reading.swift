@@ -53,9 +53,18 @@ extension GatewayConfiguration {
             )
         }
         let upstream: Upstream
+        // Read whatever the mode, so that a malformed value stops start-up either way.
+        let simulatorPort = try settings.integer("simulator.port")
         if simulator {
             // The simulator makes its own keys and service ids: whatever is set for NCP is not needed then.
-            upstream = .simulator(serviceNames: names.map(\.name))
+            let port = simulatorPort
+            if port != 0, port == (try settings.integer("http.port")) {
+                throw ConfigurationError(
+                    "simulator.port (SIMULATOR_PORT, --simulator-port) and http.port (HTTP_PORT, --http-port) are both "
+                        + "\(port): give the simulator another port, or 0 for a free one"
+                )
+            }
+            upstream = .simulator(serviceNames: names.map(\.name), port: port)
         } else {
             upstream = .sens(
                 try names.map { name, serviceID throws(ConfigurationError) in

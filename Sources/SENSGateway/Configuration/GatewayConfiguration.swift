@@ -48,8 +48,9 @@ public struct GatewayConfiguration: Sendable {
     public enum Upstream: Sendable {
         /// NCP SENS, one entry per configured service.
         case sens([Service])
-        /// An in-process simulator hosting these service names, with keys made at start.
-        case simulator(serviceNames: [String])
+        /// An in-process simulator hosting these service names, with keys made at start, on this loopback port
+        /// (0: a free one).
+        case simulator(serviceNames: [String], port: Int)
     }
 
     /// One SENS service by the name the gateway's routes use.
@@ -159,7 +160,7 @@ public struct GatewayConfiguration: Sendable {
         self.log = log
         switch upstream {
         case .sens(let services): self.defaultService = defaultService ?? services.first?.name ?? "default"
-        case .simulator(let names): self.defaultService = defaultService ?? names.first ?? "default"
+        case .simulator(let names, _): self.defaultService = defaultService ?? names.first ?? "default"
         }
     }
 
@@ -170,7 +171,7 @@ public struct GatewayConfiguration: Sendable {
 
     /// The services of a simulator at `baseURL` accepting `credentials`: each configured name with a made-up id.
     public func simulatedServices(baseURL: SENSBaseURL, credentials: NCPCredentials) -> [Service] {
-        guard case .simulator(let names) = upstream else { return [] }
+        guard case .simulator(let names, _) = upstream else { return [] }
         return names.map { name in
             Service(
                 name: name,

@@ -10,6 +10,15 @@ public enum GatewaySettings {
             help: "run against an in-process SENS simulator: no NCP account, no keys"
         ),
         Setting(
+            "simulator.port",
+            .integer(0...65535),
+            default: "8081",
+            placeholder: "PORT",
+            help:
+                "the simulator's loopback port; seed it with POST /_simulator/unsubscribes {\"count\":1000,\"prefix\":\"0105\"} "
+                + "(docs/simulator.md); 0 picks a free one"
+        ),
+        Setting(
             "sens.accessKey",
             .text,
             default: nil,

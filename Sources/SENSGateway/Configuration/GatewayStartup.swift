@@ -53,6 +53,14 @@ extension GatewayStartup {
     ) -> (line: String, status: Int32) {
         let address = "\(configuration.http.host):\(configuration.http.port)"
         if let io = error as? IOError, io.errnoCode == EADDRINUSE {
+            // In simulator mode the simulator's port may be the one taken: both are named.
+            if case .simulator(_, let simulatorPort) = configuration.upstream, simulatorPort != 0 {
+                return (
+                    "sens-gateway: cannot listen on \(address) or the simulator's 127.0.0.1:\(simulatorPort): an "
+                        + "address is already in use (http.host, http.port, simulator.port; 0 picks a free port)",
+                    2
+                )
+            }
             return (
                 "sens-gateway: cannot listen on \(address): the address is already in use (http.host, http.port)", 2
             )

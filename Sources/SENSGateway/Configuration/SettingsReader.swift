@@ -84,7 +84,8 @@ struct SettingsReader {
         return ConfigurationError("\(setting.described) is \(shown); expected \(expected ?? setting.expected)")
     }
 
-    /// `--name value`, `--name=value`, and a boolean flag alone for `true`.
+    /// `--name value`, `--name=value`, and a boolean flag alone for `true` (or followed by `true` or `false`, as
+    /// every other flag is followed by its value).
     static func parse(_ arguments: [String]) throws(ConfigurationError) -> [String: String] {
         var values: [String: String] = [:]
         var index = 1
@@ -112,7 +113,12 @@ struct SettingsReader {
             if let inline {
                 values[setting.key] = inline
             } else if setting.form == .boolean {
-                values[setting.key] = "true"
+                if index < arguments.count, ["true", "false"].contains(arguments[index]) {
+                    values[setting.key] = arguments[index]
+                    index += 1
+                } else {
+                    values[setting.key] = "true"
+                }
             } else {
                 guard index < arguments.count, !arguments[index].hasPrefix("--") else {
                     throw ConfigurationError("\(name) needs a value: \(setting.expected)")

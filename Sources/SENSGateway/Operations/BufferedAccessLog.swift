@@ -36,6 +36,8 @@ public final class BufferedAccessLog: AccessLog, Service {
     private let write: @Sendable (UnsafeRawBufferPointer) -> Void
     private let clock: any EpochClock
     private let logger: Logger
+    /// Told how many lines each flush dropped (`access_log_dropped_lines_total`).
+    private let onDropped: @Sendable (Int) -> Void
 
     /// - Parameters:
     ///   - level: the configured log level; above `info`, nothing is recorded (as before).
@@ -48,8 +50,10 @@ public final class BufferedAccessLog: AccessLog, Service {
         flushInterval: Duration = .milliseconds(50),
         clock: any EpochClock = SystemEpochClock(),
         logger: Logger,
+        onDropped: @escaping @Sendable (Int) -> Void = { _ in },
         write: @escaping @Sendable (UnsafeRawBufferPointer) -> Void = BufferedAccessLog.standardOutput
     ) {
+        self.onDropped = onDropped
         self.format = format
         self.enabled = level <= .info
         self.label = Array(label.utf8)
@@ -100,6 +104,7 @@ public final class BufferedAccessLog: AccessLog, Service {
         }
         if !bytes.isEmpty { bytes.withUnsafeBytes(write) }
         if dropped > 0 {
+            onDropped(dropped)
             logger.warning(
                 "access log lines dropped: standard output did not keep up",
                 metadata: ["dropped": "\(dropped)"]

@@ -77,6 +77,11 @@ public final class GatewayMetrics: GatewayHTTPMetrics {
         )
     }
 
+    /// Request log lines dropped because the log output did not keep up (`BufferedAccessLog`).
+    public func recordDroppedLogLines(_ count: Int) {
+        counter("access_log_dropped_lines_total", []).increment(by: count)
+    }
+
     /// Where one service's caches and resilience report, labelled `service`.
     public func service(_ name: String) -> ServiceMetrics { ServiceMetrics(metrics: self, service: name) }
 
