@@ -23,6 +23,8 @@ public struct HTTPSENSTransport: SENSTransport {
     let origin: String
     /// The base URL's path prefix, signed along with the resource path.
     let pathPrefix: String
+    /// The egress proxy, masked, for the log lines of calls it refused.
+    let proxy: String?
 
     /// SENS answers larger than this are treated as unreadable (a full list page is about 10 KB).
     static var maxResponseBytes: Int { 1 << 20 }
@@ -40,6 +42,7 @@ public struct HTTPSENSTransport: SENSTransport {
         self.attemptTimeoutMilliseconds = settings.attemptTimeoutMilliseconds
         self.pathPrefix = settings.baseURL.pathPrefix
         self.origin = String(settings.baseURL.text.dropLast(pathPrefix.count))
+        self.proxy = settings.proxy?.masked
     }
 
     public func send(_ call: SENSRequest) async throws(SENSError) -> SENSAnswer {
@@ -89,13 +92,17 @@ public struct HTTPSENSTransport: SENSTransport {
     }
 
     private func classify(_ error: any Error, operation: String, deadlineBinds: Bool) -> SENSError {
-        RequestMetadata.logger(or: logger).warning(
-            "SENS call did not complete",
-            metadata: [
-                "operation": "\(operation)", "error": "\(String(reflecting: error))",
-            ]
-        )
+        var metadata: Logger.Metadata = ["operation": "\(operation)", "error": "\(String(reflecting: error))"]
+        if let proxy { metadata["proxy"] = "\(proxy)" }
+        RequestMetadata.logger(or: logger).warning("SENS call did not complete", metadata: metadata)
         if let error = error as? HTTPClientError {
+            // The tunnel was refused or not opened: nothing reached SENS.
+            if error == .proxyAuthenticationRequired {
+                return .unreachable("the egress proxy asked for authorization the gateway does not have")
+            }
+            if error == .invalidProxyResponse || error == .httpProxyHandshakeTimeout {
+                return .unreachable("the egress proxy did not open a tunnel to SENS")
+            }
             if error == .deadlineExceeded || error == .readTimeout {
                 return .timedOut(
                     deadlineBinds ? .deadline(sent: true) : .attempt(milliseconds: attemptTimeoutMilliseconds)

@@ -26,6 +26,17 @@ public struct SENSBaseURL: Sendable, Equatable {
         return String(url[..<start]) + "***" + String(url[at...])
     }
 
+    /// The host, without a user, a port or brackets (`sens.apigw.ntruss.com`): what `no_proxy` is matched against.
+    public var host: String {
+        let afterScheme = text[text.firstRange(of: "://")!.upperBound...]
+        var authority = afterScheme.prefix { $0 != "/" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        return String(authority.prefix { $0 != ":" })
+    }
+
     /// The path prefix (`""` for the NCP host), which is signed along with the resource path.
     public var pathPrefix: String {
         let afterScheme = text[text.firstRange(of: "://")!.upperBound...]

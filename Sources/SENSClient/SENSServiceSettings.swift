@@ -11,6 +11,8 @@ public struct SENSServiceSettings: Sendable {
     public var connectTimeoutMilliseconds: Int
     /// The longest one attempt of a SENS call may take, answer included (the request deadline may cut it).
     public var attemptTimeoutMilliseconds: Int
+    /// The egress proxy the calls go through, if any (one for every service: the HTTP client is shared).
+    public var proxy: EgressProxy?
 
     /// The defaults are the settings table's (`SENSServiceSettings.init(credentials:serviceID:baseURL:)`, in the
     /// application).
@@ -20,8 +22,10 @@ public struct SENSServiceSettings: Sendable {
         baseURL: SENSBaseURL,
         registerTimeOffsetSeconds: Int,
         connectTimeoutMilliseconds: Int,
-        attemptTimeoutMilliseconds: Int
+        attemptTimeoutMilliseconds: Int,
+        proxy: EgressProxy? = nil
     ) {
+        self.proxy = proxy
         self.credentials = credentials
         self.serviceID = serviceID
         self.baseURL = baseURL

@@ -257,17 +257,23 @@ public enum GatewayApplication {
                 serviceID: "",
                 baseURL: .ncp
             )
-        return HTTPClient(
-            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-            configuration: HTTPClient.Configuration(
-                redirectConfiguration: .disallow,
-                timeout: .init(
-                    connect: .milliseconds(Int64(calls.connectTimeoutMilliseconds)),
-                    read: .milliseconds(Int64(calls.attemptTimeoutMilliseconds))
-                ),
-                connectionPool: pool
-            )
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(
+                connect: .milliseconds(Int64(calls.connectTimeoutMilliseconds)),
+                read: .milliseconds(Int64(calls.attemptTimeoutMilliseconds))
+            ),
+            connectionPool: pool
         )
+        // Every call goes through the egress proxy's CONNECT tunnel, with its basic authorization if it has one.
+        if let proxy = calls.proxy {
+            configuration.proxy = .server(
+                host: proxy.host,
+                port: proxy.port,
+                authorization: proxy.username.map { .basic(username: $0, password: proxy.password ?? "") }
+            )
+        }
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
     static func makeCircuitBreaker(

@@ -30,6 +30,12 @@ public enum GatewayRunner {
                 ]
             )
         }
+        if let proxy = configuration.calls.proxy {
+            logger.info(
+                "SENS through an egress proxy",
+                metadata: ["proxy": "\(proxy.masked)", "from": "\(proxy.source)"]
+            )
+        }
         let mirror = try await openMirror(configuration, logger: logger)
         let app = try application(
             configuration,

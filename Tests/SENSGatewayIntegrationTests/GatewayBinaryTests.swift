@@ -124,13 +124,7 @@ struct GatewayBinaryTests {
     /// At start-up the gateway makes one signed list call: refused keys are one error line and readiness stays
     /// down; the access key is shown masked, the secret never.
     @Test func checksTheKeysAtStartUp() async throws {
-        let simulator = SENSSimulator(configuration: SimulatorConfiguration())
-        let app = simulator.buildApplication(
-            server: .init(address: .hostname("127.0.0.1", port: 0)),
-            logger: Logger(label: "simulator")
-        )
-        try await app.test(.live) { simulatorClient in
-            let sensPort = try #require(simulatorClient.port)
+        try await Self.withSimulator { sensPort in
             let environment = [
                 "SENS_ACCESS_KEY": SimulatorConfiguration.defaultAccessKey, "SENS_SECRET_KEY": "wrong-secret-xyz",
                 "SENS_SERVICE_ID": SimulatorConfiguration.defaultServiceID,
@@ -162,6 +156,105 @@ struct GatewayBinaryTests {
             }
             #expect(readiness == 200)
             #expect(try await good.stop() == 0)
+        }
+    }
+
+    /// A SENS simulator with its default keys and service on a loopback port, for the gateway processes `body`
+    /// starts against it.
+    static func withSimulator(_ body: @escaping @Sendable (_ port: Int) async throws -> Void) async throws {
+        let app = SENSSimulator(configuration: SimulatorConfiguration()).buildApplication(
+            server: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Logger(label: "simulator")
+        )
+        try await app.test(.live) { client in try await body(try #require(client.port)) }
+    }
+
+    /// A CONNECT proxy run as a process (`connect-proxy.py`): its port, and the process whose output lists the
+    /// tunnels it was asked for.
+    static func connectProxy(_ arguments: [String]) async throws -> (process: GatewayProcess, port: Int) {
+        let script = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "SENSTestSupport/Fixtures/connect-proxy.py")
+        // The interpreter itself, not a wrapper script around it (which a stop's SIGTERM would not reach past).
+        let (_, interpreter) = try await runProcess(
+            "/usr/bin/env",
+            [
+                "PATH=" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), "python3", "-c",
+                "import sys; print(sys.executable)",
+            ]
+        )
+        let proxy = try GatewayProcess(
+            [script.path] + arguments,
+            executable: URL(filePath: interpreter.trimmingCharacters(in: .whitespacesAndNewlines))
+        )
+        try await proxy.waitForOutput("\n")
+        return (proxy, try #require(Int(proxy.standardOutput.prefix { $0 != "\n" })))
+    }
+
+    /// SENS reached through an egress proxy read from `http_proxy` as curl reads it: the tunnel carries the proxy
+    /// authorization, the logs show the proxy masked; a proxy that refuses is a 503 whose log line names it; and
+    /// `no_proxy` sends the calls past it.
+    @Test func callsSENSThroughAnEgressProxy() async throws {
+        try await Self.withSimulator { sensPort in
+            let base = [
+                "SENS_ACCESS_KEY": SimulatorConfiguration.defaultAccessKey,
+                "SENS_SECRET_KEY": SimulatorConfiguration.defaultSecretKey,
+                "SENS_SERVICE_ID": SimulatorConfiguration.defaultServiceID,
+                "SENS_BASE_URL": "http://127.0.0.1:\(sensPort)", "HTTP_PORT": "0", "MIRROR_ENABLED": "false",
+                "SENS_MAX_ATTEMPTS": "1",
+            ]
+            let register = #"{"phoneNumbers":["010-1234-5678"]}"#
+
+            let (tunnel, tunnelPort) = try await Self.connectProxy(["tunnel", "gw:s3cr3t-pw"])
+            var environment = base
+            environment["http_proxy"] = "http://gw:s3cr3t-pw@127.0.0.1:\(tunnelPort)"
+            let proxied = try GatewayProcess([], environment: environment)
+            let port = try await proxied.listeningPort()
+            let status = try await PooledClient.with(port: port) { client in
+                try await client.send(.POST, "/v1/unsubscribes", json: register).status
+            }
+            #expect(status == 200)
+            #expect(tunnel.standardOutput.contains("CONNECT 127.0.0.1:\(sensPort) auth=gw:s3cr3t-pw"))
+            #expect(proxied.standardOutput.contains("proxy=http://gw:****@127.0.0.1:\(tunnelPort)"))
+            #expect(proxied.standardOutput.contains("from=http_proxy"))
+            #expect(!proxied.standardOutput.contains("s3cr3t-pw"))
+            #expect(try await proxied.stop() == 0)
+
+            // Wrong authorization (407) and a refusal (403): 503, and the log line names the proxy.
+            environment["http_proxy"] = "http://gw:wrong@127.0.0.1:\(tunnelPort)"
+            let unauthorized = try GatewayProcess([], environment: environment)
+            let unauthorizedPort = try await unauthorized.listeningPort()
+            let refusedStatus = try await PooledClient.with(port: unauthorizedPort) { client in
+                try await client.send(.POST, "/v1/unsubscribes", json: register).status
+            }
+            #expect(refusedStatus == 503)
+            #expect(unauthorized.standardOutput.contains("proxy=http://gw:****@127.0.0.1:\(tunnelPort)"))
+            #expect(try await unauthorized.stop() == 0)
+
+            let (refusing, refusingPort) = try await Self.connectProxy(["refuse"])
+            environment["http_proxy"] = "http://127.0.0.1:\(refusingPort)"
+            let refused = try GatewayProcess([], environment: environment)
+            let refusedPort = try await refused.listeningPort()
+            let answer = try await PooledClient.with(port: refusedPort) { client in
+                try await client.send(.POST, "/v1/unsubscribes", json: register)
+            }
+            #expect(answer.status == 503, "\(answer.body)")
+            #expect(refused.standardOutput.contains("proxy=http://127.0.0.1:\(refusingPort)"))
+            #expect(try await refused.stop() == 0)
+
+            // no_proxy names SENS's host: the calls go past the proxy.
+            let tunnelsAsked = refusing.standardOutput.split(separator: "\n").count
+            environment["no_proxy"] = "localhost,127.0.0.1"
+            let direct = try GatewayProcess([], environment: environment)
+            let directPort = try await direct.listeningPort()
+            let directStatus = try await PooledClient.with(port: directPort) { client in
+                try await client.send(.POST, "/v1/unsubscribes", json: register).status
+            }
+            #expect(directStatus == 200)
+            #expect(try await direct.stop() == 0)
+            #expect(tunnelsAsked >= 2, "the port line and at least one refused tunnel")
+            #expect(refusing.standardOutput.split(separator: "\n").count == tunnelsAsked, "no tunnel past no_proxy")
+            _ = try await refusing.stop()
+            _ = try await tunnel.stop()
         }
     }
 

@@ -31,9 +31,15 @@ final class GatewayProcess: Sendable {
     /// Starts the gateway. The environment is only what is given (plus PATH), so the machine's own settings
     /// cannot leak in; it runs in a directory of its own, where the mirror's default file goes.
     /// `openFiles` runs it under that soft and hard limit on open files (`prlimit`).
-    init(_ arguments: [String], environment: [String: String] = [:], openFiles: (soft: Int, hard: Int)? = nil) throws {
+    /// `executable` runs another program the same way (a test's helper process).
+    init(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        openFiles: (soft: Int, hard: Int)? = nil,
+        executable: URL? = nil
+    ) throws {
         process = Process()
-        process.executableURL = try Self.executable
+        process.executableURL = try executable ?? Self.executable
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "sens-gateway-\(UUID().uuidString)"
         )
@@ -74,7 +80,9 @@ final class GatewayProcess: Sendable {
         while process.isRunning {
             guard ContinuousClock.now < deadline else {
                 process.terminate()
-                throw GatewayProcessError("sens-gateway still running after \(limit)")
+                throw GatewayProcessError(
+                    "\(process.executableURL?.lastPathComponent ?? "sens-gateway") \(process.arguments?.prefix(2).joined(separator: " ") ?? "") still running after \(limit)"
+                )
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -58,6 +58,44 @@ struct GatewayStartupTests {
         #expect(configuration.services.isEmpty)
     }
 
+    /// The egress proxy, read as curl reads it: https_proxy (either case) for an https SENS, http_proxy (lower case
+    /// only) for an http one, no_proxy exempting SENS's host, SENS_PROXY_URL over all; masked for logs.
+    @Test func readsTheEgressProxyAsCurlDoes() throws {
+        func proxy(_ changes: [String: String]) throws -> EgressProxy? {
+            var environment = complete
+            for (key, value) in changes { environment[key] = value }
+            return try GatewayStartup.configuration(arguments: ["sens-gateway"], environment: environment).get()
+                .calls.proxy
+        }
+        let https = try #require(try proxy(["HTTPS_PROXY": "http://corp%40user:p%3Ass@proxy.corp:3128"]))
+        #expect(https.host == "proxy.corp" && https.port == 3128 && https.source == "HTTPS_PROXY")
+        #expect(https.username == "corp@user" && https.password == "p:ss")
+        #expect(https.masked == "http://corp@user:****@proxy.corp:3128")
+        #expect(try proxy(["https_proxy": "proxy.corp:8080"])?.port == 8080)
+        #expect(try proxy(["http_proxy": "http://proxy.corp:3128"]) == nil, "SENS is https")
+        #expect(try proxy(["https_proxy": "http://proxy.corp:3128", "no_proxy": "localhost,.ntruss.com"]) == nil)
+        #expect(try proxy(["https_proxy": "http://proxy.corp:3128", "NO_PROXY": "*"]) == nil)
+        #expect(
+            try proxy(["https_proxy": "http://a:1", "SENS_PROXY_URL": "http://b:2", "no_proxy": "*"])?.host == "b",
+            "the explicit setting wins, and no_proxy does not apply to it"
+        )
+        let http = ["SENS_BASE_URL": "http://sens.local:9000"]
+        #expect(try proxy(http.merging(["http_proxy": "http://p:1"]) { a, _ in a })?.source == "http_proxy")
+        #expect(try proxy(http.merging(["HTTP_PROXY": "http://p:1"]) { a, _ in a }) == nil, "httpoxy")
+        var environment = complete
+        environment["SENS_PROXY_URL"] = "socks5://user:secret@p:1080"
+        guard
+            case .failure(let failure) = GatewayStartup.configuration(
+                arguments: ["sens-gateway"],
+                environment: environment
+            )
+        else {
+            Issue.record("a socks proxy was accepted")
+            return
+        }
+        #expect(failure.line.contains("only an http:// proxy") && !failure.line.contains("secret"))
+    }
+
     /// A boolean flag alone is `true`; followed by `true` or `false`, it takes that value, as every other flag
     /// takes the value after it.
     @Test func booleanFlagsTakeAValueAfterThemToo() throws {

@@ -226,8 +226,35 @@ extension GatewayConfiguration {
             baseURL: baseURL,
             registerTimeOffsetSeconds: offset,
             connectTimeoutMilliseconds: try settings.integer("sens.connectTimeoutMilliseconds"),
-            attemptTimeoutMilliseconds: try settings.integer("sens.attemptTimeoutMilliseconds")
+            attemptTimeoutMilliseconds: try settings.integer("sens.attemptTimeoutMilliseconds"),
+            proxy: try egressProxy(settings, baseURL: baseURL)
         )
+    }
+
+    /// `sens.proxyUrl`, else the variables curl reads for SENS's scheme, unless `no_proxy` exempts SENS's host
+    /// (`EgressProxy`). A value that cannot be read stops start-up.
+    private static func egressProxy(
+        _ settings: SettingsReader,
+        baseURL: SENSBaseURL
+    ) throws(ConfigurationError) -> EgressProxy? {
+        let environment = settings.processEnvironment
+        let source: (name: String, value: String)?
+        if let explicit = settings.raw("sens.proxyUrl"), !explicit.isEmpty {
+            source = ("sens.proxyUrl (SENS_PROXY_URL, --sens-proxy-url)", explicit)
+        } else {
+            let https = baseURL.text.lowercased().hasPrefix("https:")
+            // curl reads http_proxy in lower case only; https_proxy in either.
+            let names = https ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy"]
+            guard let name = names.first(where: { !(environment[$0] ?? "").isEmpty }) else { return nil }
+            let noProxy = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
+            if EgressProxy.exempts(baseURL.host, noProxy: noProxy) { return nil }
+            source = (name, environment[name]!)
+        }
+        guard let source else { return nil }
+        switch EgressProxy.parse(source.value, source: source.name) {
+        case .success(let proxy): return proxy
+        case .failure(let error): throw ConfigurationError("\(error)")
+        }
     }
 
     /// `sens.services` (`default=ncp:…,retail=ncp:…`), or `sens.serviceId` as the one service `default`; in

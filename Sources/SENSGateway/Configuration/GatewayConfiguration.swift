@@ -69,13 +69,17 @@ public struct GatewayConfiguration: Sendable {
         public var registerTimeOffsetSeconds: Int
         public var connectTimeoutMilliseconds: Int
         public var attemptTimeoutMilliseconds: Int
+        /// The egress proxy to SENS, if one is set (`EgressProxy`).
+        public var proxy: EgressProxy?
 
         public init(
             baseURL: SENSBaseURL,
             registerTimeOffsetSeconds: Int,
             connectTimeoutMilliseconds: Int,
-            attemptTimeoutMilliseconds: Int
+            attemptTimeoutMilliseconds: Int,
+            proxy: EgressProxy? = nil
         ) {
+            self.proxy = proxy
             self.baseURL = baseURL
             self.registerTimeOffsetSeconds = registerTimeOffsetSeconds
             self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
@@ -91,7 +95,8 @@ public struct GatewayConfiguration: Sendable {
                 baseURL: baseURL,
                 registerTimeOffsetSeconds: registerTimeOffsetSeconds,
                 connectTimeoutMilliseconds: connectTimeoutMilliseconds,
-                attemptTimeoutMilliseconds: attemptTimeoutMilliseconds
+                attemptTimeoutMilliseconds: attemptTimeoutMilliseconds,
+                proxy: proxy
             )
         }
     }

@@ -62,6 +62,14 @@ public enum GatewaySettings {
         ),
         Setting("sens.baseUrl", .text, default: "https://sens.apigw.ntruss.com", placeholder: "URL", help: "SENS API"),
         Setting(
+            "sens.proxyUrl",
+            .secret,
+            default: nil,
+            placeholder: "URL",
+            help: "HTTP proxy to SENS, http://[user:password@]host:port (else https_proxy/HTTPS_PROXY or http_proxy, "
+                + "with no_proxy, as curl reads them)"
+        ),
+        Setting(
             "sens.registerTimeOffset",
             .text,
             default: "+09:00",

@@ -25,11 +25,12 @@ public enum GatewayStartup {
                 EnvironmentVariablesProvider(environmentVariables: $0, secretsSpecifier: secrets)
             } ?? EnvironmentVariablesProvider(secretsSpecifier: secrets)
         do {
-            let names = environment.map { Array($0.keys) } ?? Array(ProcessInfo.processInfo.environment.keys)
+            let process = environment ?? ProcessInfo.processInfo.environment
             let settings = try SettingsReader(
                 arguments: arguments,
                 environment: ConfigReader(provider: environmentProvider),
-                environmentNames: names
+                environmentNames: process.keys,
+                processEnvironment: process
             )
             return .success(try GatewayConfiguration(settings: settings))
         } catch {

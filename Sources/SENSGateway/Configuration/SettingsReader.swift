@@ -6,6 +6,8 @@ import Configuration
 struct SettingsReader {
     private let flags: [String: String]
     private let environment: ConfigReader
+    /// The process's environment as it is, for the variables read the way other tools read them (`https_proxy`).
+    let processEnvironment: [String: String]
 
     /// Names of services that have settings of their own, by flag or in the environment (whose names in the
     /// gateway's `SENS_SERVICE_…` namespace can be listed, unlike the rest of the environment's).
@@ -14,10 +16,12 @@ struct SettingsReader {
     init(
         arguments: [String],
         environment: ConfigReader,
-        environmentNames: some Sequence<String>
+        environmentNames: some Sequence<String>,
+        processEnvironment: [String: String] = [:]
     ) throws(ConfigurationError) {
         self.flags = try Self.parse(arguments)
         self.environment = environment
+        self.processEnvironment = processEnvironment
         var names = Set(
             flags.keys.compactMap { key -> String? in
                 let parts = key.split(separator: ".")
@@ -44,7 +48,7 @@ struct SettingsReader {
         // Every secret setting's key ends in `secretKey` (the shared one and each service's), or is the database URL.
         return environment.string(
             forKey: ConfigKey(key),
-            isSecret: key.hasSuffix("secretKey") || key == "mirror.databaseUrl"
+            isSecret: key.hasSuffix("secretKey") || key == "mirror.databaseUrl" || key == "sens.proxyUrl"
         )
     }
 
