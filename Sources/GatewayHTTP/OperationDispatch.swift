@@ -32,13 +32,14 @@ struct OperationRequest: Sendable {
     /// The bound the body is read within.
     let bodyLimit: Int
 
-    /// A problem answer for this request (`instance` is its path).
+    /// A problem answer for this request (`instance` is its path), with `Retry-After` when given.
     func problem(
         _ status: Int,
         _ detail: String,
         type: String = "about:blank",
         title: String? = nil,
-        invalidParams: [(name: String, reason: String)] = []
+        invalidParams: [(name: String, reason: String)] = [],
+        retryAfterSeconds: Int? = nil
     ) -> Response {
         var problem = Problems.make(
             status: status,
@@ -48,7 +49,9 @@ struct OperationRequest: Sendable {
             invalidParams: invalidParams
         )
         problem.instance = path
-        return .problem(problem)
+        var response = Response.problem(problem)
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        return response
     }
 
     /// The answer to a refusal of the request pipeline's (its body, say).

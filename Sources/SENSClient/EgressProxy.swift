@@ -1,3 +1,5 @@
+import SENSCore
+
 /// The HTTP proxy the calls to SENS go through (a CONNECT tunnel), read the way curl reads it: `SENS_PROXY_URL`, else
 /// `https_proxy` (or `HTTPS_PROXY`) for an https SENS and `http_proxy` for an http one, unless `no_proxy` (or
 /// `NO_PROXY`) names SENS's host. Upper-case `HTTP_PROXY` is not read, as curl does not: a CGI server sets it from
@@ -35,11 +37,11 @@ public struct EgressProxy: Sendable, Equatable {
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                username = percentDecoded(userInfo[..<colon])
-                password = percentDecoded(userInfo[userInfo.index(after: colon)...])
-            } else {
-                username = percentDecoded(userInfo)
+            let colon = userInfo.firstIndex(of: ":")
+            username = PercentEncoding.decoded(userInfo[..<(colon ?? userInfo.endIndex)])
+            password = colon.flatMap { PercentEncoding.decoded(userInfo[userInfo.index(after: $0)...]) }
+            guard username != nil, colon == nil || password != nil else {
+                return .failure(ProxyError("\(source): the proxy's user or password has a malformed %-escape"))
             }
         }
         var host = rest
@@ -63,7 +65,7 @@ public struct EgressProxy: Sendable, Equatable {
     public static func exempts(_ host: String, noProxy: String) -> Bool {
         let host = host.lowercased()
         for entry in noProxy.split(separator: ",") {
-            var name = entry.trimmingCharacters(in: " \t").lowercased()
+            var name = entry.filter { $0 != " " && $0 != "\t" }.lowercased()
             if name == "*" { return true }
             if name.hasPrefix(".") { name.removeFirst() }
             guard !name.isEmpty else { continue }
@@ -71,36 +73,10 @@ public struct EgressProxy: Sendable, Equatable {
         }
         return false
     }
-
-    private static func percentDecoded(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "%"), let high = utf8.index(index, offsetBy: 1, limitedBy: utf8.endIndex),
-                let low = utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex), low < utf8.endIndex,
-                let value = UInt8(String(decoding: [utf8[high], utf8[low]], as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                index = utf8.index(after: low)
-            } else {
-                bytes.append(byte)
-                index = utf8.index(after: index)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
 
 /// Why a proxy setting cannot be read: a start-up refusal naming it.
 public struct ProxyError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
-    }
 }

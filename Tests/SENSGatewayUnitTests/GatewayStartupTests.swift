@@ -94,6 +94,17 @@ struct GatewayStartupTests {
             return
         }
         #expect(failure.line.contains("only an http:// proxy") && !failure.line.contains("secret"))
+        environment["SENS_PROXY_URL"] = "http://user:se%ZZcret@p:3128"
+        guard
+            case .failure(let malformed) = GatewayStartup.configuration(
+                arguments: ["sens-gateway"],
+                environment: environment
+            )
+        else {
+            Issue.record("a malformed escape in the proxy's password was accepted")
+            return
+        }
+        #expect(malformed.line.contains("malformed %-escape") && !malformed.line.contains("se%ZZcret"))
     }
 
     /// A boolean flag alone is `true`; followed by `true` or `false`, it takes that value, as every other flag

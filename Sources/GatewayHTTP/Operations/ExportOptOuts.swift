@@ -23,12 +23,11 @@ struct ExportOptOuts: GatewayOperation {
             return unavailable("the mirror is turned off (MIRROR_ENABLED=false): the export needs it", request)
         }
         guard admission.enter() else {
-            var response = request.problem(
+            return request.problem(
                 503,
-                "this replica is writing \(admission.limit) exports already; retry in a few seconds"
+                "this replica is writing \(admission.limit) exports already; retry in a few seconds",
+                retryAfterSeconds: 5
             )
-            response.headers[.retryAfter] = "5"
-            return response
         }
         // Leaves when the answer's body is written or dropped (the closure holding it is released).
         let ticket = AdmissionTicket(admission)
@@ -104,18 +103,8 @@ struct ExportOptOuts: GatewayOperation {
 
     /// Whether `Accept` prefers JSON lines to CSV (the default).
     static func prefersNDJSON(_ values: [String]) -> Bool {
-        var ndjson = 0.0
-        var csv = 0.0
-        for range in values.flatMap({ $0.split(separator: ",") }) {
-            let parts = range.split(separator: ";").map { $0.filter { $0 != " " && $0 != "\t" }.lowercased() }
-            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            switch parts.first {
-            case "application/x-ndjson": ndjson = max(ndjson, quality)
-            case "text/csv": csv = max(csv, quality)
-            default: break
-            }
-        }
-        return ndjson > csv
+        let accept = AcceptRanges(values)
+        return accept.named("application/x-ndjson") > accept.named("text/csv")
     }
 
     private func unavailable(_ detail: String, _ request: OperationRequest) -> Response {

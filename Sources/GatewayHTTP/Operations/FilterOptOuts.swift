@@ -48,12 +48,11 @@ struct FilterOptOuts: GatewayOperation {
             return unavailable(mirror.status().detail ?? "the mirror cannot vouch for the list now", request)
         }
         guard admission.enter() else {
-            var response = request.problem(
+            return request.problem(
                 503,
-                "this replica is answering \(admission.limit) filters already; retry in a second"
+                "this replica is answering \(admission.limit) filters already; retry in a second",
+                retryAfterSeconds: 1
             )
-            response.headers[.retryAfter] = "1"
-            return response
         }
         defer { admission.leave() }
         var rows: FilterRows?
@@ -90,12 +89,11 @@ struct FilterOptOuts: GatewayOperation {
         }
         // Opt-outs that arrived while the body did: the answer would allow a number the mirror now lists.
         if filter.allowedSinceListed() {
-            var response = request.problem(
+            return request.problem(
                 503,
-                "a number this list allows was opted out (or fell in doubt) while the body arrived; filter again"
+                "a number this list allows was opted out (or fell in doubt) while the body arrived; filter again",
+                retryAfterSeconds: 1
             )
-            response.headers[.retryAfter] = "1"
-            return response
         }
         let lineReader = bodyReader as? LineRecipientReader
         var headers: HTTPFields = [

@@ -132,24 +132,8 @@ struct FilterPlan {
     /// specific range (`text/csv`, then `text/*`, then `*/*`). Without `Accept`, or on a tie, the answer is JSON
     /// (nil).
     static func csvPreference(_ values: [String]) -> (quality: Double, charset: String?)? {
-        var qualities: [String: (quality: Double, charset: String?)] = [:]
-        for range in values.flatMap({ $0.split(separator: ",") }) {
-            let parts = range.split(separator: ";").map { $0.filter { $0 != " " && $0 != "\t" } }
-            guard let type = parts.first?.lowercased(), !type.isEmpty else { continue }
-            var quality = 1.0
-            var charset: String?
-            for parameter in parts.dropFirst() {
-                let lowered = parameter.lowercased()
-                if lowered.hasPrefix("q=") { quality = Double(lowered.dropFirst(2)) ?? 1 }
-                if lowered.hasPrefix("charset=") { charset = String(parameter.dropFirst(8)) }
-            }
-            if let known = qualities[type], known.quality >= quality { continue }
-            qualities[type] = (quality, charset)
-        }
-        func preference(_ type: String, family: String) -> (quality: Double, charset: String?) {
-            qualities[type] ?? qualities[family + "/*"] ?? qualities["*/*"] ?? (0, nil)
-        }
-        let csv = preference("text/csv", family: "text")
-        return csv.quality > preference("application/json", family: "application").quality ? csv : nil
+        let accept = AcceptRanges(values)
+        let csv = accept.preference("text/csv")
+        return csv.quality > accept.preference("application/json").quality ? csv : nil
     }
 }

@@ -90,7 +90,7 @@ struct RequestRules: Sendable {
         var parameters: [String: String] = [:]
         for (name, raw) in rawParameters {
             if raw.isEmpty { return .failure(.parameter(name, "must not be empty")) }
-            guard let value = Self.percentDecoded(raw) else {
+            guard let value = PercentEncoding.decoded(raw) else {
                 return .failure(.parameter(name, "bad percent-encoding"))
             }
             parameters[name] = value
@@ -115,7 +115,7 @@ struct RequestRules: Sendable {
                 return .failure(Refusal(status: 400, detail: "the query has an empty parameter (a stray '&')"))
             }
             let rawName = item.prefix { $0 != "=" }
-            guard let name = percentDecoded(rawName, plusIsSpace: true) else {
+            guard let name = PercentEncoding.decoded(rawName, plusIsSpace: true) else {
                 return .failure(Refusal(status: 400, detail: "the query has bad percent-encoding: \(item.prefix(64))"))
             }
             guard route.queryParameters.contains(name) else {
@@ -126,7 +126,7 @@ struct RequestRules: Sendable {
                 return .failure(.parameter(String(name.prefix(64)), "unknown query parameter; \(known)"))
             }
             guard values[name] == nil else { return .failure(.parameter(name, "given more than once")) }
-            guard let value = percentDecoded(item.dropFirst(rawName.count + 1), plusIsSpace: true) else {
+            guard let value = PercentEncoding.decoded(item.dropFirst(rawName.count + 1), plusIsSpace: true) else {
                 return .failure(.parameter(name, "bad percent-encoding"))
             }
             values[name] = value
@@ -172,26 +172,5 @@ struct RequestRules: Sendable {
             )
         }
         return nil
-    }
-
-    /// `text` with its `%XX` escapes decoded, or nil when an escape is malformed or the result is not UTF-8.
-    static func percentDecoded(_ text: Substring, plusIsSpace: Bool = false) -> String? {
-        if !text.utf8.contains(UInt8(ascii: "%")) && !(plusIsSpace && text.utf8.contains(UInt8(ascii: "+"))) {
-            return String(text)
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(JSONEscapes.hexValue),
-                    let low = iterator.next().flatMap(JSONEscapes.hexValue)
-                else { return nil }
-                bytes.append(high << 4 | low)
-            } else {
-                bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }
