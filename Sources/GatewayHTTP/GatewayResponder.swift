@@ -24,14 +24,22 @@ public struct GatewayResponder: HTTPResponder {
         public var mirrorRetryAfterSeconds: Int
         /// The offset the answers' times are written in.
         public var responseUTCOffsetSeconds: Int
+        /// `MIRROR_CHANGE_RETENTION_DAYS`, nil when every change is kept.
+        public var changeRetentionDays: Int?
+        /// The in-process simulator's address, with `--simulator`, for `/v1/mirror`.
+        public var simulatorURL: String?
 
         public init(
             maxBodyBytes: Int,
             filterMaxBodyBytes: Int,
             deadline: Duration,
             mirrorRetryAfterSeconds: Int,
-            responseUTCOffsetSeconds: Int
+            responseUTCOffsetSeconds: Int,
+            changeRetentionDays: Int? = nil,
+            simulatorURL: String? = nil
         ) {
+            self.simulatorURL = simulatorURL
+            self.changeRetentionDays = changeRetentionDays
             self.maxBodyBytes = maxBodyBytes
             self.filterMaxBodyBytes = filterMaxBodyBytes
             self.deadline = deadline
@@ -89,7 +97,9 @@ public struct GatewayResponder: HTTPResponder {
         let changes = ListOptOutChanges(
             mirrors: mirrors,
             retryAfterSeconds: settings.mirrorRetryAfterSeconds,
-            encoder: encoder
+            encoder: encoder,
+            retentionDays: settings.changeRetentionDays,
+            utcOffsetSeconds: settings.responseUTCOffsetSeconds
         )
         let export = ExportOptOuts(
             mirrors: mirrors,
@@ -99,6 +109,7 @@ public struct GatewayResponder: HTTPResponder {
         let mirrorStatus = GetMirrorStatus(
             services: services,
             mirrors: mirrors,
+            simulatorURL: settings.simulatorURL,
             utcOffsetSeconds: settings.responseUTCOffsetSeconds
         )
         self.dispatch = try OperationDispatch(

@@ -6,8 +6,9 @@ public protocol MirrorReading: Sendable {
     /// The record of each listed national number among `keys` (in whatever form SENS holds it), by position, and
     /// the position of each number in doubt (`ServiceMirror.lookUp`), under one lock.
     func lookUp(_ keys: [PhoneKey], found: (Int, MirrorRecord) -> Void, inDoubt: (Int) -> Void)
-    /// At most `limit` changes after `sequence`, oldest first.
-    func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange]
+    /// At most `limit` changes after `sequence` (nil: from the oldest kept), oldest first, and the sequence they
+    /// follow; `MirrorChangesPruned` when some after `sequence` were pruned.
+    func changes(after sequence: Int64?, limit: Int) async throws -> (after: Int64, changes: [MirrorChange])
     func status() -> MirrorStatus
     /// The whole list as of now, for the export (`ServiceMirror.snapshot`).
     func snapshot() -> Result<MirrorSnapshot, MirrorSnapshot.Refusal>

@@ -25,6 +25,8 @@ public struct MirrorSettings: Sendable, Equatable {
     /// SENS calls a service's syncs make at once (full passes read that many ranges concurrently); halved while
     /// SENS throttles.
     public var syncConcurrency: Int
+    /// How long a change is kept in the change feed (nil: for ever); older ones are pruned (`ChangePruning`).
+    public var changeRetention: Duration?
 
     /// The settings' defaults are the settings table's (`MirrorSettings.defaults`, in the application); the
     /// rest are the mirror's own tuning.
@@ -38,12 +40,14 @@ public struct MirrorSettings: Sendable, Equatable {
         followBoundMilliseconds: Int64 = 2_000,
         verifyInterval: Duration,
         verifyBucketRecords: Int = 10_000,
-        syncConcurrency: Int
+        syncConcurrency: Int,
+        changeRetention: Duration? = nil
     ) {
         precondition(verifyBucketRecords >= 1 && syncConcurrency >= 1)
         self.verifyInterval = verifyInterval
         self.verifyBucketRecords = verifyBucketRecords
         self.syncConcurrency = syncConcurrency
+        self.changeRetention = changeRetention
         self.syncInterval = syncInterval
         self.overlapMilliseconds = overlapMilliseconds
         self.reconcileInterval = reconcileInterval

@@ -7,10 +7,13 @@ public struct MirrorSnapshot: Sendable {
     private let index: OptOutIndex
     /// When the list is as of (epoch ms): the start of the mirror's last successful sync.
     public let asOf: Int64
+    /// The sequence of the last change the list holds: the change feed after it is what changed since.
+    public let sequence: Int64
 
-    init(index: OptOutIndex, asOf: Int64) {
+    init(index: OptOutIndex, asOf: Int64, sequence: Int64) {
         self.index = index
         self.asOf = asOf
+        self.sequence = sequence
     }
 
     public var count: Int { index.settledCount }
@@ -38,7 +41,7 @@ extension ServiceMirror {
             guard let asOf = vouchedAsOf(state, now: now) else { return nil }
             guard state.doubted.isEmpty else { return .failure(.inDoubt(state.doubted.count)) }
             state.index.settle()
-            return .success(MirrorSnapshot(index: state.index, asOf: asOf))
+            return .success(MirrorSnapshot(index: state.index, asOf: asOf, sequence: state.appliedSequence))
         }
         return taken ?? .failure(.unavailable(status().detail ?? "the mirror cannot vouch for the list now"))
     }

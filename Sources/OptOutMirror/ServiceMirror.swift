@@ -76,6 +76,8 @@ public final class ServiceMirror: Sendable {
         /// store (shared) started, and what the last one found.
         var lastVerifiedAt: Int64?
         var lastVerification: VerificationReport?
+        /// Where the change feed starts, as last read (`ChangePruning`).
+        var changeFeedStart: ChangeFeedStart?
     }
 
     struct RecentWrite {
@@ -174,10 +176,28 @@ public final class ServiceMirror: Sendable {
         }
     }
 
-    /// At most `limit` changes after `sequence`, oldest first, from the store, each with the national number of a
-    /// record SENS holds in another form.
-    public func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange] {
-        var changes = try await store.changes(service: storeKey, after: sequence, limit: limit)
+    /// At most `limit` changes after `sequence` (nil: from the oldest change kept), oldest first, from the store,
+    /// each with the national number of a record SENS holds in another form, and the sequence they follow.
+    /// `MirrorChangesPruned` when changes after `sequence` were pruned.
+    public func changes(after sequence: Int64?, limit: Int) async throws -> (after: Int64, changes: [MirrorChange]) {
+        if let sequence {
+            let changes = try await store.changes(service: storeKey, after: sequence, limit: limit)
+            // Read after the changes: a prune that deleted one this cursor had yet to read has raised the mark by now.
+            let start = try await store.changeFeedStart(service: storeKey)
+            guard start.prunedThrough <= sequence else { throw MirrorChangesPruned(start: start) }
+            return (sequence, Self.national(changes))
+        }
+        var start = try await store.changeFeedStart(service: storeKey).prunedThrough
+        while true {
+            let changes = try await store.changes(service: storeKey, after: start, limit: limit)
+            let now = try await store.changeFeedStart(service: storeKey).prunedThrough
+            if now == start { return (start, Self.national(changes)) }
+            start = now
+        }
+    }
+
+    private static func national(_ changes: [MirrorChange]) -> [MirrorChange] {
+        var changes = changes
         for position in changes.indices {
             if let national = NationalNumber.of(sensDigits: changes[position].key.digits),
                 national != changes[position].key
@@ -212,6 +232,11 @@ public final class ServiceMirror: Sendable {
                 lastVerifiedAt: state.lastVerifiedAt,
                 lastVerification: state.lastVerification ?? state.progress.lastVerification,
                 inDoubt: state.doubted.count,
+                changeFeed: .init(
+                    retentionMilliseconds: settings.changeRetention?.totalMilliseconds,
+                    oldestKeptAt: state.changeFeedStart?.oldestKeptObservedAtMilliseconds,
+                    pruned: (state.changeFeedStart?.prunedThrough ?? 0) > 0
+                ),
                 // While the first pass runs, its progress so far.
                 initialSync: .init(
                     records: progress.complete ? progress.initialRecords : progress.passRecords,
@@ -302,7 +327,18 @@ public struct MirrorStatus: Sendable, Equatable {
     public var lastVerification: VerificationReport?
     /// Numbers whose state the mirror does not vouch for until SENS has been asked.
     public var inDoubt: Int?
+    public var changeFeed: ChangeFeed?
     public var initialSync: InitialSync?
+
+    /// How much of the change feed is kept.
+    public struct ChangeFeed: Sendable, Equatable {
+        /// How long a change is kept; nil: for ever.
+        public var retentionMilliseconds: Int64?
+        /// When the oldest change kept was observed, as last read; nil when none is kept (or before the first read).
+        public var oldestKeptAt: Int64?
+        /// Whether older changes were pruned: the feed from the start then lacks them.
+        public var pruned: Bool
+    }
 
     /// A disabled mirror's status.
     public static func disabled(_ service: String) -> MirrorStatus {

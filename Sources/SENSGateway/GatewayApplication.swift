@@ -91,7 +91,9 @@ public enum GatewayApplication {
             filterMaxBodyBytes: configuration.mirror.filterMaxBodyBytes,
             deadline: .milliseconds(resilience.deadlineMilliseconds),
             mirrorRetryAfterSeconds: Int(mirrorSettings.syncInterval.components.seconds),
-            responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds
+            responseUTCOffsetSeconds: configuration.calls.registerTimeOffsetSeconds,
+            changeRetentionDays: mirrorSettings.changeRetention.map { Int($0.components.seconds / 86_400) },
+            simulatorURL: configuration.isSimulator ? services.first?.sens.baseURL.text : nil
         )
         let delivery = AnswerDelivery(drain: .seconds(http.drainSeconds))
         let responder: GatewayResponder

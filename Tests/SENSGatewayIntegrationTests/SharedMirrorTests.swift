@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import GatewayAPI
 import HTTPTypes
+import Logging
 import OptOutMirror
 import SENSClient
 import SENSCore
@@ -175,13 +176,7 @@ struct SharedMirrorTests {
     }
 
     @Test func aReplicaCutOffFromTheDatabaseStopsVouchingUntilItIsBack() async throws {
-        try await withCluster { cluster in
-            let proxy = try await TCPProxy(toHost: cluster.database.host, port: cluster.database.port)
-            let processes = try [cluster.start(), cluster.start(databasePort: proxy.port)]
-            let (a, b) = (try await cluster.client(processes[0]), try await cluster.client(processes[1]))
-            for replica in [a, b] {
-                try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 }
-            }
+        try await withCutOffPair { cluster, proxy, processes, a, b in
 
             proxy.cut()
             let cut = ContinuousClock.now
@@ -210,6 +205,52 @@ struct SharedMirrorTests {
             #expect(after.body.contains(#""optedOut":true"#))
             for process in processes { #expect(try await process.stop() == 0) }
             try await proxy.close()
+        }
+    }
+
+    /// A replica cut off for longer than the change retention comes back to a change table whose changes it missed
+    /// were pruned: it loads the whole list again instead of following on, and answers the write it missed.
+    @Test func aReplicaThatMissedPrunedChangesLoadsTheListAgain() async throws {
+        try await withCutOffPair { cluster, proxy, processes, a, b in
+            // A cursor of the feed as it stands: its following changes are pruned below.
+            let export = try await a.get("/v1/services/alpha/unsubscribes/export")
+            let cursor = try #require(export.headers[.init("X-Change-Cursor")!])
+            proxy.cut()
+            try await waitUntil(seconds: 6) { try await b.mirrorStatus("alpha").state == .stale }
+            #expect(try await a.post("/v1/services/alpha/unsubscribes", phoneNumbers: ["01099990001"]).status == 200)
+            // As the syncing replica would once the changes are older than the retention: every change pruned.
+            let store = try await PostgresMirrorStore.open(settings: cluster.database, logger: Logger(label: "store"))
+            let service = Self.services["alpha"]!
+            while try await store.pruneChanges(service: service, observedBefore: .max, limit: 1_000) > 0 {}
+            #expect(try await store.changeFeedStart(service: service).oldestKeptSequence == nil)
+            try await store.close()
+
+            proxy.restore()
+            try await b.waitForMirror(service: "alpha", seconds: 15) { $0.records == 2_001 }
+            let check = try await b.get("/v1/services/alpha/unsubscribes/01099990001")
+            #expect(check.headers[.init("X-Cache")!] == "MIRROR")
+            #expect(check.body.contains(#""optedOut":true"#), "\(check.body)")
+            let gone = try await b.get("/v1/services/alpha/unsubscribes/changes?after=\(cursor)")
+            #expect(gone.status == 410, "\(gone.body)")
+            for process in processes { #expect(try await process.stop() == 0) }
+            try await proxy.close()
+        }
+    }
+
+    /// Two replicas synced from the simulator, the second reaching the database through `proxy` (to cut it off).
+    func withCutOffPair(
+        _ body:
+            @escaping @Sendable (Cluster, TCPProxy, [GatewayProcess], GatewayClient, GatewayClient) async throws
+            -> Void
+    ) async throws {
+        try await withCluster { cluster in
+            let proxy = try await TCPProxy(toHost: cluster.database.host, port: cluster.database.port)
+            let processes = try [cluster.start(), cluster.start(databasePort: proxy.port)]
+            let (a, b) = (try await cluster.client(processes[0]), try await cluster.client(processes[1]))
+            for replica in [a, b] {
+                try await replica.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 }
+            }
+            try await body(cluster, proxy, processes, a, b)
         }
     }
 

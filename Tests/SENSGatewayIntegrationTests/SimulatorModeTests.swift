@@ -49,6 +49,8 @@ struct SimulatorModeTests {
         try await PooledClient.with(port: port) { client in
             let checked = try await client.send(.GET, "/v1/unsubscribes/01050000001")
             #expect(try checked.decode(StatusJSON.self).optedOut, "\(checked.body)")
+            let mirror = try await client.send(.GET, "/v1/mirror")
+            #expect(mirror.body.contains(#""simulatorUrl":"http://127.0.0.1:\#(simulatorPort)""#), "\(mirror.body)")
         }
         #expect(try await gateway.stop() == 0)
         // The same port for the gateway and the simulator stops start-up, saying so.

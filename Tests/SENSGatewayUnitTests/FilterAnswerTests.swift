@@ -39,7 +39,9 @@ import Foundation
                 }
             }
         }
-        func changes(after sequence: Int64, limit: Int) async throws -> [MirrorChange] { [] }
+        func changes(after sequence: Int64?, limit: Int) async throws -> (after: Int64, changes: [MirrorChange]) {
+            (sequence ?? 0, [])
+        }
         func status() -> MirrorStatus { .disabled("test") }
         func snapshot() -> Result<MirrorSnapshot, MirrorSnapshot.Refusal> { .failure(.unavailable("test")) }
     }

@@ -17,6 +17,7 @@ enum Problems {
     static let upstreamType = "urn:sens-gateway:problem:sens-failure"
     static let credentialsType = "urn:sens-gateway:problem:sens-credentials-rejected"
     static let mirrorUnavailableType = "urn:sens-gateway:problem:mirror-unavailable"
+    static let changesPrunedType = "urn:sens-gateway:problem:changes-pruned"
 
     static func make(
         status: Int,

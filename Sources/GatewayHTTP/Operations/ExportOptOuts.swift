@@ -42,6 +42,10 @@ struct ExportOptOuts: GatewayOperation {
                 request
             )
         }
+        let scope: String
+        do { scope = try await mirror.cursorScope() } catch {
+            return unavailable("the mirror's store could not be read", request)
+        }
         let ndjson = Self.prefersNDJSON(request.request.headers[values: .accept])
         let utcOffsetSeconds = utcOffsetSeconds
         let service = request.service.name
@@ -54,6 +58,7 @@ struct ExportOptOuts: GatewayOperation {
                 .contentDisposition:
                     "attachment; filename=\"opt-outs-\(service)-\(fileStamp).\(ndjson ? "ndjson" : "csv")\"",
                 .xMirrorAsOf: stamp, .xExportRecords: String(snapshot.count), .xCache: "MIRROR",
+                .xChangeCursor: ChangeCursor.text(snapshot.sequence, scope: scope),
             ],
             body: ResponseBody { writer in
                 defer { withExtendedLifetime(ticket) {} }

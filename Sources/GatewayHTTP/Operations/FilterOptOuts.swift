@@ -170,6 +170,8 @@ extension HTTPField.Name {
     static let xFilterInvalid = Self("X-Filter-Invalid")!
     static let xFilterUnverified = Self("X-Filter-Unverified")!
     static let xMirrorAsOf = Self("X-Mirror-As-Of")!
+    /// The change feed's cursor at an export's snapshot: follow the feed from it to keep the exported list in step.
+    static let xChangeCursor = Self("X-Change-Cursor")!
     static let xFilterReadAs = Self("X-Filter-Read-As")!
     static let xFilterRepaired = Self("X-Filter-Repaired")!
     static let xFilterDuplicates = Self("X-Filter-Duplicates")!

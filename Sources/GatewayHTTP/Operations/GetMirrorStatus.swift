@@ -14,12 +14,14 @@ import Foundation
 struct GetMirrorStatus: GatewayOperation {
     let services: OptOutServices
     let mirrors: [String: any MirrorReading]
+    let simulatorURL: String?
     let utcOffsetSeconds: Int
 
     func answer(_ request: OperationRequest) async -> Response {
         guard request.parameters["service"] != nil else {
             let all = Components.Schemas.MirrorStatus(
-                services: services.all.map { Self.status($0, mirror: mirrors[$0.name]) }
+                services: services.all.map { Self.status($0, mirror: mirrors[$0.name]) },
+                simulatorUrl: simulatorURL
             )
             return .json(JSONAnswer.encode(all, utcOffsetSeconds: utcOffsetSeconds))
         }
@@ -46,6 +48,13 @@ struct GetMirrorStatus: GatewayOperation {
             lastReconciliationRemoved: status.lastReconciliationRemoved,
             lagSeconds: status.lagSeconds,
             inDoubt: status.inDoubt,
+            changeFeed: status.changeFeed.map { feed in
+                .init(
+                    retentionDays: feed.retentionMilliseconds.map { Int($0 / 86_400_000) } ?? 0,
+                    oldestKeptAt: feed.oldestKeptAt.map { Date(epochMilliseconds: $0) },
+                    pruned: feed.pruned
+                )
+            },
             verification: status.lastVerification.map { report in
                 .init(
                     startedAt: Date(epochMilliseconds: report.startedAt),

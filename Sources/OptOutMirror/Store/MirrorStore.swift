@@ -36,7 +36,8 @@ public protocol MirrorStore: Sendable {
     /// The service's saved progress, or nil for a service never synced.
     func progress(service: String) async throws -> MirrorProgress?
 
-    /// Every record of the service, in batches, and the sequence of its newest change (0 when none), as of one moment.
+    /// Every record of the service, in batches, and the sequence of its newest change (its pruned mark when none is
+    /// kept, 0 when there never was one), as of one moment.
     func loadRecords(
         service: String,
         batch: (_ records: [MirrorRecord]) -> Void
@@ -44,6 +45,15 @@ public protocol MirrorStore: Sendable {
 
     /// At most `limit` changes of the service after `sequence`, oldest first.
     func changes(service: String, after sequence: Int64, limit: Int) async throws -> [MirrorChange]
+
+    /// Deletes the service's oldest changes observed before `cutoff` (epoch ms), at most `limit` of them and none
+    /// after the first change observed later (what is kept stays the feed's tail), and raises the service's pruned
+    /// mark (`ChangeFeedStart.prunedThrough`) to the last one deleted: one short transaction that takes no lock a
+    /// write waits for. Returns how many it deleted.
+    func pruneChanges(service: String, observedBefore cutoff: Int64, limit: Int) async throws -> Int
+
+    /// Where the service's change feed starts now: its pruned mark and its oldest change kept.
+    func changeFeedStart(service: String) async throws -> ChangeFeedStart
 
     /// A random id made when the store was created: change cursors are bound to it, so that a cursor of another
     /// store (another replica's, or a store made anew) is refused instead of pointing somewhere else.

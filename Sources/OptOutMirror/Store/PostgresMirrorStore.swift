@@ -163,6 +163,9 @@ public final class PostgresMirrorStore: MirrorStore {
                 PRIMARY KEY (service, number))
             """,
         ],
+        // How far each service's changes were pruned (`pruneChanges`): a table of its own, so that pruning locks no
+        // row a write updates.
+        ["CREATE TABLE mirror_changes_pruned (service INTEGER PRIMARY KEY, through BIGINT NOT NULL)"],
     ]
 
     public func gatewayWriteClock(service: String) async throws -> Int64 {
@@ -342,7 +345,10 @@ public final class PostgresMirrorStore: MirrorStore {
                 try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 var sequence: Int64 = 0
                 for try await value in try await connection.query(
-                    "SELECT COALESCE(MAX(seq), 0) FROM mirror_changes WHERE service = \(id)",
+                    """
+                    SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM mirror_changes WHERE service = \(id)), 0),
+                        COALESCE((SELECT through FROM mirror_changes_pruned WHERE service = \(id)), 0))
+                    """,
                     logger: logger
                 ).decode(Int64.self) { sequence = value }
                 var count = 0
@@ -383,6 +389,59 @@ public final class PostgresMirrorStore: MirrorStore {
             try await client.withConnection { connection in
                 try await Self.changes(on: connection, service: id, after: sequence, limit: limit, logger: logger)
             }
+        }
+    }
+
+    public func pruneChanges(service: String, observedBefore cutoff: Int64, limit: Int) async throws -> Int {
+        let id = try await serviceID(service)
+        let logger = self.logger
+        let client = self.client
+        return try await database("pruning the change table") {
+            try await client.withTransaction(logger: logger) { connection in
+                // No write lock: a write of the service that has not committed holds a higher sequence than any row
+                // read here (writes of a service commit in sequence order), and deleting old rows blocks no insert.
+                var oldest: [(sequence: Int64, observedAt: Int64)] = []
+                for try await (seq, observed) in try await connection.query(
+                    "SELECT seq, observed_at FROM mirror_changes WHERE service = \(id) ORDER BY seq LIMIT \(Int64(limit))",
+                    logger: logger
+                ).decode((Int64, Int64).self) { oldest.append((seq, observed)) }
+                guard let (count, through) = ChangeFeedStart.prunable(oldest, observedBefore: cutoff) else { return 0 }
+                try await connection.query(
+                    "DELETE FROM mirror_changes WHERE service = \(id) AND seq <= \(through)",
+                    logger: logger
+                )
+                try await connection.query(
+                    """
+                    INSERT INTO mirror_changes_pruned (service, through) VALUES (\(id), \(through))
+                    ON CONFLICT (service) DO UPDATE SET through = GREATEST(mirror_changes_pruned.through, excluded.through)
+                    """,
+                    logger: logger
+                )
+                return count
+            }
+        }
+    }
+
+    public func changeFeedStart(service: String) async throws -> ChangeFeedStart {
+        let id = try await serviceID(service)
+        return try await database("reading where the change feed starts") { [self] () async throws -> ChangeFeedStart in
+            var start = ChangeFeedStart(prunedThrough: 0)
+            for try await (through, seq, observed) in try await client.query(
+                """
+                SELECT COALESCE((SELECT through FROM mirror_changes_pruned WHERE service = \(id)), 0),
+                    oldest.seq, oldest.observed_at
+                FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT seq, observed_at FROM mirror_changes
+                    WHERE service = \(id) ORDER BY seq LIMIT 1) AS oldest ON true
+                """,
+                logger: logger
+            ).decode((Int64, Int64?, Int64?).self) {
+                start = ChangeFeedStart(
+                    prunedThrough: through,
+                    oldestKeptSequence: seq,
+                    oldestKeptObservedAtMilliseconds: observed
+                )
+            }
+            return start
         }
     }
 

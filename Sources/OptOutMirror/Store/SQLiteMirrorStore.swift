@@ -84,6 +84,8 @@ public final class SQLiteMirrorStore: MirrorStore {
         ],
         // What made each change: a sync (0) or a write through the gateway (1).
         ["ALTER TABLE mirror_changes ADD COLUMN origin INTEGER NOT NULL DEFAULT 0"],
+        // How far each service's changes were pruned (`pruneChanges`).
+        ["CREATE TABLE mirror_changes_pruned (service INTEGER PRIMARY KEY, through INTEGER NOT NULL)"],
     ]
 
     public var coordination: any MirrorCoordination { SoleProcess() }
@@ -225,7 +227,10 @@ public final class SQLiteMirrorStore: MirrorStore {
                 after = last
             }
             let sequence = try await connection.query(
-                "SELECT COALESCE(MAX(seq), 0) AS seq FROM mirror_changes WHERE service = ?",
+                """
+                SELECT max(COALESCE((SELECT MAX(seq) FROM mirror_changes WHERE service = ?1), 0),
+                    COALESCE((SELECT through FROM mirror_changes_pruned WHERE service = ?1), 0)) AS seq
+                """,
                 [.integer(id)]
             )
             return (count, Int64(sequence.first?.column("seq")?.integer ?? 0))
@@ -235,6 +240,56 @@ public final class SQLiteMirrorStore: MirrorStore {
     public func changes(service: String, after sequence: Int64, limit: Int) async throws -> [MirrorChange] {
         try await gate.run {
             try await changesAfter(try await serviceID(service), sequence, limit: limit)
+        }
+    }
+
+    public func pruneChanges(service: String, observedBefore cutoff: Int64, limit: Int) async throws -> Int {
+        try await gate.run {
+            let id = try await serviceID(service)
+            return try await transaction {
+                let rows = try await connection.query(
+                    "SELECT seq, observed_at FROM mirror_changes WHERE service = ? ORDER BY seq LIMIT ?",
+                    [.integer(id), .integer(limit)]
+                )
+                let oldest = rows.map {
+                    (
+                        sequence: Int64($0.column("seq")?.integer ?? 0),
+                        observedAt: Int64($0.column("observed_at")?.integer ?? 0)
+                    )
+                }
+                guard let (count, through) = ChangeFeedStart.prunable(oldest, observedBefore: cutoff) else { return 0 }
+                _ = try await connection.query(
+                    "DELETE FROM mirror_changes WHERE service = ? AND seq <= ?",
+                    [.integer(id), .integer(Int(through))]
+                )
+                _ = try await connection.query(
+                    """
+                    INSERT INTO mirror_changes_pruned (service, through) VALUES (?, ?)
+                    ON CONFLICT (service) DO UPDATE SET through = max(through, excluded.through)
+                    """,
+                    [.integer(id), .integer(Int(through))]
+                )
+                return count
+            }
+        }
+    }
+
+    public func changeFeedStart(service: String) async throws -> ChangeFeedStart {
+        try await gate.run {
+            let id = try await serviceID(service)
+            let pruned = try await connection.query(
+                "SELECT through FROM mirror_changes_pruned WHERE service = ?",
+                [.integer(id)]
+            )
+            let oldest = try await connection.query(
+                "SELECT seq, observed_at FROM mirror_changes WHERE service = ? ORDER BY seq LIMIT 1",
+                [.integer(id)]
+            )
+            return ChangeFeedStart(
+                prunedThrough: Int64(pruned.first?.column("through")?.integer ?? 0),
+                oldestKeptSequence: oldest.first?.column("seq")?.integer.map(Int64.init),
+                oldestKeptObservedAtMilliseconds: oldest.first?.column("observed_at")?.integer.map(Int64.init)
+            )
         }
     }
 

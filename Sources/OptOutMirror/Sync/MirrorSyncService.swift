@@ -72,6 +72,7 @@ public struct MirrorSyncService: Service {
             if coordination.shared { group.addTask { await following(mirror, coordination: coordination) } }
             group.addTask { await syncing(sync, coordination: coordination) }
             group.addTask { await resolvingDoubts(sync) }
+            group.addTask { await ChangePruning.run(mirror, coordination: coordination) }
         }
     }
 

@@ -179,6 +179,11 @@ extension ServiceMirror {
                 )
             }
             state.appliedSequence = change.sequence
+            // The first change kept since the feed was last read empty: the status page shows it without a read.
+            if state.changeFeedStart != nil, state.changeFeedStart?.oldestKeptSequence == nil {
+                state.changeFeedStart?.oldestKeptSequence = change.sequence
+                state.changeFeedStart?.oldestKeptObservedAtMilliseconds = change.observedAtMilliseconds
+            }
         }
         if !notNumbers.isEmpty {
             logger.warning(
@@ -202,7 +207,17 @@ extension ServiceMirror {
         let started = clock.nowMilliseconds()
         let version = state.withLock { $0.progressVersion }
         let progress = try await store.progress(service: storeKey)
-        try await catchUp(always: true)
+        do {
+            try await catchUp(always: true)
+        } catch let pruned as MirrorChangesPruned {
+            // This replica fell behind by more than the change retention: the changes it missed are gone, so it
+            // reads the whole list again.
+            logger.warning(
+                "this replica fell behind the shared store's change retention: it loads the whole list again",
+                metadata: ["error": "\(pruned)"]
+            )
+            try await load()
+        }
         state.withLock { state in
             if let progress, asSyncer || (state.progressVersion == version && !store.coordination.holdsLead(storeKey)) {
                 state.progress = progress
@@ -225,7 +240,14 @@ extension ServiceMirror {
     func catchUp(always: Bool = false) async throws {
         guard shared || always else { return }
         while true {
-            let changes = try await store.changes(service: storeKey, after: appliedSequence, limit: Self.followPage)
+            let after = appliedSequence
+            let changes = try await store.changes(service: storeKey, after: after, limit: Self.followPage)
+            // Read after the changes (as the feed does): changes pruned past `after` cannot be applied, and the index
+            // would miss them.
+            if shared {
+                let start = try await store.changeFeedStart(service: storeKey)
+                guard start.prunedThrough <= after else { throw MirrorChangesPruned(start: start) }
+            }
             state.withLock { apply(changes, to: &$0) }
             report(changes)
             if changes.count < Self.followPage { return }

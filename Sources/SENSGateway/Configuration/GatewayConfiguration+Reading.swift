@@ -125,6 +125,7 @@ extension GatewayConfiguration {
             )
         }
         let verify = try settings.integer("mirror.verifyIntervalSeconds")
+        let retentionDays = try settings.integer("mirror.changeRetentionDays")
         guard staleness > verify else {
             throw SettingsReader.refusal(
                 GatewaySettings.byKey["mirror.maxStalenessSeconds"]!,
@@ -143,7 +144,8 @@ extension GatewayConfiguration {
                 reconcileInterval: .seconds(try settings.integer("mirror.reconcileIntervalSeconds")),
                 maxStalenessMilliseconds: Int64(staleness) * 1000,
                 verifyInterval: .seconds(verify),
-                syncConcurrency: try settings.integer("mirror.syncConcurrency")
+                syncConcurrency: try settings.integer("mirror.syncConcurrency"),
+                changeRetention: retentionDays == 0 ? nil : .seconds(retentionDays * 86_400)
             ),
             filterMaxBodyBytes: try settings.integer("filter.maxBodyBytes")
         )

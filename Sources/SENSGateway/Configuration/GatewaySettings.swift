@@ -291,6 +291,13 @@ public enum GatewaySettings {
             help: "SENS calls a service's syncs make at once (halved while SENS throttles)"
         ),
         Setting(
+            "mirror.changeRetentionDays",
+            .integer(0...36_500),
+            default: "90",
+            placeholder: "N",
+            help: "days a change stays in the change feed (0: for ever); older ones are pruned"
+        ),
+        Setting(
             "mirror.reconcileIntervalSeconds",
             .integer(60...2_592_000),
             default: "86400",
