@@ -4,7 +4,7 @@ import SENSCore
 /// A directory with the service's mirror in front: checks and list pages are answered from the mirror while it
 /// can vouch for them (origin `MIRROR`), and from `base` (the cache, then the source) otherwise or when the caller
 /// asks for a refresh. Writes go to `base` first; what the source confirmed then enters the mirror before the
-/// write is answered.
+/// write is answered; when the mirror's store cannot take it, the answer says so (`WriteOutcome.mirrorNote`).
 public struct MirroredOptOutDirectory: OptOutDirectory {
     let base: any OptOutDirectory
     let mirror: ServiceMirror
@@ -19,8 +19,8 @@ public struct MirroredOptOutDirectory: OptOutDirectory {
     /// doubt on this replica until SENS is asked (an unconfirmed removal needs nothing: the number stays opted out, the safe side).
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
         await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
-            let outcome = await base.register(numbers)
-            await mirror.recordWrite(
+            var outcome = await base.register(numbers)
+            outcome.mirrorNote = await mirror.recordWrite(
                 registered: outcome.registered,
                 removed: [],
                 unconfirmedRegistrations: outcome.unconfirmed,
@@ -32,8 +32,13 @@ public struct MirroredOptOutDirectory: OptOutDirectory {
 
     public func remove(_ numbers: [PhoneNumber]) async -> WriteOutcome {
         await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
-            let outcome = await base.remove(numbers)
-            await mirror.recordWrite(registered: [], removed: outcome.done, unconfirmedRegistrations: [], since: since)
+            var outcome = await base.remove(numbers)
+            outcome.mirrorNote = await mirror.recordWrite(
+                registered: [],
+                removed: outcome.done,
+                unconfirmedRegistrations: [],
+                since: since
+            )
             return outcome
         }
     }

@@ -102,6 +102,9 @@ public struct WriteOutcome: Sendable, Equatable {
     /// The opt-outs confirmed by a register.
     public var registered: [OptOut] = []
     public var failure: OptOutError?
+    /// Why what the source confirmed is not in the mirror yet, and how it catches up; nil when it is (or there is
+    /// no mirror).
+    public var mirrorNote: String?
 
     public init(
         done: [String] = [],

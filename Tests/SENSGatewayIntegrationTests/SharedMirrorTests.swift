@@ -3,13 +3,15 @@ import Foundation
 import GatewayAPI
 import HTTPTypes
 import Logging
-import OptOutMirror
+import PostgresNIO
 import SENSClient
 import SENSCore
 import SENSSimulator
 import SENSTestSupport
 import Synchronization
 import Testing
+
+@testable import OptOutMirror
 
 /// Gateway processes that share one mirror on PostgreSQL, with the simulator as SENS: one of them syncs each
 /// service, and what any of them writes is answered by all.
@@ -47,7 +49,7 @@ struct SharedMirrorTests {
         let http: HTTPClient
 
         /// A replica: the gateway process on the shared database (through `databasePort` when given: a proxy).
-        func start(databasePort: Int? = nil) throws -> GatewayProcess {
+        func start(databasePort: Int? = nil, environment extra: [String: String] = [:]) throws -> GatewayProcess {
             try GatewayProcess(
                 [],
                 environment: [
@@ -59,7 +61,7 @@ struct SharedMirrorTests {
                     "MIRROR_DATABASE_URL": TestPostgres.url(database, port: databasePort),
                     "MIRROR_SYNC_INTERVAL_SECONDS": "1", "MIRROR_MAX_STALENESS_SECONDS": "5",
                     "MIRROR_VERIFY_INTERVAL_SECONDS": "1",
-                ]
+                ].merging(extra) { $1 }
             )
         }
 
@@ -233,6 +235,84 @@ struct SharedMirrorTests {
             let gone = try await b.get("/v1/services/alpha/unsubscribes/changes?after=\(cursor)")
             #expect(gone.status == 410, "\(gone.body)")
             for process in processes { #expect(try await process.stop() == 0) }
+            try await proxy.close()
+        }
+    }
+
+    /// How a test takes the shared store away from a replica.
+    enum StoreOutageKind: String, CaseIterable, Sendable {
+        /// Every connection closed, new ones refused at once.
+        case refused
+        /// Connections open, nothing answered (a frozen network or server).
+        case frozen
+        /// A frozen writer holding the service's write lock: statements wait on it until `statement_timeout`.
+        case locked
+    }
+
+    /// A register or remove through a replica whose database refuses connections, has stopped answering, or is held
+    /// up by a frozen writer, is answered within `MIRROR_DATABASE_TIMEOUT_SECONDS`, with what SENS did and that the
+    /// mirror will catch up; the log names the cause underneath, never an aborted transaction (25P02).
+    @Test(arguments: StoreOutageKind.allCases) func writesAreAnsweredFastWhileTheStoreIsDown(
+        outage: StoreOutageKind
+    ) async throws {
+        try await withCluster { cluster in
+            let proxy = try await TCPProxy(toHost: cluster.database.host, port: cluster.database.port)
+            let process = try cluster.start(
+                databasePort: proxy.port,
+                environment: ["MIRROR_DATABASE_TIMEOUT_SECONDS": "2"]
+            )
+            let gateway = try await cluster.client(process)
+            try await gateway.waitForMirror(service: "alpha", seconds: 60) { $0.records == 2_000 }
+            let holder = try await TestPostgres.connection(to: cluster.database)
+            switch outage {
+            case .refused: proxy.cut()
+            case .frozen: proxy.freeze()
+            case .locked:
+                let lock = PostgresMirrorStore.writeLockName(Self.services["alpha"]!)
+                try await holder.query(
+                    "SELECT pg_advisory_lock(hashtextextended(\(lock), 0))",
+                    logger: Logger(label: "test")
+                )
+            }
+            // Each write answered within the time-out (2 s), saying SENS did it and the mirror catches up.
+            var answers: [HTTPAnswer] = []
+            for (method, path, body) in [
+                (HTTPRequest.Method.post, "/v1/services/alpha/unsubscribes", #"{"phoneNumbers":["01099990010"]}"#),
+                (.post, "/v1/services/alpha/unsubscribes", #"{"phoneNumbers":["01099990011"]}"#),
+                (.delete, "/v1/services/alpha/unsubscribes/01099990010", nil),
+            ] {
+                let started = ContinuousClock.now
+                let answer = try await gateway.send(method, path, json: body)
+                // Held up by a lock, a write of a number in doubt waits for the lookup that settles it (itself
+                // bounded by the time-out) first.
+                let bound: Duration = outage == .locked ? .milliseconds(4_600) : .milliseconds(2_600)
+                #expect(ContinuousClock.now - started < bound, "\(outage) \(path)")
+                #expect(answer.status == 200, "\(answer.body)")
+                answers.append(answer)
+            }
+            let registered = try answers[0].decodeGenerated(Components.Schemas.RegisterResult.self)
+            #expect(registered.registered.map(\.phoneNumber) == ["01099990010"])
+            #expect(registered.mirrorNote?.contains("every replica has them by its next sync") == true)
+            let removed = try answers[2].decodeGenerated(Components.Schemas.RemoveResult.self)
+            #expect(removed.removed == ["01099990010"])
+            #expect(removed.mirrorNote?.contains("as opted out (the safe side)") == true)
+            // The log names the cause underneath.
+            let log = process.standardOutput.split(separator: "\n").filter {
+                $0.contains("the mirror could not record a confirmed write")
+            }
+            #expect(log.count == 3, "\(log)")
+            #expect(!log.contains { $0.contains("25P02") }, "\(log)")
+            switch outage {
+            case .refused:
+                #expect(log.allSatisfy { $0.contains("out of reach") }, "\(log)")
+            case .frozen:
+                #expect(log.allSatisfy { $0.contains("did not answer within 2") }, "\(log)")
+            case .locked:
+                #expect(log.contains { $0.contains("57014") }, "\(log)")
+            }
+            try await holder.close()
+            proxy.restore()
+            #expect(try await process.stop() == 0)
             try await proxy.close()
         }
     }

@@ -3,7 +3,8 @@ import NIOPosix
 import Synchronization
 
 /// A TCP forwarder from a loopback port to a target, that a test cuts (every connection closed, new ones refused
-/// at once) and restores: a replica cut off from its database while the others keep it.
+/// at once) or freezes (connections stay open, nothing goes through: a database that stopped answering) and
+/// restores: a replica cut off from its database while the others keep it.
 final class TCPProxy: Sendable {
     let port: Int
     private let server: any Channel
@@ -17,11 +18,11 @@ final class TCPProxy: Sendable {
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { inbound in
                 guard state.value.withLock({ $0.open }) else { return inbound.close() }
-                let toTarget = Forwarder()
+                let toTarget = Forwarder(state)
                 return inbound.pipeline.addHandler(toTarget).flatMap {
                     ClientBootstrap(group: inbound.eventLoop)
                         .channelInitializer { outbound in
-                            let toClient = Forwarder()
+                            let toClient = Forwarder(state)
                             toClient.partner = inbound
                             return outbound.pipeline.addHandler(toClient)
                         }
@@ -46,7 +47,24 @@ final class TCPProxy: Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 
+    /// Keeps every connection open but forwards nothing, either way, until `restore()` (which closes them).
+    func freeze() {
+        state.frozen.withLock { $0 = true }
+    }
+
     func restore() {
+        let wasFrozen = state.frozen.withLock { frozen in
+            defer { frozen = false }
+            return frozen
+        }
+        // What a frozen connection carried was dropped: none of them can go on.
+        let channels: [any Channel] =
+            wasFrozen
+            ? state.value.withLock { state in
+                defer { state.channels = [] }
+                return state.channels
+            } : []
+        for channel in channels { channel.close(promise: nil) }
         state.value.withLock { $0.open = true }
     }
 
@@ -58,6 +76,7 @@ final class TCPProxy: Sendable {
 
 private final class ProxyState: Sendable {
     let value = Mutex<(open: Bool, channels: [any Channel])>((true, []))
+    let frozen = Mutex(false)
 }
 
 /// Writes what one side reads to the other, and closes the other when one side closes.
@@ -65,6 +84,11 @@ private final class Forwarder: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     /// Set on the channel's event loop before the first read.
     var partner: (any Channel)?
+    let state: ProxyState
+
+    init(_ state: ProxyState) {
+        self.state = state
+    }
 
     /// The client's side reads only once its partner is connected (the initializer waits for it).
     func channelActive(context: ChannelHandlerContext) {
@@ -73,6 +97,7 @@ private final class Forwarder: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !state.frozen.withLock({ $0 }) else { return }
         partner?.writeAndFlush(unwrapInboundIn(data), promise: nil)
     }
 

@@ -50,6 +50,22 @@ enum TestPostgres {
             "postgres://\(user)\(password)@\(database.host):\(port ?? database.port)/\(database.database)?sslmode=\(database.tls.rawValue)"
     }
 
+    /// A connection of its own to `database`, for a test that plays another client of it.
+    static func connection(to database: PostgresStoreSettings) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: PostgresConnection.Configuration(
+                host: database.host,
+                port: database.port,
+                username: database.username,
+                password: database.password,
+                database: database.database,
+                tls: .disable
+            ),
+            id: 2,
+            logger: Logger(label: "test-postgres")
+        )
+    }
+
     private static func admin(_ server: PostgresStoreSettings, _ statement: String) async throws {
         let configuration = PostgresConnection.Configuration(
             host: server.host,

@@ -52,21 +52,36 @@ struct OptOutEncoder {
 
     /// `RegisterResult`.
     func registered(_ outcome: WriteOutcome) -> ByteBuffer {
-        .written(capacity: 32 + RawJSONWriter.integerBytes + Self.optOutsBytes(outcome.registered)) { out in
+        let capacity =
+            32 + RawJSONWriter.integerBytes + Self.optOutsBytes(outcome.registered) + Self.mirrorNoteBytes(outcome)
+        return .written(capacity: capacity) { out in
             out.append(#"{"count":"#)
             out.appendInteger(outcome.done.count)
+            Self.writeMirrorNote(outcome, to: &out)
             out.append(#","registered":["#)
             writeOptOuts(outcome.registered, to: &out)
             out.append("]}")
         }
     }
 
+    /// `,"mirrorNote":"…"` when the mirror could not record the write.
+    private static func writeMirrorNote(_ outcome: WriteOutcome, to out: inout RawJSONWriter) {
+        guard let note = outcome.mirrorNote else { return }
+        out.append(#","mirrorNote":"#)
+        out.appendString(note)
+    }
+
+    private static func mirrorNoteBytes(_ outcome: WriteOutcome) -> Int {
+        outcome.mirrorNote.map { 16 + RawJSONWriter.bound(escaping: $0) } ?? 0
+    }
+
     /// `RemoveResult`.
     func removed(_ outcome: WriteOutcome) -> ByteBuffer {
         let numbers = outcome.done.reduce(0) { $0 + 1 + RawJSONWriter.bound(escaping: $1) }
-        return .written(capacity: 32 + RawJSONWriter.integerBytes + numbers) { out in
+        return .written(capacity: 32 + RawJSONWriter.integerBytes + numbers + Self.mirrorNoteBytes(outcome)) { out in
             out.append(#"{"count":"#)
             out.appendInteger(outcome.done.count)
+            Self.writeMirrorNote(outcome, to: &out)
             out.append(#","removed":["#)
             for (position, number) in outcome.done.enumerated() {
                 if position > 0 { out.append(",") }

@@ -90,6 +90,7 @@ enum Problems {
             error.kind == .credentialsRefused
             ? "Retrying will not help until the gateway's keys are fixed."
             : "Retrying unconfirmed and notSent is safe: the operation is idempotent."
+        if let note = outcome.mirrorNote { detail += " What was done: \(note)." }
         let problem = Components.Schemas.PartialWriteProblem(
             value1: make(status: answer.status, detail: detail, type: answer.type),
             value2: .init(done: outcome.done, unconfirmed: outcome.unconfirmed, notSent: outcome.notSent)

@@ -5,7 +5,16 @@ import Synchronization
 final class AsyncGate: Sendable {
     private struct State {
         var busy = false
-        var waiting: [CheckedContinuation<Void, Never>] = []
+        var waiting: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextID = 0
+    }
+
+    /// A caller that gave up waiting for its turn.
+    struct TimedOut: Error, CustomStringConvertible {
+        let limit: Duration
+        var description: String {
+            "the store's writes before it did not end within \(limit)"
+        }
     }
 
     private let state = Mutex(State())
@@ -13,33 +22,51 @@ final class AsyncGate: Sendable {
     init() {}
 
     func run<T>(_ body: () async throws -> T) async throws -> T {
-        await enter()
+        _ = await enter(within: nil)
         defer { leave() }
         return try await body()
     }
 
-    private func enter() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let admitted = state.withLock { state in
+    /// `run`, giving up (`TimedOut`) when the turn has not come within `limit`.
+    func run<T>(within limit: Duration, _ body: () async throws -> T) async throws -> T {
+        guard await enter(within: limit) else { throw TimedOut(limit: limit) }
+        defer { leave() }
+        return try await body()
+    }
+
+    /// Waits for the turn; false when `limit` passed first (the caller is then no longer waiting).
+    private func enter(within limit: Duration?) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let id = state.withLock { state -> Int? in
                 if state.busy {
-                    state.waiting.append(continuation)
-                    return false
+                    state.nextID += 1
+                    state.waiting.append((state.nextID, continuation))
+                    return state.nextID
                 }
                 state.busy = true
-                return true
+                return nil
             }
-            if admitted { continuation.resume() }
+            guard let id else { return continuation.resume(returning: true) }
+            guard let limit else { return }
+            Task {
+                try? await Task.sleep(for: limit)
+                let expired = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                    guard let position = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiting.remove(at: position).continuation
+                }
+                expired?.resume(returning: false)
+            }
         }
     }
 
     private func leave() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let next = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             guard !state.waiting.isEmpty else {
                 state.busy = false
                 return nil
             }
-            return state.waiting.removeFirst()
+            return state.waiting.removeFirst().continuation
         }
-        next?.resume()
+        next?.resume(returning: true)
     }
 }

@@ -19,6 +19,8 @@ public protocol MirrorStore: Sendable {
     /// write through a gateway (of any replica) recorded after that value of `gatewayWriteClock`: the two
     /// overlapped, so the order SENS applied them in is unknown. Such a number is left opted out (its removal is
     /// not made; its registration is) and reported in `conflicted`, for the caller to ask SENS.
+    ///
+    /// With `deadline`, the call ends by then at the latest (a write through the gateway, whose answer waits).
     func apply(
         service: String,
         records: [MirrorRecord],
@@ -27,7 +29,8 @@ public protocol MirrorStore: Sendable {
         origin: MirrorChange.Origin,
         progress: MirrorProgress?,
         after: Int64,
-        conflictsSince: Int64?
+        conflictsSince: Int64?,
+        deadline: ContinuousClock.Instant?
     ) async throws -> MirrorApplied
 
     /// A count of the service's writes through the gateways, read before a write calls SENS: its `conflictsSince`.
@@ -58,6 +61,10 @@ public protocol MirrorStore: Sendable {
     /// A random id made when the store was created: change cursors are bound to it, so that a cursor of another
     /// store (another replica's, or a store made anew) is refused instead of pointing somewhere else.
     func storeID() async throws -> String
+
+    /// How long one of its calls may take at most (nil: not bounded). A write through the gateway waits no longer
+    /// than this for its turn to be recorded.
+    var callTimeout: Duration? { get }
 
     /// How the processes using this store share the syncing and hear of each other's writes.
     var coordination: any MirrorCoordination { get }
@@ -98,7 +105,8 @@ extension MirrorStore {
             origin: origin,
             progress: progress,
             after: after,
-            conflictsSince: nil
+            conflictsSince: nil,
+            deadline: nil
         ).changes
     }
 }

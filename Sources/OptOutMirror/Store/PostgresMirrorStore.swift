@@ -21,9 +21,11 @@ public final class PostgresMirrorStore: MirrorStore {
     private let session: PostgresSession
     private let logger: Logger
     private let sessionConfiguration: PostgresConnection.Configuration
-    /// How long a store call may take before it fails here (a little more than the server's `statement_timeout`,
-    /// which normally fires first): the pool waits for a connection far longer when the server refuses them.
-    private let callTimeout: Duration
+    /// How long a store call may take before it fails here (the server's `statement_timeout` is a little less, and
+    /// normally fires first): the pool waits for a connection far longer when the server refuses them.
+    private let timeout: Duration
+    /// Whether the server is known to be out of reach: calls then fail at once.
+    private let outage = StoreOutage()
     private let serviceIDs = ServiceIDCache<Int32>()
     private let cachedStoreID = Mutex<String?>(nil)
     private let closed = Mutex(false)
@@ -83,8 +85,13 @@ public final class PostgresMirrorStore: MirrorStore {
             configuration.tls = .require(.makeClientConfiguration())
             connection.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
+        // The server gives up on a statement a little before the call's time-out here, so that a statement that
+        // waited (on a lock) fails with its own words, and the call still ends within the time-out.
+        // A replica frozen in the middle of a transaction (its locks held) loses it after the time-out.
         let parameters = [
-            ("statement_timeout", String(settings.timeout.totalMilliseconds)), ("application_name", "sens-gateway"),
+            ("statement_timeout", String(settings.timeout.totalMilliseconds * 9 / 10)),
+            ("idle_in_transaction_session_timeout", String(settings.timeout.totalMilliseconds)),
+            ("application_name", "sens-gateway"),
         ]
         configuration.options.maximumConnections = settings.poolSize
         configuration.options.connectTimeout = settings.timeout
@@ -96,19 +103,26 @@ public final class PostgresMirrorStore: MirrorStore {
         let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
         self.client = client
         self.clientTask = Task { await client.run() }
-        self.session = PostgresSession(configuration: connection, timeout: settings.timeout, logger: logger)
+        self.session = PostgresSession(
+            configuration: connection,
+            timeout: settings.timeout,
+            outage: outage,
+            logger: logger
+        )
         self.sessionConfiguration = connection
-        self.callTimeout = settings.timeout + .seconds(1)
+        self.timeout = settings.timeout
         self.logger = quiet
     }
 
     public var coordination: any MirrorCoordination { session }
 
+    public var callTimeout: Duration? { timeout }
+
     public func migrate() async throws {
         try await database("migrating the schema") { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 // Replicas that start at once migrate one after the other.
-                try await connection.query(
+                try await connection.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended('sens-gateway mirror schema', 0))",
                     logger: logger
                 )
@@ -189,7 +203,8 @@ public final class PostgresMirrorStore: MirrorStore {
         origin: MirrorChange.Origin,
         progress: MirrorProgress?,
         after: Int64,
-        conflictsSince: Int64?
+        conflictsSince: Int64?,
+        deadline: ContinuousClock.Instant?
     ) async throws -> MirrorApplied {
         let id = try await serviceID(service)
         let progressText = try progress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
@@ -208,10 +223,21 @@ public final class PostgresMirrorStore: MirrorStore {
         // A sync removes none of the numbers another replica wrote through its gateway since `after`: this one's
         // sync read may predate that write, and it has not seen it yet. (It may add them: that errs on the safe side.)
         let spare = origin == .sync
-        return try await database("writing the mirror") { [self] in
+        let limit = deadline.map { min(timeout, $0 - .now) } ?? timeout
+        guard limit > .zero else {
+            throw MirrorStoreError.database("writing the mirror failed: no time was left within \(timeout)")
+        }
+        return try await database("writing the mirror", within: limit) { [self] in
             try await client.withTransaction(logger: logger) { connection in
+                if limit < timeout {
+                    // The server gives up on this transaction's statements (a wait on the write lock) by the deadline.
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(limit.totalMilliseconds * 9 / 10)"),
+                        logger: logger
+                    )
+                }
                 // Changes of one service commit in the order of their sequence numbers.
-                try await connection.query(
+                try await connection.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended(\(Self.writeLockName(service)), 0))",
                     logger: logger
                 )
@@ -299,7 +325,7 @@ public final class PostgresMirrorStore: MirrorStore {
                 }
                 if changed {
                     // Delivered at commit: the other replicas read at once instead of at their next poll.
-                    try await connection.query(
+                    try await connection.execute(
                         "SELECT pg_notify(\(PostgresSession.channel), \(service))",
                         logger: logger
                     )
@@ -533,12 +559,15 @@ public final class PostgresMirrorStore: MirrorStore {
         return id
     }
 
-    /// `body` within `callTimeout`, turning a database error into one that says what failed.
+    /// `body` within `timeout`, turning a database error into one that says what failed; at once, with the
+    /// cause, while the server is known to be out of reach (`StoreOutage`).
     private func database<T: Sendable>(
         _ what: String,
+        within limit: Duration? = nil,
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await translating(what) { try await self.withTimeout(self.callTimeout, body) }
+        if let outage = outage.explanation { throw MirrorStoreError.database("\(what) failed: \(outage)") }
+        return try await translating(what) { try await self.withTimeout(limit ?? self.timeout, body) }
     }
 
     /// Runs `body`, turning a database error into one that says what failed without the statement or its values.
@@ -546,22 +575,32 @@ public final class PostgresMirrorStore: MirrorStore {
         do {
             return try await body()
         } catch let error as PostgresTimeout {
+            // A write with little time left that ran out says nothing of whether the server can be reached.
+            if error.whole { outage.failed("\(error)") }
             throw MirrorStoreError.database("\(what) failed: \(error)")
         } catch let error as MirrorStoreError {
             throw error
         } catch let error as PostgresTransactionError where error.closureError is MirrorLeadLost {
             throw error.closureError!
         } catch {
-            throw MirrorStoreError.database(
-                "\(what) failed: \(PostgresFailure((error as? PostgresTransactionError)?.closureError ?? (error as? PostgresTransactionError)?.beginError ?? error))"
-            )
+            let underlying =
+                (error as? PostgresTransactionError)?.closureError ?? (error as? PostgresTransactionError)?.beginError
+                ?? error
+            let failure = PostgresFailure(underlying)
+            if failure.unreachable { outage.failed(failure.description) }
+            throw MirrorStoreError.database("\(what) failed: \(failure)")
         }
     }
 
     struct PostgresTimeout: Error, CustomStringConvertible {
         let limit: Duration
+        /// The store's whole time-out, not what was left of a write's.
+        let whole: Bool
         var description: String {
-            "the server did not answer within \(limit.components.seconds) s (mirror.databaseTimeoutSeconds)"
+            let seconds = Double(limit.totalMilliseconds) / 1000
+            return whole
+                ? "the server did not answer within \(limit.components.seconds) s (mirror.databaseTimeoutSeconds)"
+                : "the write did not finish within the \(seconds) s left of its time-out (mirror.databaseTimeoutSeconds)"
         }
     }
 
@@ -580,7 +619,7 @@ public final class PostgresMirrorStore: MirrorStore {
                 let timer = Task {
                     try await Task.sleep(for: limit)
                     work.cancel()
-                    outcome.resume(with: .failure(PostgresTimeout(limit: limit)))
+                    outcome.resume(with: .failure(PostgresTimeout(limit: limit, whole: limit >= self.timeout)))
                 }
                 Task {
                     let result = await work.result
@@ -591,6 +630,14 @@ public final class PostgresMirrorStore: MirrorStore {
         } onCancel: {
             work.cancel()
         }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement and reads its rows to the end: an error the server sends after the first row's description
+    /// (a lock wait cut short by `statement_timeout`) is thrown here, not by the next statement as `25P02`.
+    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await self.query(query, logger: logger) {}
     }
 }
 

@@ -29,11 +29,14 @@ final class PostgresSession: MirrorCoordination {
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let configuration: PostgresConnection.Configuration
     private let timeout: Duration
+    /// Set when the session cannot reach the server, cleared when it opens or answers a ping.
+    private let outage: StoreOutage
     private let logger: Logger
 
-    init(configuration: PostgresConnection.Configuration, timeout: Duration, logger: Logger) {
+    init(configuration: PostgresConnection.Configuration, timeout: Duration, outage: StoreOutage, logger: Logger) {
         self.configuration = configuration
         self.timeout = timeout
+        self.outage = outage
         self.logger = logger
     }
 
@@ -88,7 +91,7 @@ final class PostgresSession: MirrorCoordination {
         }
         guard let connection else { return }
         do {
-            try await connection.query(
+            try await connection.execute(
                 "SELECT pg_advisory_unlock(hashtextextended(\(Self.lockName(service)), 0))",
                 logger: logger
             )
@@ -161,8 +164,10 @@ final class PostgresSession: MirrorCoordination {
                 )
                 if reported { logger.notice("the mirror's session with the shared store is open again") }
                 reported = false
+                outage.reached()
                 await hold(connection)
             } catch {
+                if !Task.isCancelled { outage.failed(PostgresFailure(error).description) }
                 if !reported, !Task.isCancelled {
                     logger.warning(
                         "the mirror cannot open its session with the shared store; this replica syncs nothing until it can",
@@ -198,8 +203,9 @@ final class PostgresSession: MirrorCoordination {
                     try await self.prepare(connection)
                     while true {
                         try await Task.sleep(for: Self.pingInterval)
-                        try await connection.query("SELECT 1", logger: self.logger)
+                        try await connection.execute("SELECT 1", logger: self.logger)
                         self.state.withLock { $0.lastAnswer = .now }
+                        self.outage.reached()
                     }
                 }
                 group.addTask {
@@ -226,6 +232,7 @@ final class PostgresSession: MirrorCoordination {
             }
         } catch {
             if !Task.isCancelled {
+                outage.failed(PostgresFailure(error).description)
                 logger.warning(
                     "the mirror's session with the shared store failed",
                     metadata: ["error": "\(PostgresFailure(error))"]
@@ -245,6 +252,8 @@ struct PostgresSessionEnded: Error, CustomStringConvertible {
 /// never the statement, its values or the server's detail (which can quote a phone number).
 struct PostgresFailure: CustomStringConvertible {
     let description: String
+    /// Whether the server could not be reached (a refused, dropped or timed-out connection), not an error it gave.
+    var unreachable = false
 
     init(_ error: any Error) {
         if let error = error as? PSQLError {
@@ -259,6 +268,7 @@ struct PostgresFailure: CustomStringConvertible {
             // A connection's own failure (refused, reset, TLS): NIO's words, which hold no statement or value.
             if error.serverInfo == nil, let underlying = error.underlying { text += ": \(underlying)" }
             description = text
+            unreachable = [.connectionError, .serverClosedConnection, .uncleanShutdown].contains(error.code)
         } else {
             description = "\(error)"
         }

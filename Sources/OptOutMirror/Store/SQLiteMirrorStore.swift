@@ -90,6 +90,9 @@ public final class SQLiteMirrorStore: MirrorStore {
 
     public var coordination: any MirrorCoordination { SoleProcess() }
 
+    /// A local file: its calls are not bounded.
+    public var callTimeout: Duration? { nil }
+
     /// One process writes this store, one write at a time per number (`NumberLocks`): no two gateway writes of a
     /// number overlap, so there is nothing to count and `apply` takes no `conflictsSince`.
     public func gatewayWriteClock(service: String) async throws -> Int64 { 0 }
@@ -102,7 +105,8 @@ public final class SQLiteMirrorStore: MirrorStore {
         origin: MirrorChange.Origin,
         progress: MirrorProgress?,
         after: Int64,
-        conflictsSince: Int64?
+        conflictsSince: Int64?,
+        deadline: ContinuousClock.Instant?
     ) async throws -> MirrorApplied {
         try await gate.run {
             let id = try await serviceID(service)

@@ -35,13 +35,16 @@ extension ServiceMirror {
     /// - numbers another gateway write recorded meanwhile (two replicas, or a resolution): kept opted out and put in
     ///   doubt, as the order SENS applied the two in is unknown.
     /// A register that cannot be recorded puts its numbers in doubt; a removal that cannot be recorded leaves the
-    /// number opted out in the mirror (the safe side) until a verification pass finds it.
+    /// number opted out in the mirror (the safe side) until a verification pass finds it. A write waits for its turn
+    /// to be recorded no longer than the store's call time-out, so that its answer is not held up by a store that
+    /// does not answer. Returns why it was not recorded, for the write's answer; nil when it was.
+    @discardableResult
     public func recordWrite(
         registered: [OptOut],
         removed: [String],
         unconfirmedRegistrations: [String],
         since: Int64?
-    ) async {
+    ) async -> String? {
         let now = clock.nowMilliseconds()
         let unconfirmed = unconfirmedRegistrations.compactMap { PhoneKey(digits: $0) }
         // Stamped now even when the number is held already: the write then leaves a change in the store, which every
@@ -51,29 +54,43 @@ extension ServiceMirror {
             registered.compactMap(MirrorRecord.init)
             + unconfirmed.map { MirrorRecord(key: $0, registeredAtMilliseconds: now, source: .manual) }
         let removals = removed.compactMap { PhoneKey(digits: $0) }
-        guard !records.isEmpty || !removals.isEmpty || !unconfirmed.isEmpty else { return }
+        guard !records.isEmpty || !removals.isEmpty || !unconfirmed.isEmpty else { return nil }
         do {
-            let conflicted = try await recordGatewayChange(records: records, removals: removals, since: since, at: now)
+            let conflicted = try await recordGatewayChange(
+                records: records,
+                removals: removals,
+                since: since,
+                at: now,
+                waitingAtMost: store.callTimeout
+            )
             doubt(Set(unconfirmed).union(conflicted), since: now)
+            return nil
         } catch {
             logger.error(
                 "the mirror could not record a confirmed write",
                 metadata: ["error": "\(error)", "records": "\(records.count)", "removals": "\(removals.count)"]
             )
             doubt(Set(records.map(\.key) + unconfirmed), since: now)
+            return "this replica could not record it in the mirror's store (\(error)); "
+                + (removals.isEmpty
+                    ? "it answers these numbers as opted out, and every replica has them by its next sync"
+                    : "it goes on answering removed numbers as opted out (the safe side) until its next verification pass, "
+                        + "and every replica has the change by then")
         }
     }
 
     /// Writes a gateway change to the store and the index; returns the numbers another gateway write recorded since
-    /// `since`, which the store left opted out.
+    /// `since`, which the store left opted out. With `limit`, waiting for its turn and writing end within it.
     private func recordGatewayChange(
         records: [MirrorRecord],
         removals: [PhoneKey],
         since: Int64?,
-        at now: Int64
+        at now: Int64,
+        waitingAtMost limit: Duration? = nil
     ) async throws -> Set<PhoneKey> {
         guard !records.isEmpty || !removals.isEmpty else { return [] }
-        return try await writes.run {
+        let deadline = limit.map { ContinuousClock.now + $0 }
+        let write = { [self] () async throws -> Set<PhoneKey> in
             // No catch-up read first: the write's answer is waiting, and the store returns what it missed.
             let applied = try await store.apply(
                 service: storeKey,
@@ -83,7 +100,8 @@ extension ServiceMirror {
                 origin: .gateway,
                 progress: nil,
                 after: appliedSequence,
-                conflictsSince: since
+                conflictsSince: since,
+                deadline: deadline
             )
             state.withLock { state in
                 state.writeGeneration += 1
@@ -94,6 +112,8 @@ extension ServiceMirror {
             report(applied.changes)
             return applied.conflicted
         }
+        guard let limit else { return try await writes.run(write) }
+        return try await writes.run(within: limit, write)
     }
 
     /// Puts numbers in doubt and wakes the loop that asks SENS about them.
@@ -132,7 +152,8 @@ extension ServiceMirror {
                     records: listed.map { [$0] } ?? [],
                     removals: listed == nil ? [key] : [],
                     since: since,
-                    at: now
+                    at: now,
+                    waitingAtMost: store.callTimeout
                 )
                 if !conflicted.contains(key) { state.withLock { _ = $0.doubted.removeValue(forKey: key) } }
                 return .success(())
