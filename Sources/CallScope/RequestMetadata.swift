@@ -14,6 +14,9 @@ public struct RequestMetadata: Sendable {
     let peerAddress: @Sendable () -> String?
     /// The framework's logger for the request, with the framework's own request id.
     let baseLogger: Logger
+    /// The request's trace and span (hex), when traces are on: its log lines carry them beside its id.
+    public var traceID: String?
+    public var spanID: String?
 
     public init(
         requestID: String,
@@ -35,6 +38,10 @@ public struct RequestMetadata: Sendable {
         var logger = baseLogger
         logger[metadataKey: "hb.request.id"] = nil
         logger[metadataKey: "request_id"] = .string(requestID)
+        if let traceID, let spanID {
+            logger[metadataKey: "trace_id"] = .string(traceID)
+            logger[metadataKey: "span_id"] = .string(spanID)
+        }
         return logger
     }
 

@@ -7,6 +7,7 @@ import NIOCore
 import OptOutMirror
 import OptOuts
 import SENSCore
+import Tracing
 
 /// The gateway's HTTP surface: every request gets its scope (an id, a deadline, one access-log line and the
 /// request metrics), goes through the one pass of `RequestRules`, has its body read when its operation takes one
@@ -61,6 +62,8 @@ public struct GatewayResponder: HTTPResponder {
     let metrics: any GatewayHTTPMetrics
     let deadline: Duration
     let delivery: AnswerDelivery
+    /// Each request's server span, when traces are on.
+    let tracing: RequestTracing?
 
     /// `mirrors` holds the mirror of each service that has one, by service name.
     public init(
@@ -70,8 +73,10 @@ public struct GatewayResponder: HTTPResponder {
         accessLog: any AccessLog,
         clock: any EpochClock,
         delivery: AnswerDelivery,
-        settings: Settings
+        settings: Settings,
+        tracer: (any Tracer)? = nil
     ) throws {
+        self.tracing = tracer.map(RequestTracing.init)
         self.services = services
         self.delivery = delivery
         self.rules = RequestRules(
@@ -137,15 +142,25 @@ public struct GatewayResponder: HTTPResponder {
         let started = ContinuousClock.now
         let method = RequestMethod.of(request).rawValue
         let requestID = request.headers[.requestID].flatMap(Self.sane) ?? requestIDs.next()
-        let metadata = RequestMetadata(
+        var scope = RequestMetadata(
             requestID: requestID,
             callerHeader: request.headers[.caller].flatMap(Self.sane),
             peerAddress: context.peerAddress,
             logger: context.logger
         )
-        let (answer, route) = await RequestMetadata.$current.withValue(metadata) {
-            await RequestDeadline.$current.withValue(started + deadline) { await handle(request, method: method) }
+        let answer: Response
+        let route: String
+        if let tracing {
+            let span = tracing.start(request.headers, method: method)
+            (scope.traceID, scope.spanID) = (span.traceID, span.spanID)
+            (answer, route) = await ServiceContext.$current.withValue(span.span.context) { [scope] in
+                await scoped(request, method: method, started: started, metadata: scope)
+            }
+            tracing.end(span, method: method, route: route, status: Int(answer.status.code), requestID: requestID)
+        } else {
+            (answer, route) = await scoped(request, method: method, started: started, metadata: scope)
         }
+        let metadata = scope
         var response = answer
         response.headers[.requestID] = requestID
         let status = response.status.code
@@ -181,6 +196,18 @@ public struct GatewayResponder: HTTPResponder {
         return response
     }
 
+    /// The answer in the request's scope: its metadata (id, caller, trace) and its deadline.
+    private func scoped(
+        _ request: Request,
+        method: String,
+        started: ContinuousClock.Instant,
+        metadata: RequestMetadata
+    ) async -> (Response, String) {
+        await RequestMetadata.$current.withValue(metadata) {
+            await RequestDeadline.$current.withValue(started + deadline) { await handle(request, method: method) }
+        }
+    }
+
     /// The access-log line and the request metrics of a finished request.
     private func record(
         method: String,
@@ -200,7 +227,8 @@ public struct GatewayResponder: HTTPResponder {
                 route: route,
                 status: status,
                 microseconds: microseconds,
-                requestID: requestID
+                requestID: requestID,
+                traceID: metadata.traceID
             ),
             metadata: metadata
         )

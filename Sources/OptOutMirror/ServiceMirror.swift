@@ -2,6 +2,7 @@ import Logging
 import OptOuts
 import SENSCore
 import Synchronization
+import Tracing
 
 /// Whether a mirror can vouch for what it holds.
 public enum MirrorState: String, Sendable {
@@ -29,6 +30,8 @@ public final class ServiceMirror: Sendable {
     let clock: any EpochClock
     let settings: MirrorSettings
     let metrics: any MirrorMetrics
+    /// A span per sync and per window, when traces are on.
+    let tracer: any Tracer
     let logger: Logger
     /// Whether other processes write the store too (`MirrorCoordination.shared`).
     let shared: Bool
@@ -98,8 +101,10 @@ public final class ServiceMirror: Sendable {
         clock: any EpochClock,
         settings: MirrorSettings,
         metrics: any MirrorMetrics,
+        tracer: any Tracer = NoOpTracer(),
         logger: Logger
     ) {
+        self.tracer = tracer
         self.name = name
         self.storeKey = storeKey
         self.store = store

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SENSCore
+import Tracing
 
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +26,8 @@ public struct HTTPSENSTransport: SENSTransport {
     let pathPrefix: String
     /// The egress proxy, masked, for the log lines of calls it refused.
     let proxy: String?
+    /// Writes the calling span's W3C trace context (`traceparent`) into each request, when traces are on.
+    let tracer: any Tracer
 
     /// SENS answers larger than this are treated as unreadable (a full list page is about 10 KB).
     static var maxResponseBytes: Int { 1 << 20 }
@@ -33,8 +36,10 @@ public struct HTTPSENSTransport: SENSTransport {
         httpClient: HTTPClient,
         settings: SENSServiceSettings,
         clock: any EpochClock = SystemEpochClock(),
+        tracer: any Tracer = NoOpTracer(),
         logger: Logger
     ) {
+        self.tracer = tracer
         self.httpClient = httpClient
         self.signer = NCPSigner(credentials: settings.credentials)
         self.clock = clock
@@ -56,6 +61,11 @@ public struct HTTPSENSTransport: SENSTransport {
         )
         for field in signed.fields { request.headers.add(name: field.name, value: field.value) }
         request.headers.add(name: "Accept", value: "application/json")
+        // The span of this attempt (`ResilientUnsubscribes`) is SENS's parent. AsyncHTTPClient's own tracing is off:
+        // its span would record the URL, and a list URL can hold a phone number.
+        if let context = ServiceContext.current {
+            tracer.inject(context, into: &request.headers, using: HeadersInjector())
+        }
         if let body = call.body {
             request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -120,5 +130,12 @@ public struct HTTPSENSTransport: SENSTransport {
             return .invalidResponse("the \(operation) answer is larger than \(Self.maxResponseBytes) bytes")
         }
         return .unavailable("could not reach SENS")
+    }
+}
+
+/// Writes propagated fields (`traceparent`, `tracestate`) into a SENS request's headers.
+struct HeadersInjector: Injector {
+    func inject(_ value: String, forKey key: String, into headers: inout HTTPHeaders) {
+        headers.replaceOrAdd(name: key, value: value)
     }
 }

@@ -8,6 +8,7 @@ import OptOutMirror
 import OptOuts
 import SENSClient
 import SENSCore
+import Tracing
 
 /// The composition root: for each service, SENS transport → unsubscribes resource → resilience → SENS-backed
 /// directory → cache; then the HTTP surface over all of them, and the one `HTTPClient` they share.
@@ -28,7 +29,15 @@ public enum GatewayApplication {
         let cacheMetrics = dependencies.cacheMetrics
         let resilienceMetrics = dependencies.resilienceMetrics
         let mirrorSettings = configuration.mirror.settings
-        let mirrorStore = dependencies.mirrorStore
+        let tracer = dependencies.tracer ?? NoOpTracer()
+        let mirrorStore = dependencies.mirrorStore.map { store -> any MirrorStore in
+            guard let spans = dependencies.tracer else { return store }
+            return TracedMirrorStore(
+                store,
+                system: store is PostgresMirrorStore ? "postgresql" : "sqlite",
+                tracer: spans
+            )
+        }
         let httpClient = makeHTTPClient(
             services: services,
             resilience: resilience,
@@ -47,6 +56,7 @@ public enum GatewayApplication {
                 clock: clock,
                 cacheMetrics: cacheMetrics ?? serviceMetrics,
                 resilienceMetrics: resilienceMetrics ?? serviceMetrics,
+                tracer: tracer,
                 logger: logger
             )
             probes.append(
@@ -66,6 +76,7 @@ public enum GatewayApplication {
                 clock: clock,
                 settings: mirrorSettings,
                 metrics: dependencies.mirrorMetrics ?? serviceMetrics,
+                tracer: tracer,
                 logger: logger
             )
             mirrors[service.name] = serviceMirror
@@ -76,6 +87,7 @@ public enum GatewayApplication {
                 resilience: resilience,
                 concurrency: mirrorSettings.syncConcurrency,
                 metrics: resilienceMetrics ?? serviceMetrics,
+                tracer: tracer,
                 logger: logger
             )
             syncTargets.append(.init(mirror: serviceMirror, source: syncSource))
@@ -105,7 +117,8 @@ public enum GatewayApplication {
                 accessLog: dependencies.accessLog ?? LoggerAccessLog(),
                 clock: clock,
                 delivery: delivery,
-                settings: httpSettings
+                settings: httpSettings,
+                tracer: dependencies.tracer
             )
         } catch {
             try? httpClient.syncShutdown()
@@ -172,6 +185,7 @@ public enum GatewayApplication {
         clock: any EpochClock,
         cacheMetrics: any CacheMetrics,
         resilienceMetrics: any ResilienceMetrics,
+        tracer: any Tracer,
         logger: Logger
     )
         -> (
@@ -182,7 +196,13 @@ public enum GatewayApplication {
         var logger = logger
         logger[metadataKey: "service"] = .string(service.name)
         let breaker = makeCircuitBreaker(resilience: resilience, metrics: resilienceMetrics, logger: logger)
-        let transport = HTTPSENSTransport(httpClient: httpClient, settings: service.sens, clock: clock, logger: logger)
+        let transport = HTTPSENSTransport(
+            httpClient: httpClient,
+            settings: service.sens,
+            clock: clock,
+            tracer: tracer,
+            logger: logger
+        )
         let resource = UnsubscribesResource(
             transport: transport,
             serviceID: service.sens.serviceID,
@@ -195,6 +215,7 @@ public enum GatewayApplication {
             breaker: breaker,
             bulkhead: resilience.bulkhead(),
             metrics: resilienceMetrics,
+            tracer: tracer,
             logger: logger
         )
         let source = SENSOptOutDirectory(sens: sens)
@@ -216,6 +237,7 @@ public enum GatewayApplication {
         resilience: ResilienceSettings,
         concurrency: Int,
         metrics: any ResilienceMetrics,
+        tracer: any Tracer,
         logger: Logger
     ) -> any OptOutDirectory {
         var serviceLogger = logger
@@ -235,6 +257,7 @@ public enum GatewayApplication {
                 bulkhead: Bulkhead(maxConcurrent: concurrency, maxQueued: 4 * concurrency),
                 metrics: metrics,
                 credentials: credentials,
+                tracer: tracer,
                 logger: logger
             )
         )
@@ -267,6 +290,9 @@ public enum GatewayApplication {
             ),
             connectionPool: pool
         )
+        // Its own spans would record each URL, and a list URL can hold a phone number: the SENS transport makes
+        // the calls' spans and sends their trace context itself.
+        configuration.tracing.tracer = nil
         // Every call goes through the egress proxy's CONNECT tunnel, with its basic authorization if it has one.
         if let proxy = calls.proxy {
             configuration.proxy = .server(
@@ -313,6 +339,8 @@ public struct GatewayDependencies: Sendable {
     public var checkSENSAtStart: Bool
     /// Receives the port the server listens on.
     public var onServerRunning: @Sendable (Int) async -> Void
+    /// The tracer of the traces (`GatewayTracing`), when they are on; nil makes no span.
+    public var tracer: (any Tracer)?
 
     public init(
         logger: Logger,
@@ -324,8 +352,10 @@ public struct GatewayDependencies: Sendable {
         mirrorStore: (any MirrorStore)? = nil,
         accessLog: BufferedAccessLog? = nil,
         checkSENSAtStart: Bool = false,
+        tracer: (any Tracer)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.tracer = tracer
         self.logger = logger
         self.clock = clock
         self.metrics = metrics

@@ -5,6 +5,7 @@ import OptOutMirror
 import SENSClient
 import SENSCore
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// Runs the gateway until SIGTERM or SIGINT, then shuts down gracefully: in-flight requests finish, then the
@@ -36,6 +37,7 @@ public enum GatewayRunner {
                 metadata: ["proxy": "\(proxy.masked)", "from": "\(proxy.source)"]
             )
         }
+        let tracing = try GatewayTracing.start(configuration.tracing, logger: logger)
         let mirror = try await openMirror(configuration, logger: logger)
         let app = try application(
             configuration,
@@ -43,9 +45,18 @@ public enum GatewayRunner {
             mirrorStore: mirror,
             logger: logger,
             checkSENSAtStart: true,
+            tracer: tracing?.tracer,
             onReady: onReady
         )
-        try await closing(mirror) { try await serviceGroup([app], configuration: configuration, logger: logger).run() }
+        try await closing(mirror) {
+            try await serviceGroup(
+                tracing.map { [$0.service] } ?? [],
+                app,
+                configuration: configuration,
+                logger: logger
+            )
+            .run()
+        }
     }
 
     /// The services run until SIGTERM or SIGINT; then answers in flight get `http.drainSeconds` to be written out
@@ -54,13 +65,16 @@ public enum GatewayRunner {
     /// What the services get to stop once the answers are out.
     public static let stopSeconds = 5
 
+    /// `first` run before `services` and stop after them: the traces' exporter flushes the spans of the last
+    /// requests.
     public static func serviceGroup(
-        _ services: [any Service],
+        _ first: [any Service] = [],
+        _ services: any Service...,
         configuration: GatewayConfiguration,
         logger: Logger
     ) -> ServiceGroup {
         var group = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) },
+            services: (first + services).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -147,6 +161,7 @@ public enum GatewayRunner {
         mirrorStore: (any MirrorStore)?,
         logger: Logger,
         checkSENSAtStart: Bool,
+        tracer: (any Tracer)? = nil,
         onReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let metrics = GatewayMetrics()
@@ -163,7 +178,8 @@ public enum GatewayRunner {
                 logger: logger,
                 onDropped: { metrics.recordDroppedLogLines($0) }
             ),
-            checkSENSAtStart: checkSENSAtStart
+            checkSENSAtStart: checkSENSAtStart,
+            tracer: tracer
         ) { port in
             logger.info("sens-gateway listening", metadata: ["address": "http://\(configuration.http.host):\(port)"])
             await onReady(port)

@@ -31,6 +31,12 @@ struct SignatureVerificationMiddleware<Context: RequestContext>: RouterMiddlewar
             stats.record { $0.rejectedCalls += 1 }
             throw SimulatorError.gateway(.authenticationFailed, details: problem)
         }
+        if let traceparent = request.headers[.traceparent] {
+            stats.record { counts in
+                counts.traceparents.append(traceparent)
+                counts.traceparents.removeFirst(max(0, counts.traceparents.count - SimulatorCounts.traceparentsKept))
+            }
+        }
         let account = signers[request.headers[.ncpAccessKey]!]!
         let serviceID = context.parameters.get("serviceId") ?? ""
         let known = signers.values.contains { $0.serviceIDs.contains(serviceID) }
@@ -70,4 +76,8 @@ extension HTTPField.Name {
     static let ncpTimestamp = Self(NCPHeader.timestamp)!
     static let ncpAccessKey = Self(NCPHeader.accessKey)!
     static let ncpSignature = Self(NCPHeader.signature)!
+}
+
+extension HTTPField.Name {
+    static let traceparent = Self("traceparent")!
 }

@@ -10,6 +10,10 @@ public struct SimulatorCounts: Codable, Sendable, Equatable {
     public var rejectedCalls = 0
     /// Calls answered with an injected fault.
     public var faultedCalls = 0
+    /// The W3C `traceparent` of the last calls that carried one (at most `traceparentsKept`, newest last): SENS
+    /// ignores it; a test reads here what trace context the gateway passed on.
+    public var traceparents: [String] = []
+    public static let traceparentsKept = 20
 
     public init() {}
 

@@ -33,6 +33,7 @@ enum SimulatorMode {
         }
         if configuredPort != 0 { announce(configuredPort) }
         let credentials = NCPCredentials(accessKey: randomHex(20), secretKey: NCPSecretKey(randomHex(40)))
+        let tracing = try GatewayTracing.start(configuration.tracing, logger: logger)
         let mirror = try await GatewayRunner.openMirror(configuration, logger: logger)
         let simulator = SENSSimulator(
             configuration: SimulatorConfiguration(
@@ -61,11 +62,18 @@ enum SimulatorMode {
                 services: services,
                 mirrorStore: mirror,
                 logger: logger,
-                checkSENSAtStart: false
+                checkSENSAtStart: false,
+                tracer: tracing?.tracer
             )
         }
         // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.
-        let group = GatewayRunner.serviceGroup([simulatorApp, gateway], configuration: configuration, logger: logger)
+        let group = GatewayRunner.serviceGroup(
+            tracing.map { [$0.service] } ?? [],
+            simulatorApp,
+            gateway,
+            configuration: configuration,
+            logger: logger
+        )
         try await GatewayRunner.closing(mirror) { try await group.run() }
     }
 

@@ -60,6 +60,62 @@ struct GatewayStartupTests {
 
     /// The egress proxy, read as curl reads it: https_proxy (either case) for an https SENS, http_proxy (lower case
     /// only) for an http one, no_proxy exempting SENS's host, SENS_PROXY_URL over all; masked for logs.
+    /// Traces are off unless an OTLP endpoint is set; the OTEL_* values are read as OpenTelemetry defines them,
+    /// and one the exporter would ignore or stop on stops start-up instead, naming it.
+    @Test func readsTheOpenTelemetryEnvironment() throws {
+        func read(_ changes: [String: String]) -> Result<GatewayConfiguration, GatewayStartup.StartupFailure> {
+            GatewayStartup.configuration(arguments: ["sens-gateway"], environment: complete.merging(changes) { $1 })
+        }
+        #expect(try read([:]).get().tracing == nil, "off unless configured")
+        #expect(try read(["OTEL_TRACES_SAMPLER": "always_on"]).get().tracing == nil)
+        let on = try #require(
+            try read([
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/",
+                "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                "OTEL_TRACES_SAMPLER_ARG": "0.01", "OTEL_EXPORTER_OTLP_HEADERS": "api-key=s%20cret, team=gw",
+                "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod", "OTEL_PROPAGATORS": "tracecontext,baggage",
+            ]).get().tracing
+        )
+        #expect(on.endpoint == "http://collector:4318/v1/traces")
+        #expect(on.sampler == "parentbased_traceidratio" && on.ratio == 0.01)
+        #expect(on.headers.map { $0.value } == ["s cret", "gw"])
+        #expect(on.resourceAttributes == ["deployment.environment": "prod"])
+        #expect(on.serviceName == "sens-gateway" && !on.json && on.baggageNamed)
+        let direct = try read([
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b/otlp/traces",
+        ]).get().tracing
+        #expect(direct?.endpoint == "https://b/otlp/traces", "the traces endpoint is used as given")
+        let endpoint = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"]
+        #expect(try read(endpoint.merging(["OTEL_SDK_DISABLED": "true"]) { $1 }).get().tracing == nil)
+        #expect(try read(endpoint.merging(["OTEL_TRACES_EXPORTER": "none"]) { $1 }).get().tracing == nil)
+        for (variable, value, says) in [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "http/protobuf, http/json"),
+            ("OTEL_TRACES_SAMPLER_ARG", "2", "a ratio from 0 to 1"),
+            ("OTEL_TRACES_SAMPLER", "jaeger_remote", "parentbased_always_on"),
+            ("OTEL_PROPAGATORS", "tracecontext,b3", "not built in"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "an http or https URL"),
+            ("OTEL_TRACES_EXPORTER", "console", "otlp, none"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key", "key=value pairs"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "5s", "a whole number"),
+        ] {
+            // Refused whether or not traces are on.
+            let sampler = variable == "OTEL_TRACES_SAMPLER_ARG" ? ["OTEL_TRACES_SAMPLER": "traceidratio"] : [:]
+            guard case .failure(let failure) = read(sampler.merging([variable: value]) { $1 }) else {
+                Issue.record("\(variable)=\(value) was accepted")
+                continue
+            }
+            #expect(failure.line.contains(variable) && failure.line.contains(says), "\(failure.line)")
+        }
+        guard case .failure(let unused) = read(["OTEL_TRACES_SAMPLER_ARG": "0.5"]) else {
+            Issue.record("a ratio for a sampler that takes none was accepted")
+            return
+        }
+        #expect(unused.line.contains("takes none"))
+        guard case .failure(let secret) = read(["OTEL_EXPORTER_OTLP_HEADERS": "token"]) else { return }
+        #expect(!secret.line.contains("token"), "the headers are a secret")
+    }
+
     @Test func readsTheEgressProxyAsCurlDoes() throws {
         func proxy(_ changes: [String: String]) throws -> EgressProxy? {
             var environment = complete

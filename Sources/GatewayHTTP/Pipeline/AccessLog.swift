@@ -9,6 +9,8 @@ public struct AccessLogEntry: Sendable {
     public var status: Int
     public var microseconds: Int64
     public var requestID: String
+    /// The request's trace, when traces are on.
+    public var traceID: String?
 
     /// `duration_ms` as the log has always shown it: milliseconds, three decimals at most, trailing zeros cut
     /// (`1.756`, `0.3`, `12.0`), the way `Double` prints them.

@@ -28,7 +28,7 @@ struct MirrorSync {
         self.mirror = mirror
         self.source = source
         self.limiter = SyncCallLimiter(maximum: mirror.settings.syncConcurrency, retryDelay: mirror.settings.retryDelay)
-        self.reader = WindowReader(source: source, limiter: limiter)
+        self.reader = WindowReader(source: source, limiter: limiter, tracer: mirror.tracer)
     }
 
     /// Runs (or resumes) a full pass with `settings.syncConcurrency` readers; while the mirror is complete, runs

@@ -126,11 +126,11 @@ public struct MirrorSyncService: Service {
             let progress = mirror.progress
             do {
                 if !progress.complete {
-                    try await sync.fullPass()
+                    try await sync.traced("full") { () async throws(OptOutError) in try await sync.fullPass() }
                 } else if progress.passUnderWay || reconcileDue(progress, mirror) {
                     // A reconciliation that fails is tried again next time; the incremental syncs go on meanwhile.
                     do {
-                        try await sync.fullPass()
+                        try await sync.traced("full") { () async throws(OptOutError) in try await sync.fullPass() }
                     } catch {
                         guard !Task.isCancelled else { return }
                         mirror.logger.warning(
@@ -139,8 +139,10 @@ public struct MirrorSyncService: Service {
                         )
                     }
                 }
-                try await sync.incremental()
-                if sync.verificationDue { try await sync.verify() }
+                try await sync.traced("incremental") { () async throws(OptOutError) in try await sync.incremental() }
+                if sync.verificationDue {
+                    try await sync.traced("verify") { () async throws(OptOutError) in try await sync.verify() }
+                }
                 failingSince = nil
                 delay = settings.retryDelay
                 guard await mirror.pause(settings.syncInterval) else { return }

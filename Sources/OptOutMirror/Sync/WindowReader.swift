@@ -1,5 +1,6 @@
 import Logging
 import OptOuts
+import Tracing
 
 /// Reads a time range of the source's list in windows that each come back whole from one call: a window whose
 /// page is full is split until it is not, so no answer depends on the source keeping its list in one order
@@ -9,6 +10,8 @@ import OptOuts
 struct WindowReader {
     let source: any OptOutDirectory
     let limiter: SyncCallLimiter
+    /// A span per window stored (its range, records and SENS calls), when traces are on.
+    var tracer: any Tracer = NoOpTracer()
     static let pageSize = OptOutQuery.maxPageSize
     /// Windows grow or shrink toward this many records.
     static let targetRecords: Int64 = 70
@@ -90,18 +93,23 @@ struct WindowReader {
             // Toward `targetRecords` a window, growing at most eightfold.
             let suggested = count == 0 ? width.saturatingTimes(8) : (width / count).saturatingTimes(Self.targetRecords)
             let nextSpan = max(1, min(suggested, width.saturatingTimes(8)))
+            let window = Window(
+                lower: windowLower,
+                upper: upper,
+                records: records,
+                unkeyed: unkeyed,
+                nextSpan: nextSpan,
+                calls: calls,
+                generation: generation
+            )
             do {
-                try await handle(
-                    Window(
-                        lower: windowLower,
-                        upper: upper,
-                        records: records,
-                        unkeyed: unkeyed,
-                        nextSpan: nextSpan,
-                        calls: calls,
-                        generation: generation
-                    )
-                )
+                try await tracer.withSpan("mirror sync window") { span in
+                    span.attributes["sens_gateway.window.from_ms"] = window.lower
+                    span.attributes["sens_gateway.window.to_ms"] = window.upper
+                    span.attributes["sens_gateway.window.records"] = window.records.count
+                    span.attributes["sens_gateway.window.sens_calls"] = window.calls
+                    try await handle(window)
+                }
                 calls = 0
             } catch let error as OptOutError {
                 throw error

@@ -2,6 +2,7 @@ import CallScope
 import Logging
 import SENSClient
 import SENSCore
+import Tracing
 
 /// Wraps one service's SENS calls with the gateway's defences: a circuit breaker, a bulkhead, and retries within
 /// the request's deadline (see `RetryPolicy`). Every answer other than an outage counts as SENS being up. A
@@ -16,6 +17,8 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
     let logger: Logger
     /// Whether SENS last accepted or refused the gateway's keys for reading.
     public let credentials: CredentialsHealth
+    /// Each attempt's span (its operation, number and outcome), when traces are on.
+    let tracer: any Tracer
 
     public init(
         upstream: any SENSUnsubscribes,
@@ -24,8 +27,10 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
         bulkhead: Bulkhead,
         metrics: any ResilienceMetrics = ResilienceStatistics(),
         credentials: CredentialsHealth? = nil,
+        tracer: any Tracer = NoOpTracer(),
         logger: Logger = Logger(label: "sens-gateway")
     ) {
+        self.tracer = tracer
         self.upstream = upstream
         self.policy = policy
         self.breaker = breaker
@@ -73,7 +78,9 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
             }
             let started = ContinuousClock.now
             do {
-                let value = try await bulkhead.run(attempt)
+                let value = try await traced(operation, attempt: attempts) { () async throws(SENSError) in
+                    try await bulkhead.run(attempt)
+                }
                 metrics.recordAttempt(operation: operation, outcome: "success", duration: started.duration(to: .now))
                 breaker.recordSuccess()
                 if !isWrite { credentials.recordAccepted() }
@@ -115,6 +122,36 @@ public struct ResilientUnsubscribes: SENSUnsubscribes {
                 // Cancelled while waiting (the caller went away): the last failure is the answer.
                 do { try await Task.sleep(for: delay) } catch _ { throw giveUp(error) }
             }
+        }
+    }
+}
+
+extension ResilientUnsubscribes {
+    /// One attempt in a span of its own, a child of the request's or the sync's: SENS gets it as its parent.
+    private func traced<Value>(
+        _ operation: String,
+        attempt number: Int,
+        _ body: () async throws(SENSError) -> Value
+    ) async throws(SENSError) -> Value {
+        let span = tracer.startSpan("SENS \(operation)", ofKind: .client)
+        defer { span.end() }
+        span.attributes["sens.operation"] = operation
+        span.attributes["sens.attempt"] = number
+        let result: Result<Value, SENSError> = await ServiceContext.$current.withValue(span.context) {
+            do throws(SENSError) {
+                return .success(try await body())
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let value):
+            span.attributes["sens.outcome"] = "success"
+            return value
+        case .failure(let error):
+            span.attributes["sens.outcome"] = error.outcomeLabel
+            span.setStatus(SpanStatus(code: .error))
+            throw error
         }
     }
 }

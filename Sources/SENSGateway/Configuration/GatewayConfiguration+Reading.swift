@@ -88,7 +88,8 @@ extension GatewayConfiguration {
             cache: cache,
             resilience: resilience,
             mirror: try Self.mirrorConfiguration(settings, simulator: simulator),
-            log: log
+            log: log,
+            tracing: try TracingConfiguration.read(settings)
         )
     }
 

@@ -17,6 +17,8 @@ public struct GatewayConfiguration: Sendable {
     public var resilience: ResilienceSettings
     public var mirror: MirrorConfiguration
     public var log: LogSettings
+    /// OpenTelemetry traces; nil when off.
+    public var tracing: TracingConfiguration?
 
     /// The mirror of each service's opt-out list, and the filter that reads it.
     public struct MirrorConfiguration: Sendable {
@@ -154,8 +156,10 @@ public struct GatewayConfiguration: Sendable {
         cache: CacheSettings,
         resilience: ResilienceSettings,
         mirror: MirrorConfiguration,
-        log: LogSettings
+        log: LogSettings,
+        tracing: TracingConfiguration? = nil
     ) {
+        self.tracing = tracing
         self.http = http
         self.mirror = mirror
         self.upstream = upstream

@@ -332,6 +332,122 @@ public enum GatewaySettings {
             placeholder: "FORMAT",
             help: "text, or json for one object per line"
         ),
+        // OpenTelemetry traces: the standard OTEL_* variables (the keys are spelled so that they map to them).
+        Setting(
+            "otel.exporterOtlpEndpoint",
+            .text,
+            default: nil,
+            placeholder: "URL",
+            help: "the OTLP/HTTP collector (traces go to URL/v1/traces); traces are off unless this or the next is set"
+        ),
+        Setting(
+            "otel.exporterOtlpTracesEndpoint",
+            .text,
+            default: nil,
+            placeholder: "URL",
+            help: "the OTLP/HTTP traces URL itself, used as given"
+        ),
+        Setting(
+            "otel.exporterOtlpProtocol",
+            .choice(["http/protobuf", "http/json"]),
+            default: "http/protobuf",
+            placeholder: "PROTOCOL",
+            help: "http/protobuf or http/json (gRPC is not built in)"
+        ),
+        Setting(
+            "otel.exporterOtlpHeaders",
+            .secret,
+            default: nil,
+            placeholder: "K=V,…",
+            help: "headers of every export (an API key, say), as key=value pairs separated by commas"
+        ),
+        Setting(
+            "otel.exporterOtlpTimeout",
+            .integer(1...600_000),
+            default: "10000",
+            placeholder: "MS",
+            help: "milliseconds an export may take"
+        ),
+        Setting(
+            "otel.serviceName",
+            .text,
+            default: "sens-gateway",
+            placeholder: "NAME",
+            help: "service.name of the traces"
+        ),
+        Setting(
+            "otel.resourceAttributes",
+            .text,
+            default: nil,
+            placeholder: "K=V,…",
+            help: "more resource attributes (k8s.pod.name=…, deployment.environment=…)"
+        ),
+        Setting(
+            "otel.tracesSampler",
+            .choice([
+                "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio", "always_on",
+                "always_off", "traceidratio",
+            ]),
+            default: "parentbased_always_on",
+            placeholder: "SAMPLER",
+            help: "which traces are recorded (a caller's sampled traceparent is followed with parentbased_…)"
+        ),
+        Setting(
+            "otel.tracesSamplerArg",
+            .text,
+            default: nil,
+            placeholder: "RATIO",
+            help: "the ratio of the traceidratio samplers, from 0 to 1 (1 when unset)"
+        ),
+        Setting(
+            "otel.propagators",
+            .text,
+            default: "tracecontext",
+            placeholder: "LIST",
+            help:
+                "tracecontext (W3C traceparent, read from callers and sent to SENS); baggage is accepted and not carried"
+        ),
+        Setting(
+            "otel.bspScheduleDelay",
+            .integer(1...600_000),
+            default: "5000",
+            placeholder: "MS",
+            help: "milliseconds between two exports of finished spans"
+        ),
+        Setting(
+            "otel.bspExportTimeout",
+            .integer(1...600_000),
+            default: "30000",
+            placeholder: "MS",
+            help: "milliseconds a batch's export may take (also the flush at shutdown)"
+        ),
+        Setting(
+            "otel.bspMaxQueueSize",
+            .integer(1...1_000_000),
+            default: "2048",
+            placeholder: "N",
+            help: "finished spans kept for export at most; more are dropped"
+        ),
+        Setting(
+            "otel.bspMaxExportBatchSize",
+            .integer(1...1_000_000),
+            default: "512",
+            placeholder: "N",
+            help: "spans an export sends at most"
+        ),
+        Setting(
+            "otel.sdkDisabled",
+            .boolean,
+            default: "false",
+            help: "true turns traces off whatever else is set"
+        ),
+        Setting(
+            "otel.tracesExporter",
+            .choice(["otlp", "none"]),
+            default: "otlp",
+            placeholder: "EXPORTER",
+            help: "otlp, or none to turn traces off"
+        ),
     ]
 
     /// A setting's default from the table above: the one place defaults are spelled.

@@ -45,10 +45,12 @@ struct SettingsReader {
             "\(key) is not in GatewaySettings"
         )
         if let value = flags[key] { return value }
-        // Every secret setting's key ends in `secretKey` (the shared one and each service's), or is the database URL.
+        // Every secret setting's key ends in `secretKey` (the shared one and each service's), or is the database URL,
+        // the proxy's or the trace exports' headers.
         return environment.string(
             forKey: ConfigKey(key),
             isSecret: key.hasSuffix("secretKey") || key == "mirror.databaseUrl" || key == "sens.proxyUrl"
+                || key == "otel.exporterOtlpHeaders"
         )
     }
 

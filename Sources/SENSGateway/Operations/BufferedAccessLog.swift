@@ -147,7 +147,7 @@ public final class BufferedAccessLog: AccessLog, Service {
 
     /// What comes before each field of a line, and after the last; the fields in their sorted order.
     private struct FieldLayout {
-        let duration, method, requestID, route, status, end: [UInt8]
+        let duration, method, requestID, route, status, traceID, end: [UInt8]
         /// JSON escapes the route (a template is safe as it is, but is not checked to be).
         let escapesRoute: Bool
 
@@ -157,13 +157,16 @@ public final class BufferedAccessLog: AccessLog, Service {
             _ requestID: String,
             _ route: String,
             _ status: String,
+            _ traceID: String,
             _ end: String,
             escapesRoute: Bool
         ) {
             (self.duration, self.method, self.requestID) = (
                 Array(duration.utf8), Array(method.utf8), Array(requestID.utf8)
             )
-            (self.route, self.status, self.end) = (Array(route.utf8), Array(status.utf8), Array(end.utf8))
+            (self.route, self.status, self.traceID, self.end) = (
+                Array(route.utf8), Array(status.utf8), Array(traceID.utf8), Array(end.utf8)
+            )
             self.escapesRoute = escapesRoute
         }
     }
@@ -179,6 +182,10 @@ public final class BufferedAccessLog: AccessLog, Service {
         if layout.escapesRoute { appendJSONEscaped(entry.route, to: &buffer) } else { buffer += entry.route.utf8 }
         buffer += layout.status
         buffer += String(entry.status).utf8
+        if let traceID = entry.traceID {
+            buffer += layout.traceID
+            buffer += traceID.utf8
+        }
         buffer += layout.end
     }
 
@@ -219,6 +226,7 @@ public final class BufferedAccessLog: AccessLog, Service {
         " request_id=",
         " route=",
         " status=",
+        " trace_id=",
         " [GatewayHTTP] request\n",
         escapesRoute: false
     )
@@ -230,6 +238,7 @@ public final class BufferedAccessLog: AccessLog, Service {
         "\",\"request_id\":\"",
         "\",\"route\":\"",
         "\",\"status\":\"",
+        "\",\"trace_id\":\"",
         "\"}\n",
         escapesRoute: true
     )
