@@ -74,9 +74,10 @@ public struct GatewayResponder: HTTPResponder {
         clock: any EpochClock,
         delivery: AnswerDelivery,
         settings: Settings,
-        tracer: (any Tracer)? = nil
+        tracer: (any Tracer)? = nil,
+        readsCallersTraceContext: Bool = true
     ) throws {
-        self.tracing = tracer.map(RequestTracing.init)
+        self.tracing = tracer.map { RequestTracing(tracer: $0, readsCallersContext: readsCallersTraceContext) }
         self.services = services
         self.delivery = delivery
         self.rules = RequestRules(

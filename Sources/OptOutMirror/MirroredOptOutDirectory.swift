@@ -18,26 +18,26 @@ public struct MirroredOptOutDirectory: OptOutDirectory {
     /// mirror in the order SENS applied it; a register whose answer was lost leaves its numbers opted out, and in
     /// doubt on this replica until SENS is asked (an unconfirmed removal needs nothing: the number stays opted out, the safe side).
     public func register(_ numbers: [PhoneNumber]) async -> WriteOutcome {
-        await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
+        await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { ticket in
             var outcome = await base.register(numbers)
             outcome.mirrorNote = await mirror.recordWrite(
                 registered: outcome.registered,
                 removed: [],
                 unconfirmedRegistrations: outcome.unconfirmed,
-                since: since
+                ticket: ticket
             )
             return outcome
         }
     }
 
     public func remove(_ numbers: [PhoneNumber]) async -> WriteOutcome {
-        await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { since in
+        await mirror.writing(numbers.compactMap { PhoneKey(digits: $0.digits) }) { ticket in
             var outcome = await base.remove(numbers)
             outcome.mirrorNote = await mirror.recordWrite(
                 registered: [],
                 removed: outcome.done,
                 unconfirmedRegistrations: [],
-                since: since
+                ticket: ticket
             )
             return outcome
         }

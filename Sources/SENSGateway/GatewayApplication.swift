@@ -57,6 +57,7 @@ public enum GatewayApplication {
                 cacheMetrics: cacheMetrics ?? serviceMetrics,
                 resilienceMetrics: resilienceMetrics ?? serviceMetrics,
                 tracer: tracer,
+                propagator: dependencies.propagatesTraceContext ? tracer : NoOpTracer(),
                 logger: logger
             )
             probes.append(
@@ -118,7 +119,8 @@ public enum GatewayApplication {
                 clock: clock,
                 delivery: delivery,
                 settings: httpSettings,
-                tracer: dependencies.tracer
+                tracer: dependencies.tracer,
+                readsCallersTraceContext: dependencies.propagatesTraceContext
             )
         } catch {
             try? httpClient.syncShutdown()
@@ -186,6 +188,7 @@ public enum GatewayApplication {
         cacheMetrics: any CacheMetrics,
         resilienceMetrics: any ResilienceMetrics,
         tracer: any Tracer,
+        propagator: any Tracer,
         logger: Logger
     )
         -> (
@@ -200,7 +203,7 @@ public enum GatewayApplication {
             httpClient: httpClient,
             settings: service.sens,
             clock: clock,
-            tracer: tracer,
+            tracer: propagator,
             logger: logger
         )
         let resource = UnsubscribesResource(
@@ -341,6 +344,8 @@ public struct GatewayDependencies: Sendable {
     public var onServerRunning: @Sendable (Int) async -> Void
     /// The tracer of the traces (`GatewayTracing`), when they are on; nil makes no span.
     public var tracer: (any Tracer)?
+    /// Whether the W3C trace context is read from callers and sent to SENS.
+    public var propagatesTraceContext: Bool
 
     public init(
         logger: Logger,
@@ -353,9 +358,11 @@ public struct GatewayDependencies: Sendable {
         accessLog: BufferedAccessLog? = nil,
         checkSENSAtStart: Bool = false,
         tracer: (any Tracer)? = nil,
+        propagatesTraceContext: Bool = true,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.tracer = tracer
+        self.propagatesTraceContext = propagatesTraceContext
         self.logger = logger
         self.clock = clock
         self.metrics = metrics

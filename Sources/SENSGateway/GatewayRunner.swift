@@ -5,7 +5,6 @@ import OptOutMirror
 import SENSClient
 import SENSCore
 import ServiceLifecycle
-import Tracing
 import UnixSignals
 
 /// Runs the gateway until SIGTERM or SIGINT, then shuts down gracefully: in-flight requests finish, then the
@@ -45,7 +44,7 @@ public enum GatewayRunner {
             mirrorStore: mirror,
             logger: logger,
             checkSENSAtStart: true,
-            tracer: tracing?.tracer,
+            tracing: tracing,
             onReady: onReady
         )
         try await closing(mirror) {
@@ -161,7 +160,7 @@ public enum GatewayRunner {
         mirrorStore: (any MirrorStore)?,
         logger: Logger,
         checkSENSAtStart: Bool,
-        tracer: (any Tracer)? = nil,
+        tracing: GatewayTracing? = nil,
         onReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let metrics = GatewayMetrics()
@@ -179,7 +178,8 @@ public enum GatewayRunner {
                 onDropped: { metrics.recordDroppedLogLines($0) }
             ),
             checkSENSAtStart: checkSENSAtStart,
-            tracer: tracer
+            tracer: tracing?.tracer,
+            propagatesTraceContext: tracing?.propagates ?? false
         ) { port in
             logger.info("sens-gateway listening", metadata: ["address": "http://\(configuration.http.host):\(port)"])
             await onReady(port)

@@ -63,7 +63,7 @@ enum SimulatorMode {
                 mirrorStore: mirror,
                 logger: logger,
                 checkSENSAtStart: false,
-                tracer: tracing?.tracer
+                tracing: tracing
             )
         }
         // Shut down in reverse: the gateway drains first, then the simulator it depends on stops.

@@ -1,14 +1,16 @@
 import GatewayAPI
 import HTTPTypes
-import OptOutMirror
+import Logging
 import OptOuts
 import SENSCore
 import SENSGateway
 import SENSSimulator
 import SENSTestSupport
+import Synchronization
 import Testing
 
 @testable import GatewayHTTP
+@testable import OptOutMirror
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -90,6 +92,57 @@ struct ChangeRetentionTests {
                 }
             }
             #expect(model.values.allSatisfy { $0.prunedThrough > 0 }, "the run pruned nothing")
+        }
+    }
+
+    /// A replica that fell behind the retention (paused for days) and writes through its gateway before its follow
+    /// loop runs: the store's answer lacks the pruned changes it missed, so it stops vouching instead of following
+    /// on, and its next read of the store loads the whole list, the missed number with it.
+    @Test func aWriteThroughAReplicaBehindTheRetentionMakesItLoadTheListAgain() async throws {
+        try await StoreLocation.with(.postgres) { location in
+            let (storeA, storeB) = (try await location.open(), try await location.open())
+            let service = "ncp:sms:kr:123456789012:sens"
+            let missed = PhoneKey(digits: "01077770001")!
+            let written = PhoneKey(digits: "01077770002")!
+            let b = ServiceMirror(
+                name: "default",
+                storeKey: service,
+                store: storeB,
+                clock: SystemEpochClock(),
+                settings: MirrorHarness.fast,
+                metrics: NoMirrorMetrics(),
+                logger: Logger(label: "b")
+            )
+            try await b.load()
+            // Another replica's write, then every change pruned, while this one was away.
+            _ = try await storeA.apply(
+                service: service,
+                records: [MirrorRecord(key: missed, registeredAtMilliseconds: 1, source: .ars)],
+                removals: [],
+                observedAtMilliseconds: 1,
+                origin: .gateway,
+                progress: nil,
+                after: 0
+            )
+            while try await storeA.pruneChanges(service: service, observedBefore: .max, limit: 1_000) > 0 {}
+
+            let note = await b.writing([written]) { ticket in
+                await b.recordWrite(
+                    registered: [OptOut(phoneNumber: "01077770002", registeredAtMilliseconds: 2, source: .manual)],
+                    removed: [],
+                    unconfirmedRegistrations: [],
+                    ticket: ticket
+                )
+            }
+            #expect(note == nil, "the write is in the store")
+            #expect(b.state.withLock { !$0.loaded }, "it no longer vouches for an index that lacks what it missed")
+            #expect(b.heldOptOut(missed) == nil && b.heldOptOut(written) == nil)
+
+            try await b.follow(asSyncer: false)
+            #expect(b.state.withLock { $0.loaded && $0.index.optOut(of: missed) != nil })
+            #expect(b.state.withLock { $0.index.optOut(of: written) != nil })
+            try await storeA.close()
+            try await storeB.close()
         }
     }
 

@@ -35,7 +35,7 @@ struct TracingTests {
                         "MIRROR_SYNC_INTERVAL_SECONDS": "1", "MIRROR_MAX_STALENESS_SECONDS": "5",
                         "MIRROR_VERIFY_INTERVAL_SECONDS": "1",
                         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiverPort)",
-                        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_BSP_SCHEDULE_DELAY": "100",
+                        "OTEL_BSP_SCHEDULE_DELAY": "100",
                         "OTEL_SERVICE_NAME": "gateway-under-test",
                     ]
                 )
@@ -123,31 +123,27 @@ struct TracingTests {
     }
 }
 
-/// An OTLP/HTTP receiver of JSON exports (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`): keeps every body and the spans
-/// in them.
+/// An OTLP/HTTP receiver (`http/protobuf`): keeps every export's bytes and the spans in them.
 final class OTLPReceiver: Sendable {
     private let received = Mutex<(bodies: [String], spans: [ExportedSpan])>(([], []))
 
+    /// Each export's bytes, as Latin-1 text: the strings in it are UTF-8 as they are, for a search.
     var bodies: [String] { received.withLock { $0.bodies } }
 
     var application: some ApplicationProtocol {
         let router = Router()
         router.post("/v1/traces") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 16 << 20)
-            self.keep(String(buffer: body))
-            return Response(
-                status: .ok,
-                headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: "{}"))
-            )
+            self.keep(Array(body.readableBytesView))
+            return Response(status: .ok, headers: [.contentType: "application/x-protobuf"])
         }
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 
-    private func keep(_ body: String) {
-        let spans = (try? JSONDecoder().decode(Export.self, from: Data(body.utf8)))?.spans ?? []
+    private func keep(_ body: [UInt8]) {
+        let spans = OTLPTraces.spans(in: body)
         received.withLock {
-            $0.bodies.append(body)
+            $0.bodies.append(String(body.map { Character(Unicode.Scalar($0)) }))
             $0.spans += spans
         }
     }
@@ -165,54 +161,86 @@ final class OTLPReceiver: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
     }
+}
 
-    /// OTLP's JSON: ids in base64, 64-bit integers as strings, `kind` as a number (2 server, 3 client).
-    private struct Export: Decodable {
-        var resourceSpans: [ResourceSpans]?
-        struct ResourceSpans: Decodable { var scopeSpans: [ScopeSpans]? }
-        struct ScopeSpans: Decodable { var spans: [Span]? }
-        struct Span: Decodable {
-            var traceId: String
-            var spanId: String
-            var parentSpanId: String?
-            var name: String
-            var kind: Int?
-            var attributes: [Attribute]?
-        }
-        struct Attribute: Decodable {
-            var key: String
-            var value: Value
-            struct Value: Decodable {
-                var stringValue: String?
-                var intValue: String?
-                var boolValue: Bool?
+/// The spans of an OTLP `ExportTraceServiceRequest`, read straight from the protobuf wire format (the fields the
+/// tests look at): request.resource_spans(1) → scope_spans(2) → spans(2) → trace_id(1), span_id(2),
+/// parent_span_id(4), name(5), kind(6), attributes(9) → key(1), value(2) → string(1), bool(2), int(3).
+enum OTLPTraces {
+    static func spans(in request: [UInt8]) -> [ExportedSpan] {
+        fields(request[...]).filter { $0.number == 1 }.flatMap { resource in
+            fields(resource.bytes).filter { $0.number == 2 }.flatMap { scope in
+                fields(scope.bytes).filter { $0.number == 2 }.map { span(fields($0.bytes)) }
             }
         }
+    }
 
-        var spans: [ExportedSpan] {
-            (resourceSpans ?? []).flatMap { ($0.scopeSpans ?? []).flatMap { $0.spans ?? [] } }.map { span in
-                ExportedSpan(
-                    traceID: Self.hex(span.traceId),
-                    spanID: Self.hex(span.spanId),
-                    parentSpanID: span.parentSpanId.flatMap { $0.isEmpty ? nil : Self.hex($0) },
-                    name: span.name,
-                    kind: span.kind ?? 0,
-                    attributes: Dictionary(
-                        (span.attributes ?? []).map {
-                            (
-                                $0.key,
-                                $0.value.stringValue ?? $0.value.intValue ?? $0.value.boolValue.map { "\($0)" } ?? ""
-                            )
-                        },
-                        uniquingKeysWith: { $1 }
-                    )
-                )
+    private static func span(_ fields: [Field]) -> ExportedSpan {
+        func bytes(_ number: Int) -> ArraySlice<UInt8>? { fields.last { $0.number == number }?.bytes }
+        func hex(_ bytes: ArraySlice<UInt8>?) -> String? {
+            bytes.flatMap { $0.isEmpty ? nil : $0.map { String(format: "%02x", $0) }.joined() }
+        }
+        var attributes: [String: String] = [:]
+        for attribute in fields.filter({ $0.number == 9 }) {
+            let pair = Self.fields(attribute.bytes)
+            guard let key = pair.first(where: { $0.number == 1 }),
+                let value = pair.first(where: { $0.number == 2 }).map({ Self.fields($0.bytes) })?.first
+            else { continue }
+            attributes[String(decoding: key.bytes, as: UTF8.self)] =
+                switch value.number {
+                case 1: String(decoding: value.bytes, as: UTF8.self)
+                case 2: value.varint == 1 ? "true" : "false"
+                default: String(Int64(bitPattern: value.varint))
+                }
+        }
+        return ExportedSpan(
+            traceID: hex(bytes(1)) ?? "",
+            spanID: hex(bytes(2)) ?? "",
+            parentSpanID: hex(bytes(4)),
+            name: bytes(5).map { String(decoding: $0, as: UTF8.self) } ?? "",
+            kind: Int(fields.last { $0.number == 6 }?.varint ?? 0),
+            attributes: attributes
+        )
+    }
+
+    /// One field of a message: its number, and its bytes (length-delimited) or its value (varint).
+    private struct Field {
+        var number: Int
+        var bytes: ArraySlice<UInt8> = []
+        var varint: UInt64 = 0
+    }
+
+    private static func fields(_ message: ArraySlice<UInt8>) -> [Field] {
+        var fields: [Field] = []
+        var index = message.startIndex
+        func varint() -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < message.endIndex {
+                let byte = message[index]
+                index += 1
+                value |= UInt64(byte & 0x7f) << shift
+                if byte < 0x80 { break }
+                shift += 7
             }
+            return value
         }
-
-        static func hex(_ base64: String) -> String {
-            (Data(base64Encoded: base64) ?? Data()).map { String(format: "%02x", $0) }.joined()
+        while index < message.endIndex {
+            let key = varint()
+            var field = Field(number: Int(key >> 3))
+            switch key & 7 {
+            case 0: field.varint = varint()
+            case 1: index += 8
+            case 2:
+                let length = Int(varint())
+                field.bytes = message[index..<min(index + length, message.endIndex)]
+                index += length
+            case 5: index += 4
+            default: return fields
+            }
+            fields.append(field)
         }
+        return fields
     }
 }
 

@@ -80,7 +80,13 @@ struct GatewayStartupTests {
         #expect(on.sampler == "parentbased_traceidratio" && on.ratio == 0.01)
         #expect(on.headers.map { $0.value } == ["s cret", "gw"])
         #expect(on.resourceAttributes == ["deployment.environment": "prod"])
-        #expect(on.serviceName == "sens-gateway" && !on.json && on.baggageNamed)
+        #expect(on.serviceName == "sens-gateway" && on.baggageNamed && on.propagates)
+        let noContext = try read(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_PROPAGATORS": "none"]).get()
+        #expect(noContext.tracing?.propagates == false)
+        let bearer = try read([
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_HEADERS": "Authorization = Bearer abc ",
+        ]).get()
+        #expect(bearer.tracing?.headers.map { "\($0.name)=\($0.value)" } == ["Authorization=Bearer abc"])
         let direct = try read([
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b/otlp/traces",
@@ -90,7 +96,11 @@ struct GatewayStartupTests {
         #expect(try read(endpoint.merging(["OTEL_SDK_DISABLED": "true"]) { $1 }).get().tracing == nil)
         #expect(try read(endpoint.merging(["OTEL_TRACES_EXPORTER": "none"]) { $1 }).get().tracing == nil)
         for (variable, value, says) in [
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "http/protobuf, http/json"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=x", "use OTEL_EXPORTER_OTLP_HEADERS"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", "no compression"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:s3cret@collector", "without a user or password"),
             ("OTEL_TRACES_SAMPLER_ARG", "2", "a ratio from 0 to 1"),
             ("OTEL_TRACES_SAMPLER", "jaeger_remote", "parentbased_always_on"),
             ("OTEL_PROPAGATORS", "tracecontext,b3", "not built in"),
@@ -106,13 +116,17 @@ struct GatewayStartupTests {
                 continue
             }
             #expect(failure.line.contains(variable) && failure.line.contains(says), "\(failure.line)")
+            #expect(!failure.line.contains("s3cret"), "a password in the endpoint is not echoed")
         }
         guard case .failure(let unused) = read(["OTEL_TRACES_SAMPLER_ARG": "0.5"]) else {
             Issue.record("a ratio for a sampler that takes none was accepted")
             return
         }
         #expect(unused.line.contains("takes none"))
-        guard case .failure(let secret) = read(["OTEL_EXPORTER_OTLP_HEADERS": "token"]) else { return }
+        guard case .failure(let secret) = read(["OTEL_EXPORTER_OTLP_HEADERS": "token"]) else {
+            Issue.record("a header without a value was accepted")
+            return
+        }
         #expect(!secret.line.contains("token"), "the headers are a secret")
     }
 

@@ -1,3 +1,5 @@
+import SENSCore
+
 /// Reads plain text (one recipient per line) or CSV and TSV (one per record, from one column).
 ///
 /// A line ends at LF, CRLF or a CR alone (old Mac files). Complete lines are read straight from the chunk; only the

@@ -1,4 +1,5 @@
 import HTTPTypes
+import SENSCore
 
 /// What the HTTP layer reads from a request's headers the same way everywhere.
 extension HTTPFields {

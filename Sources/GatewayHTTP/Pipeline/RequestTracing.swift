@@ -7,6 +7,8 @@ import Tracing
 /// task's `ServiceContext`.
 struct RequestTracing: Sendable {
     let tracer: any Tracer
+    /// Whether a caller's `traceparent` is the span's parent (`OTEL_PROPAGATORS` names `tracecontext`).
+    let readsCallersContext: Bool
 
     /// A span started for a request, and its ids for the log lines.
     struct Started {
@@ -17,7 +19,7 @@ struct RequestTracing: Sendable {
 
     func start(_ fields: HTTPFields, method: String) -> Started {
         var parent = ServiceContext.topLevel
-        tracer.extract(fields, into: &parent, using: HTTPFieldsExtractor())
+        if readsCallersContext { tracer.extract(fields, into: &parent, using: HTTPFieldsExtractor()) }
         let span = tracer.startSpan(method, context: parent, ofKind: .server)
         // The ids as the trace context carries them on (`traceparent`: version-trace-span-flags).
         var carrier: [String: String] = [:]

@@ -7,6 +7,8 @@ final class AsyncGate: Sendable {
         var busy = false
         var waiting: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
         var nextID = 0
+        /// The timers of the waiters with a limit, cancelled when their turn comes first.
+        var timers: [Int: Task<Void, Never>] = [:]
     }
 
     /// A caller that gave up waiting for its turn.
@@ -48,25 +50,32 @@ final class AsyncGate: Sendable {
             }
             guard let id else { return continuation.resume(returning: true) }
             guard let limit else { return }
-            Task {
-                try? await Task.sleep(for: limit)
+            let timer = Task {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
                 let expired = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                    state.timers[id] = nil
                     guard let position = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
                     return state.waiting.remove(at: position).continuation
                 }
                 expired?.resume(returning: false)
             }
+            // Kept unless the turn came (or the timer fired) already.
+            state.withLock { state in
+                if state.waiting.contains(where: { $0.id == id }) { state.timers[id] = timer } else { timer.cancel() }
+            }
         }
     }
 
     private func leave() {
-        let next = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+        let next = state.withLock { state -> (CheckedContinuation<Bool, Never>, Task<Void, Never>?)? in
             guard !state.waiting.isEmpty else {
                 state.busy = false
                 return nil
             }
-            return state.waiting.removeFirst().continuation
+            let next = state.waiting.removeFirst()
+            return (next.continuation, state.timers.removeValue(forKey: next.id))
         }
-        next?.resume(returning: true)
+        next?.1?.cancel()
+        next?.0.resume(returning: true)
     }
 }

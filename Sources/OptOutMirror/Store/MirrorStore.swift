@@ -8,7 +8,7 @@ public protocol MirrorStore: Sendable {
     /// Creates or upgrades the schema (versioned migrations); run once at start-up, before anything else.
     func migrate() async throws
 
-    /// Upserts `records` and deletes `removals`, appends a change (of `origin`) for each record that was new or
+    /// Makes `write`: upserts `records` and deletes `removals`, appends a change (of `origin`) for each record that was new or
     /// different and for each number that was there to remove, and saves `progress`, all at once. Returns every
     /// change of the service after sequence `after`, in sequence order: those this call made, and any that other
     /// processes sharing the store made before them. A sync's write (`origin` `.sync`) is made only while this
@@ -21,17 +21,7 @@ public protocol MirrorStore: Sendable {
     /// not made; its registration is) and reported in `conflicted`, for the caller to ask SENS.
     ///
     /// With `deadline`, the call ends by then at the latest (a write through the gateway, whose answer waits).
-    func apply(
-        service: String,
-        records: [MirrorRecord],
-        removals: [PhoneKey],
-        observedAtMilliseconds: Int64,
-        origin: MirrorChange.Origin,
-        progress: MirrorProgress?,
-        after: Int64,
-        conflictsSince: Int64?,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> MirrorApplied
+    func apply(service: String, _ write: MirrorWrite) async throws -> MirrorApplied
 
     /// A count of the service's writes through the gateways, read before a write calls SENS: its `conflictsSince`.
     func gatewayWriteClock(service: String) async throws -> Int64
@@ -73,16 +63,53 @@ public protocol MirrorStore: Sendable {
     func close() async throws
 }
 
+/// One write to a service's list in the store (`MirrorStore.apply`).
+public struct MirrorWrite: Sendable {
+    public var records: [MirrorRecord]
+    public var removals: [PhoneKey]
+    public var observedAtMilliseconds: Int64
+    public var origin: MirrorChange.Origin
+    public var progress: MirrorProgress?
+    /// The sequence of the last change the caller holds: every change after it is returned.
+    public var after: Int64
+    public var conflictsSince: Int64?
+    public var deadline: ContinuousClock.Instant?
+
+    public init(
+        records: [MirrorRecord],
+        removals: [PhoneKey],
+        observedAtMilliseconds: Int64,
+        origin: MirrorChange.Origin,
+        progress: MirrorProgress?,
+        after: Int64,
+        conflictsSince: Int64? = nil,
+        deadline: ContinuousClock.Instant? = nil
+    ) {
+        self.records = records
+        self.removals = removals
+        self.observedAtMilliseconds = observedAtMilliseconds
+        self.origin = origin
+        self.progress = progress
+        self.after = after
+        self.conflictsSince = conflictsSince
+        self.deadline = deadline
+    }
+}
+
 /// What `MirrorStore.apply` did.
 public struct MirrorApplied: Sendable {
     /// Every change of the service after the sequence the caller gave, in sequence order.
     public var changes: [MirrorChange]
     /// The numbers another gateway write recorded since `conflictsSince`.
     public var conflicted: Set<PhoneKey>
+    /// The service's pruned mark (`ChangeFeedStart.prunedThrough`) as the write saw it: above the caller's `after`,
+    /// `changes` lacks changes the caller never had, and its index cannot follow on from them.
+    public var prunedThrough: Int64
 
-    public init(changes: [MirrorChange], conflicted: Set<PhoneKey> = []) {
+    public init(changes: [MirrorChange], conflicted: Set<PhoneKey> = [], prunedThrough: Int64 = 0) {
         self.changes = changes
         self.conflicted = conflicted
+        self.prunedThrough = prunedThrough
     }
 }
 
@@ -99,14 +126,14 @@ extension MirrorStore {
     ) async throws -> [MirrorChange] {
         try await apply(
             service: service,
-            records: records,
-            removals: removals,
-            observedAtMilliseconds: observedAtMilliseconds,
-            origin: origin,
-            progress: progress,
-            after: after,
-            conflictsSince: nil,
-            deadline: nil
+            MirrorWrite(
+                records: records,
+                removals: removals,
+                observedAtMilliseconds: observedAtMilliseconds,
+                origin: origin,
+                progress: progress,
+                after: after
+            )
         ).changes
     }
 }

@@ -195,17 +195,10 @@ public final class PostgresMirrorStore: MirrorStore {
         }
     }
 
-    public func apply(
-        service: String,
-        records: [MirrorRecord],
-        removals: [PhoneKey],
-        observedAtMilliseconds: Int64,
-        origin: MirrorChange.Origin,
-        progress: MirrorProgress?,
-        after: Int64,
-        conflictsSince: Int64?,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> MirrorApplied {
+    public func apply(service: String, _ write: MirrorWrite) async throws -> MirrorApplied {
+        let (removals, observedAtMilliseconds) = (write.removals, write.observedAtMilliseconds)
+        let (origin, progress, after) = (write.origin, write.progress, write.after)
+        let (conflictsSince, deadline) = (write.conflictsSince, write.deadline)
         let id = try await serviceID(service)
         let progressText = try progress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let logger = self.logger
@@ -218,14 +211,19 @@ public final class PostgresMirrorStore: MirrorStore {
         let fence = fencePID
         // One row a number (the last one given): an upsert cannot touch a row twice.
         var seen = Set<PhoneKey>()
-        let records = Array(records.reversed().filter { seen.insert($0.key).inserted }.reversed())
+        let records = Array(write.records.reversed().filter { seen.insert($0.key).inserted }.reversed())
         let client = self.client
         // A sync removes none of the numbers another replica wrote through its gateway since `after`: this one's
         // sync read may predate that write, and it has not seen it yet. (It may add them: that errs on the safe side.)
         let spare = origin == .sync
         let limit = deadline.map { min(timeout, $0 - .now) } ?? timeout
-        guard limit > .zero else {
-            throw MirrorStoreError.database("writing the mirror failed: no time was left within \(timeout)")
+        // The outage that used the write's time up (reading the write clock) is what to report.
+        if let outage = outage.explanation { throw MirrorStoreError.database("writing the mirror failed: \(outage)") }
+        // Too little left for a statement to run (and `statement_timeout` 0 would mean none at all).
+        guard limit >= .milliseconds(50) else {
+            throw MirrorStoreError.database(
+                "writing the mirror failed: the write's time (\(timeout), mirror.databaseTimeoutSeconds) was used up before it"
+            )
         }
         return try await database("writing the mirror", within: limit) { [self] in
             try await client.withTransaction(logger: logger) { connection in
@@ -330,6 +328,11 @@ public final class PostgresMirrorStore: MirrorStore {
                         logger: logger
                     )
                 }
+                var prunedThrough: Int64 = 0
+                for try await value in try await connection.query(
+                    "SELECT through FROM mirror_changes_pruned WHERE service = \(id)",
+                    logger: logger
+                ).decode(Int64.self) { prunedThrough = value }
                 return MirrorApplied(
                     changes: try await Self.changes(
                         on: connection,
@@ -338,7 +341,8 @@ public final class PostgresMirrorStore: MirrorStore {
                         limit: Int.max,
                         logger: logger
                     ),
-                    conflicted: conflicted
+                    conflicted: conflicted,
+                    prunedThrough: prunedThrough
                 )
             }
         }

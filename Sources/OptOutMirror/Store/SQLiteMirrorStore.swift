@@ -97,18 +97,10 @@ public final class SQLiteMirrorStore: MirrorStore {
     /// number overlap, so there is nothing to count and `apply` takes no `conflictsSince`.
     public func gatewayWriteClock(service: String) async throws -> Int64 { 0 }
 
-    public func apply(
-        service: String,
-        records: [MirrorRecord],
-        removals: [PhoneKey],
-        observedAtMilliseconds: Int64,
-        origin: MirrorChange.Origin,
-        progress: MirrorProgress?,
-        after: Int64,
-        conflictsSince: Int64?,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> MirrorApplied {
-        try await gate.run {
+    public func apply(service: String, _ write: MirrorWrite) async throws -> MirrorApplied {
+        let (records, removals, observedAtMilliseconds) = (write.records, write.removals, write.observedAtMilliseconds)
+        let (origin, progress, after) = (write.origin, write.progress, write.after)
+        return try await gate.run {
             let id = try await serviceID(service)
             return try await transaction {
                 for chunk in records.chunked(Self.rowsPerStatement) {
@@ -158,7 +150,14 @@ public final class SQLiteMirrorStore: MirrorStore {
                         [.text(text), .integer(id)]
                     )
                 }
-                return MirrorApplied(changes: try await changesAfter(id, after, limit: Int.max))
+                let pruned = try await connection.query(
+                    "SELECT through FROM mirror_changes_pruned WHERE service = ?",
+                    [.integer(id)]
+                )
+                return MirrorApplied(
+                    changes: try await changesAfter(id, after, limit: Int.max),
+                    prunedThrough: Int64(pruned.first?.column("through")?.integer ?? 0)
+                )
             }
         }
     }

@@ -32,30 +32,8 @@ public struct TracedMirrorStore: MirrorStore {
         try await traced("migrate", service: nil) { try await base.migrate() }
     }
 
-    public func apply(
-        service: String,
-        records: [MirrorRecord],
-        removals: [PhoneKey],
-        observedAtMilliseconds: Int64,
-        origin: MirrorChange.Origin,
-        progress: MirrorProgress?,
-        after: Int64,
-        conflictsSince: Int64?,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> MirrorApplied {
-        try await traced("apply", service: service) {
-            try await base.apply(
-                service: service,
-                records: records,
-                removals: removals,
-                observedAtMilliseconds: observedAtMilliseconds,
-                origin: origin,
-                progress: progress,
-                after: after,
-                conflictsSince: conflictsSince,
-                deadline: deadline
-            )
-        }
+    public func apply(service: String, _ write: MirrorWrite) async throws -> MirrorApplied {
+        try await traced("apply", service: service) { try await base.apply(service: service, write) }
     }
 
     public func gatewayWriteClock(service: String) async throws -> Int64 {

@@ -19,6 +19,8 @@ extension ServiceMirror {
                 state.progress = progress
                 state.appliedSequence = loaded.lastSequence
                 state.loaded = true
+                // A verification probe under way compares against another index now: not conclusive.
+                state.mutations &+= 1
             }
             return (progress, loaded)
         }

@@ -6,10 +6,11 @@ import Synchronization
 extension ServiceMirror {
     /// Runs a write through the gateway (`body`: call SENS, then `recordWrite`) with its numbers' locks held, so
     /// that this replica's writes of one number reach the mirror in the order SENS applied them. With a shared
-    /// store, `body` gets the store's gateway write clock as the locks were taken: another replica's write of the
-    /// same number recorded after it overlapped this one (`MirrorStore.apply`'s `conflictsSince`). When the clock
-    /// cannot be read, every write the store has marked counts as overlapping (the safe side).
-    public func writing<T: Sendable>(_ keys: [PhoneKey], _ body: (_ since: Int64?) async -> T) async -> T {
+    /// store, `body` gets the store's gateway write clock as the locks were taken (`MirrorWriteTicket.since`):
+    /// another replica's write of the same number recorded after it overlapped this one (`MirrorStore.apply`'s
+    /// `conflictsSince`). When the clock cannot be read, every write the store has marked counts as overlapping
+    /// (the safe side).
+    public func writing<T: Sendable>(_ keys: [PhoneKey], _ body: (_ ticket: MirrorWriteTicket) async -> T) async -> T {
         await numberLocks.withLocks(keys) {
             // Counted while under way: a verification probe beside it may see SENS after the write and the mirror
             // before it, so it is not conclusive (`writeActivity`).
@@ -18,7 +19,11 @@ extension ServiceMirror {
                 state.writesInFlight += 1
             }
             defer { state.withLock { $0.writesInFlight -= 1 } }
-            return await body(await writeClock())
+            let started = ContinuousClock.now
+            let since = await writeClock()
+            // The store's part of the write (the clock, then the recording) takes its call time-out at most.
+            let budget = store.callTimeout.map { $0 - (ContinuousClock.now - started) }
+            return await body(MirrorWriteTicket(since: since, storeBudget: budget))
         }
     }
 
@@ -28,7 +33,7 @@ extension ServiceMirror {
         return (try? await store.gatewayWriteClock(service: storeKey)) ?? 0
     }
 
-    /// Records what a write through the gateway achieved, begun at write clock `since` (`writing`):
+    /// Records what a write through the gateway achieved, begun with `ticket` (`writing`):
     /// - registered records and removed numbers that SENS confirmed;
     /// - numbers whose register SENS may have applied (its answer was lost): recorded as opted out now, the safe
     ///   side, and put in doubt until SENS is asked;
@@ -43,7 +48,7 @@ extension ServiceMirror {
         registered: [OptOut],
         removed: [String],
         unconfirmedRegistrations: [String],
-        since: Int64?
+        ticket: MirrorWriteTicket
     ) async -> String? {
         let now = clock.nowMilliseconds()
         let unconfirmed = unconfirmedRegistrations.compactMap { PhoneKey(digits: $0) }
@@ -59,9 +64,9 @@ extension ServiceMirror {
             let conflicted = try await recordGatewayChange(
                 records: records,
                 removals: removals,
-                since: since,
+                since: ticket.since,
                 at: now,
-                waitingAtMost: store.callTimeout
+                waitingAtMost: ticket.storeBudget.map { max($0, .zero) }
             )
             doubt(Set(unconfirmed).union(conflicted), since: now)
             return nil
@@ -73,9 +78,10 @@ extension ServiceMirror {
             doubt(Set(records.map(\.key) + unconfirmed), since: now)
             return "this replica could not record it in the mirror's store (\(error)); "
                 + (removals.isEmpty
-                    ? "it answers these numbers as opted out, and every replica has them by its next sync"
-                    : "it goes on answering removed numbers as opted out (the safe side) until its next verification pass, "
-                        + "and every replica has the change by then")
+                    ? "until SENS has been asked about these numbers, this replica's checks ask SENS and its filter "
+                        + "lists them as unverified; every replica has them by the next sync"
+                    : "the mirror goes on answering the removed numbers as opted out (the safe side) until its next "
+                        + "verification pass, and every replica has the change by then")
         }
     }
 
@@ -92,17 +98,30 @@ extension ServiceMirror {
         let deadline = limit.map { ContinuousClock.now + $0 }
         let write = { [self] () async throws -> Set<PhoneKey> in
             // No catch-up read first: the write's answer is waiting, and the store returns what it missed.
+            let after = appliedSequence
             let applied = try await store.apply(
                 service: storeKey,
-                records: records,
-                removals: removals,
-                observedAtMilliseconds: now,
-                origin: .gateway,
-                progress: nil,
-                after: appliedSequence,
-                conflictsSince: since,
-                deadline: deadline
+                MirrorWrite(
+                    records: records,
+                    removals: removals,
+                    observedAtMilliseconds: now,
+                    origin: .gateway,
+                    progress: nil,
+                    after: after,
+                    conflictsSince: since,
+                    deadline: deadline
+                )
             )
+            guard applied.prunedThrough <= after else {
+                // This replica fell behind the change retention (paused, cut off for days): the changes it missed
+                // are gone, so its index cannot follow on. It stops vouching until its follow loop has loaded the
+                // whole list again (`follow`); the write is in the store.
+                state.withLock { $0.loaded = false }
+                logger.warning(
+                    "this replica fell behind the shared store's change retention: it stops answering from the mirror until it has loaded the whole list again"
+                )
+                return applied.conflicted
+            }
             state.withLock { state in
                 state.writeGeneration += 1
                 let write = RecentWrite(generation: state.writeGeneration, atMilliseconds: now)
@@ -162,4 +181,13 @@ extension ServiceMirror {
             }
         }.get()
     }
+}
+
+/// What a write through the gateway begins with (`ServiceMirror.writing`).
+public struct MirrorWriteTicket: Sendable {
+    /// The store's gateway write clock as the write's locks were taken (nil alone on a store).
+    public let since: Int64?
+    /// What is left, after reading the clock, of the store's call time-out for recording the write (nil: not
+    /// bounded).
+    let storeBudget: Duration?
 }

@@ -349,10 +349,10 @@ public enum GatewaySettings {
         ),
         Setting(
             "otel.exporterOtlpProtocol",
-            .choice(["http/protobuf", "http/json"]),
+            .choice(["http/protobuf"]),
             default: "http/protobuf",
             placeholder: "PROTOCOL",
-            help: "http/protobuf or http/json (gRPC is not built in)"
+            help: "http/protobuf (gRPC is not built in; the exporter's http/json writes ids collectors refuse)"
         ),
         Setting(
             "otel.exporterOtlpHeaders",

@@ -12,7 +12,6 @@ import Foundation
 public struct TracingConfiguration: Sendable, Equatable {
     /// Where spans are posted (`…/v1/traces`).
     public var endpoint: String
-    public var json: Bool
     public var headers: [Header]
     public var timeout: Duration
     public var serviceName: String
@@ -24,6 +23,9 @@ public struct TracingConfiguration: Sendable, Equatable {
     public var exportTimeout: Duration
     public var maxQueueSize: Int
     public var maxExportBatchSize: Int
+    /// Whether the W3C trace context is read from callers and sent to SENS (`OTEL_PROPAGATORS` names
+    /// `tracecontext`); without it, each request starts a trace of its own and SENS gets none.
+    public var propagates: Bool
     /// Whether `OTEL_PROPAGATORS` named `baggage`, which is not carried (start-up says so).
     public var baggageNamed: Bool
 
@@ -45,7 +47,8 @@ extension TracingConfiguration {
         let traces = try settings.raw("otel.exporterOtlpTracesEndpoint").map { text throws(ConfigurationError) in
             try url(text, "otel.exporterOtlpTracesEndpoint")
         }
-        let json = try settings.string("otel.exporterOtlpProtocol") == "http/json"
+        _ = try settings.string("otel.exporterOtlpProtocol")
+        try refuseUnsupported(settings.processEnvironment)
         let headers = try pairs(settings.raw("otel.exporterOtlpHeaders") ?? "", "otel.exporterOtlpHeaders")
         let timeout = try settings.integer("otel.exporterOtlpTimeout")
         let serviceName = try settings.string("otel.serviceName")
@@ -95,7 +98,6 @@ extension TracingConfiguration {
         }
         return TracingConfiguration(
             endpoint: endpoint,
-            json: json,
             headers: headers.map { Header(name: $0.0, value: $0.1) },
             timeout: .milliseconds(timeout),
             serviceName: serviceName,
@@ -106,17 +108,29 @@ extension TracingConfiguration {
             exportTimeout: .milliseconds(exportTimeout),
             maxQueueSize: maxQueueSize,
             maxExportBatchSize: maxExportBatchSize,
+            propagates: propagators.contains("tracecontext"),
             baggageNamed: propagators.contains("baggage")
         )
     }
 
-    /// An `http` or `https` URL with a host, without a trailing slash.
+    /// An `http` or `https` URL with a host, without a trailing slash. A user or password in it is refused (and
+    /// not echoed): the collector's credentials go in `OTEL_EXPORTER_OTLP_HEADERS`, which is read as a secret.
     private static func url(_ text: String, _ key: String) throws(ConfigurationError) -> String {
-        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+        let setting = GatewaySettings.byKey[key]!
+        let parsed = URL(string: text)
+        guard parsed?.user == nil, parsed?.password == nil, !text.contains("@") else {
+            throw SettingsReader.refusal(
+                setting,
+                "<redacted>",
+                expected:
+                    "a URL without a user or password: send the collector's credentials in OTEL_EXPORTER_OTLP_HEADERS"
+            )
+        }
+        guard let url = parsed, ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
             !(url.host ?? "").isEmpty, url.query == nil, url.fragment == nil
         else {
             throw SettingsReader.refusal(
-                GatewaySettings.byKey[key]!,
+                setting,
                 text,
                 expected: "an http or https URL, like http://otel-collector:4318"
             )
@@ -124,20 +138,47 @@ extension TracingConfiguration {
         return text.hasSuffix("/") ? String(text.dropLast()) : text
     }
 
-    /// `k=v,k2=v2`, values percent-decoded (a space in one is written `%20`, as the OpenTelemetry specification
-    /// has it; spaces around the pairs are left out).
+    /// OpenTelemetry variables the gateway's exporter would not honour: refused when set, rather than ignored.
+    static let unsupported: [(name: String, instead: String)] = [
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "no compression (unset it)"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "no compression (unset it)"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "a collector whose certificate the system trusts"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "a collector whose certificate the system trusts"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "a collector that does not ask for a client certificate"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "a collector that does not ask for a client certificate"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "a collector that does not ask for a client certificate"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "a collector that does not ask for a client certificate"),
+    ]
+
+    private static func refuseUnsupported(_ environment: [String: String]) throws(ConfigurationError) {
+        for (name, instead) in unsupported where environment[name] != nil {
+            // `none` compression is what the exporter does anyway.
+            if name.hasSuffix("COMPRESSION"), environment[name] == "none" { continue }
+            throw ConfigurationError(
+                "\(name) is set, and the gateway's trace exporter does not support it: use \(instead)"
+            )
+        }
+    }
+
+    /// `k=v,k2=v2`, values percent-decoded (`%20` for a space, as the OpenTelemetry specification writes it);
+    /// spaces around keys and values are left out, spaces inside a value kept.
     private static func pairs(_ text: String, _ key: String) throws(ConfigurationError) -> [(String, String)] {
         var pairs: [(String, String)] = []
         for item in text.split(separator: ",") {
-            let parts = item.filter { $0 != " " && $0 != "\t" }.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, !parts[0].isEmpty, let value = PercentEncoding.decoded(parts[1]) else {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingASCIISpaces() }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[0].contains(" "),
+                let value = PercentEncoding.decoded(Substring(parts[1]))
+            else {
                 throw SettingsReader.refusal(
                     GatewaySettings.byKey[key]!,
                     text,
                     expected: "key=value pairs separated by commas"
                 )
             }
-            pairs.append((String(parts[0]), value))
+            pairs.append((parts[0], value))
         }
         return pairs
     }

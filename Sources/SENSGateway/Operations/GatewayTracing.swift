@@ -9,6 +9,8 @@ import Tracing
 public struct GatewayTracing: Sendable {
     public let tracer: any Tracer
     public let service: any Service
+    /// Whether the W3C trace context is read from callers and sent to SENS (`OTEL_PROPAGATORS`).
+    public let propagates: Bool
 
     /// Starts the traces; nil when they are off. Bootstraps the process's instrumentation (once per process: the
     /// executable calls this, never a test that runs gateways in-process).
@@ -30,7 +32,7 @@ public struct GatewayTracing: Sendable {
         otel.traces.batchSpanProcessor.maxExportBatchSize = configuration.maxExportBatchSize
         otel.traces.exporter = .otlp
         otel.traces.otlpExporter.endpoint = configuration.endpoint
-        otel.traces.otlpExporter.protocol = configuration.json ? .httpJSON : .httpProtobuf
+        otel.traces.otlpExporter.protocol = .httpProtobuf
         otel.traces.otlpExporter.headers = configuration.headers.map { ($0.name, $0.value) }
         otel.traces.otlpExporter.timeout = configuration.timeout
         // Every value is set here, checked: the environment is not read again (an `OTEL_*` value the exporter
@@ -40,7 +42,7 @@ public struct GatewayTracing: Sendable {
             "traces exported over OTLP/HTTP",
             metadata: [
                 "endpoint": "\(configuration.endpoint)",
-                "protocol": "\(configuration.json ? "http/json" : "http/protobuf")",
+                "propagates": "\(configuration.propagates)",
                 "sampler": "\(configuration.sampler)", "ratio": "\(configuration.ratio)",
                 "serviceName": "\(configuration.serviceName)",
             ]
@@ -48,7 +50,11 @@ public struct GatewayTracing: Sendable {
         if configuration.baggageNamed {
             logger.notice("OTEL_PROPAGATORS names baggage: the gateway carries the W3C trace context only")
         }
-        return GatewayTracing(tracer: InstrumentationSystem.tracer, service: service)
+        return GatewayTracing(
+            tracer: InstrumentationSystem.tracer,
+            service: service,
+            propagates: configuration.propagates
+        )
     }
 
     private static func sampler(

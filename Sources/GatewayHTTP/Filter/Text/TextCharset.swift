@@ -1,3 +1,5 @@
+import SENSCore
+
 /// The encodings a text body (CSV, TSV, plain) may be read in, and a CSV answer written in.
 enum TextCharset: String, Sendable {
     case utf8 = "utf-8"
