@@ -6,10 +6,11 @@
 #   Benchmarks/tracing.sh [seconds-per-run] [connections] [rounds]      (defaults: 10 s, 64 connections, 3 rounds)
 #
 # Starts on 127.0.0.1 only: the standalone simulator as SENS, holding 20,000 opt-outs; nginx as the OTLP/HTTP
-# collector (nginx/collector.conf: accepts every export, logs its size); three gateways syncing their mirrors
+# collector (nginx/collector.conf: accepts every export and logs it); three gateways syncing their mirrors
 # from the simulator, one per setting, exporting to the collector every 5 s (the default). With 2 or more cores,
 # wrk runs on core 0 and the servers on the others. The rounds alternate between the gateways; the table reports
-# medians, and how many exports and bytes each gateway sent.
+# medians, and how many exports the collector took. The traced gateways' logs are kept: how many spans their
+# exporters dropped (a full queue) is counted from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,7 +49,10 @@ for round in $(seq "$rounds"); do
     done
 done
 sleep 6  # the last batches of spans go out
-cp "$work"/collector-*.log "$results/" 2>/dev/null || true
+cp "$work"/exports-*.log "$results/" 2>/dev/null || true
+for setting in ratio1 ratio100; do
+    echo "$setting: $(grep -c 'dropped' "$work/$setting.log" || true) warnings of spans dropped (queue full)" >> "$results/dropped.txt"
+done
 python3 - "$results" "$duration" "$connections" "$rounds" "$(nproc)" <<'PY'
 import glob, os, re, statistics, sys
 results, duration, connections, rounds, cores = sys.argv[1:]
@@ -79,8 +83,9 @@ for path, label in (("healthz", "`/healthz`"), ("check", "mirrored check")):
         print(f"| {label} | {names[setting]} | {rps:,.0f} | {rps / base:.2f} | "
               f"{statistics.median(r['p50'] for r in rs):.2f} | {statistics.median(r['p99'] for r in rs):.2f} | "
               f"{sum(r['bad'] for r in rs)} |")
-logs = glob.glob(f"{results}/collector-*.log")
+logs = glob.glob(f"{results}/exports-*.log")
 lines = [l.split() for name in logs for l in open(name)]
-print(f"\nThe collector took {len(lines)} exports, {sum(int(l[2]) for l in lines) / 1e6:.1f} MB in all "
-      f"(both traced gateways), every one answered {sorted(set(l[1] for l in lines))}.")
+dropped = open(f"{results}/dropped.txt").read().strip().replace("\n", "; ")
+print(f"\nThe collector took {len(lines)} exports from the two traced gateways, answered "
+      f"{sorted(set(l[1] for l in lines))}; {dropped}.")
 PY
