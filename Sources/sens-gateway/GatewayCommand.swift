@@ -21,13 +21,12 @@ struct GatewayCommand {
         }
         let files = FileDescriptorLimit.raise()
         // The default bound is lowered to what the open-file limit holds (a laptop's, say); one that was set is not.
-        var loweredBound: Int?
         let defaultBound = GatewaySettings.defaultInteger("http.maxConnections")
         if FileDescriptorLimit.refusal(maxConnections: configuration.http.maxConnections, limit: files.after) != nil,
             configuration.http.maxConnections == defaultBound, files.after > 2 * FileDescriptorLimit.headroom
         {
+            // The `open-file limit` line shows the bound it was lowered to.
             configuration.http.maxConnections = files.after - FileDescriptorLimit.headroom
-            loweredBound = configuration.http.maxConnections
         }
         if let refusal = FileDescriptorLimit.refusal(
             maxConnections: configuration.http.maxConnections,
