@@ -171,6 +171,19 @@ struct GatewayBinaryTests {
 
     /// A CONNECT proxy run as a process (`connect-proxy.py`): its port, and the process whose output lists the
     /// tunnels it was asked for.
+    /// A gateway process started with `environment`, and its answer to a register of `body`.
+    static func register(
+        _ body: String,
+        environment: [String: String]
+    ) async throws -> (process: GatewayProcess, answer: HTTPAnswer) {
+        let process = try GatewayProcess([], environment: environment)
+        let port = try await process.listeningPort()
+        let answer = try await PooledClient.with(port: port) { client in
+            try await client.send(.POST, "/v1/unsubscribes", json: body)
+        }
+        return (process, answer)
+    }
+
     static func connectProxy(_ arguments: [String]) async throws -> (process: GatewayProcess, port: Int) {
         let script = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appending(path: "SENSTestSupport/Fixtures/connect-proxy.py")
@@ -207,12 +220,8 @@ struct GatewayBinaryTests {
             let (tunnel, tunnelPort) = try await Self.connectProxy(["tunnel", "gw:s3cr3t-pw"])
             var environment = base
             environment["http_proxy"] = "http://gw:s3cr3t-pw@127.0.0.1:\(tunnelPort)"
-            let proxied = try GatewayProcess([], environment: environment)
-            let port = try await proxied.listeningPort()
-            let status = try await PooledClient.with(port: port) { client in
-                try await client.send(.POST, "/v1/unsubscribes", json: register).status
-            }
-            #expect(status == 200)
+            let (proxied, registered) = try await Self.register(register, environment: environment)
+            #expect(registered.status == 200)
             #expect(tunnel.standardOutput.contains("CONNECT 127.0.0.1:\(sensPort) auth=gw:s3cr3t-pw"))
             #expect(proxied.standardOutput.contains("proxy=http://gw:****@127.0.0.1:\(tunnelPort)"))
             #expect(proxied.standardOutput.contains("from=http_proxy"))
@@ -221,22 +230,14 @@ struct GatewayBinaryTests {
 
             // Wrong authorization (407) and a refusal (403): 503, and the log line names the proxy.
             environment["http_proxy"] = "http://gw:wrong@127.0.0.1:\(tunnelPort)"
-            let unauthorized = try GatewayProcess([], environment: environment)
-            let unauthorizedPort = try await unauthorized.listeningPort()
-            let refusedStatus = try await PooledClient.with(port: unauthorizedPort) { client in
-                try await client.send(.POST, "/v1/unsubscribes", json: register).status
-            }
-            #expect(refusedStatus == 503)
+            let (unauthorized, unauthorizedAnswer) = try await Self.register(register, environment: environment)
+            #expect(unauthorizedAnswer.status == 503)
             #expect(unauthorized.standardOutput.contains("proxy=http://gw:****@127.0.0.1:\(tunnelPort)"))
             #expect(try await unauthorized.stop() == 0)
 
             let (refusing, refusingPort) = try await Self.connectProxy(["refuse"])
             environment["http_proxy"] = "http://127.0.0.1:\(refusingPort)"
-            let refused = try GatewayProcess([], environment: environment)
-            let refusedPort = try await refused.listeningPort()
-            let answer = try await PooledClient.with(port: refusedPort) { client in
-                try await client.send(.POST, "/v1/unsubscribes", json: register)
-            }
+            let (refused, answer) = try await Self.register(register, environment: environment)
             #expect(answer.status == 503, "\(answer.body)")
             #expect(refused.standardOutput.contains("proxy=http://127.0.0.1:\(refusingPort)"))
             #expect(try await refused.stop() == 0)
@@ -244,12 +245,8 @@ struct GatewayBinaryTests {
             // no_proxy names SENS's host: the calls go past the proxy.
             let tunnelsAsked = refusing.standardOutput.split(separator: "\n").count
             environment["no_proxy"] = "localhost,127.0.0.1"
-            let direct = try GatewayProcess([], environment: environment)
-            let directPort = try await direct.listeningPort()
-            let directStatus = try await PooledClient.with(port: directPort) { client in
-                try await client.send(.POST, "/v1/unsubscribes", json: register).status
-            }
-            #expect(directStatus == 200)
+            let (direct, directAnswer) = try await Self.register(register, environment: environment)
+            #expect(directAnswer.status == 200)
             #expect(try await direct.stop() == 0)
             #expect(tunnelsAsked >= 2, "the port line and at least one refused tunnel")
             #expect(refusing.standardOutput.split(separator: "\n").count == tunnelsAsked, "no tunnel past no_proxy")

@@ -60,6 +60,20 @@ struct GatewayStartupTests {
 
     /// The egress proxy, read as curl reads it: https_proxy (either case) for an https SENS, http_proxy (lower case
     /// only) for an http one, no_proxy exempting SENS's host, SENS_PROXY_URL over all; masked for logs.
+    /// The one line that stops start-up with `environment`; nil, and an issue naming `what`, when it starts.
+    func refusal(_ environment: [String: String], of what: String) -> GatewayStartup.StartupFailure? {
+        guard
+            case .failure(let failure) = GatewayStartup.configuration(
+                arguments: ["sens-gateway"],
+                environment: environment
+            )
+        else {
+            Issue.record("\(what) was accepted")
+            return nil
+        }
+        return failure
+    }
+
     /// Traces are off unless an OTLP endpoint is set; the OTEL_* values are read as OpenTelemetry defines them,
     /// and one the exporter would ignore or stop on stops start-up instead, naming it.
     @Test func readsTheOpenTelemetryEnvironment() throws {
@@ -111,23 +125,23 @@ struct GatewayStartupTests {
         ] {
             // Refused whether or not traces are on.
             let sampler = variable == "OTEL_TRACES_SAMPLER_ARG" ? ["OTEL_TRACES_SAMPLER": "traceidratio"] : [:]
-            guard case .failure(let failure) = read(sampler.merging([variable: value]) { $1 }) else {
-                Issue.record("\(variable)=\(value) was accepted")
+            let changes = sampler.merging([variable: value]) { $1 }
+            guard let failure = refusal(complete.merging(changes) { $1 }, of: "\(variable)=\(value)") else {
                 continue
             }
             #expect(failure.line.contains(variable) && failure.line.contains(says), "\(failure.line)")
             #expect(!failure.line.contains("s3cret"), "a password in the endpoint is not echoed")
         }
-        guard case .failure(let unused) = read(["OTEL_TRACES_SAMPLER_ARG": "0.5"]) else {
-            Issue.record("a ratio for a sampler that takes none was accepted")
-            return
-        }
-        #expect(unused.line.contains("takes none"))
-        guard case .failure(let secret) = read(["OTEL_EXPORTER_OTLP_HEADERS": "token"]) else {
-            Issue.record("a header without a value was accepted")
-            return
-        }
-        #expect(!secret.line.contains("token"), "the headers are a secret")
+        let unused = refusal(
+            complete.merging(["OTEL_TRACES_SAMPLER_ARG": "0.5"]) { $1 },
+            of: "a ratio for a sampler that takes none"
+        )
+        #expect(unused?.line.contains("takes none") == true)
+        let secret = refusal(
+            complete.merging(["OTEL_EXPORTER_OTLP_HEADERS": "token"]) { $1 },
+            of: "a header without a value"
+        )
+        #expect(secret.map { !$0.line.contains("token") } == true, "the headers are a secret")
     }
 
     @Test func readsTheEgressProxyAsCurlDoes() throws {
@@ -154,27 +168,13 @@ struct GatewayStartupTests {
         #expect(try proxy(http.merging(["HTTP_PROXY": "http://p:1"]) { a, _ in a }) == nil, "httpoxy")
         var environment = complete
         environment["SENS_PROXY_URL"] = "socks5://user:secret@p:1080"
-        guard
-            case .failure(let failure) = GatewayStartup.configuration(
-                arguments: ["sens-gateway"],
-                environment: environment
-            )
-        else {
-            Issue.record("a socks proxy was accepted")
-            return
-        }
-        #expect(failure.line.contains("only an http:// proxy") && !failure.line.contains("secret"))
+        let socks = refusal(environment, of: "a socks proxy")
+        #expect(socks.map { $0.line.contains("only an http:// proxy") && !$0.line.contains("secret") } == true)
         environment["SENS_PROXY_URL"] = "http://user:se%ZZcret@p:3128"
-        guard
-            case .failure(let malformed) = GatewayStartup.configuration(
-                arguments: ["sens-gateway"],
-                environment: environment
-            )
-        else {
-            Issue.record("a malformed escape in the proxy's password was accepted")
-            return
-        }
-        #expect(malformed.line.contains("malformed %-escape") && !malformed.line.contains("se%ZZcret"))
+        let malformed = refusal(environment, of: "a malformed escape in the proxy's password")
+        #expect(
+            malformed.map { $0.line.contains("malformed %-escape") && !$0.line.contains("se%ZZcret") } == true
+        )
     }
 
     /// A boolean flag alone is `true`; followed by `true` or `false`, it takes that value, as every other flag
